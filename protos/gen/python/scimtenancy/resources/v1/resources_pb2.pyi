@@ -1,0 +1,119 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Resource(_message.Message):
+    __slots__ = ("id", "resource_type", "version", "json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    resource_type: str
+    version: str
+    json: bytes
+    def __init__(self, id: _Optional[str] = ..., resource_type: _Optional[str] = ..., version: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
+
+class CreateResourceRequest(_message.Message):
+    __slots__ = ("resource_type", "json")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    json: bytes
+    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
+
+class CreateResourceResponse(_message.Message):
+    __slots__ = ("resource",)
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    resource: Resource
+    def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
+
+class GetResourceRequest(_message.Message):
+    __slots__ = ("resource_type", "id")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    id: str
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class GetResourceResponse(_message.Message):
+    __slots__ = ("resource",)
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    resource: Resource
+    def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
+
+class ReplaceResourceRequest(_message.Message):
+    __slots__ = ("resource_type", "id", "json", "if_match")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    id: str
+    json: bytes
+    if_match: str
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ...) -> None: ...
+
+class ReplaceResourceResponse(_message.Message):
+    __slots__ = ("resource",)
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    resource: Resource
+    def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
+
+class PatchResourceRequest(_message.Message):
+    __slots__ = ("resource_type", "id", "json", "if_match")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    id: str
+    json: bytes
+    if_match: str
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ...) -> None: ...
+
+class PatchResourceResponse(_message.Message):
+    __slots__ = ("resource",)
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    resource: Resource
+    def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
+
+class DeleteResourceRequest(_message.Message):
+    __slots__ = ("resource_type", "id", "if_match")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    id: str
+    if_match: str
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., if_match: _Optional[str] = ...) -> None: ...
+
+class DeleteResourceResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListResourcesRequest(_message.Message):
+    __slots__ = ("resource_type", "filter", "start_index", "count")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    START_INDEX_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    filter: str
+    start_index: int
+    count: int
+    def __init__(self, resource_type: _Optional[str] = ..., filter: _Optional[str] = ..., start_index: _Optional[int] = ..., count: _Optional[int] = ...) -> None: ...
+
+class ListResourcesResponse(_message.Message):
+    __slots__ = ("total_results", "start_index", "resources")
+    TOTAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    START_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    total_results: int
+    start_index: int
+    resources: _containers.RepeatedCompositeFieldContainer[Resource]
+    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ...) -> None: ...

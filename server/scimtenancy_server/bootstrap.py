@@ -1,0 +1,82 @@
+"""Wires the ports to their adapters and the services to the gRPC server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from scimtenancy.admin.v1 import admin_pb2_grpc
+from scimtenancy.resources.v1 import resources_pb2_grpc
+from scimtenancy_server.config import ServerSettings
+from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
+from scimtenancy_server.rpc.admin import TenantAdminServicer
+from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
+from scimtenancy_server.rpc.resources import ResourceServicer
+from scimtenancy_server.services.resolution import TenantResolver
+from scimtenancy_server.services.resources import ResourceService
+from scimtenancy_server.services.tenants import TenantAdministration
+from scimtenancy_server.storage.memory import InMemoryResourceRepository
+from scimtenancy_server.storage.repository import ResourceRepository
+from scimtenancy_server.storage.tenants import InMemoryTenantStore, TenantStore
+
+
+@dataclass
+class Application:
+    repository: ResourceRepository
+    tenant_store: TenantStore
+    resolver: TenantResolver
+    resources: ResourceService
+    administration: TenantAdministration
+    _client: Any = field(default=None, repr=False)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _storage(settings: ServerSettings) -> tuple[ResourceRepository, TenantStore, Any]:
+    if settings.storage == "memory":
+        return InMemoryResourceRepository(), InMemoryTenantStore(), None
+    from scimtenancy_server.storage.mongo import MongoResourceRepository, connect
+    from scimtenancy_server.storage.mongo_tenants import MongoTenantStore
+
+    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+    database = client[settings.mongodb_database]
+    return MongoResourceRepository(database), MongoTenantStore(database), client
+
+
+def build_application(settings: ServerSettings) -> Application:
+    repository, tenant_store, client = _storage(settings)
+    resolver = TenantResolver(tenant_store, ttl=settings.tenant_cache_ttl)
+    return Application(
+        repository=repository,
+        tenant_store=tenant_store,
+        resolver=resolver,
+        resources=ResourceService(repository, DEFAULT_REGISTRY),
+        administration=TenantAdministration(
+            tenant_store, repository, DEFAULT_REGISTRY, resolver, settings.default_isolation
+        ),
+        _client=client,
+    )
+
+
+def build_grpc_server(app: Application, settings: ServerSettings) -> tuple[grpc.aio.Server, int]:
+    """Returns the server (not started) and the port it is bound to."""
+    server = grpc.aio.server(
+        interceptors=[
+            TenantInterceptor(app.resolver),
+            AdminInterceptor(settings.admin_token.get_secret_value()),
+        ]
+    )
+    resources_pb2_grpc.add_ResourceServiceServicer_to_server(
+        ResourceServicer(app.resources), server
+    )
+    admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
+        TenantAdminServicer(app.administration), server
+    )
+    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    if port == 0:
+        raise OSError(f"cannot bind gRPC to {settings.grpc_host}:{settings.grpc_port}")
+    return server, port

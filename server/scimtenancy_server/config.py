@@ -1,0 +1,43 @@
+"""Server settings: environment variables `SCIMTENANCY_*`, or command-line flags."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Self
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scimtenancy_server.domain.tenant import IsolationLevel
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SCIMTENANCY_", cli_kebab_case=True, cli_implicit_flags=True, extra="ignore"
+    )
+
+    grpc_host: str = Field("127.0.0.1", description="address the gRPC server binds")
+    grpc_port: int = Field(50051, ge=0, le=65535, description="gRPC port (0: any free port)")
+    storage: Literal["memory", "mongodb"] = Field(
+        "memory", description="'memory' (embedded, lost at exit) or 'mongodb'"
+    )
+    mongodb_uri: str = Field("mongodb://127.0.0.1:27017", description="MongoDB connection URI")
+    mongodb_database: str = Field("scimtenancy", description="MongoDB database name")
+    mongodb_timeout_ms: int = Field(
+        5000, gt=0, description="per-operation database timeout; past it requests get 503"
+    )
+    admin_token: SecretStr = Field(
+        SecretStr(""), description="bearer token of the tenant admin API (empty: disabled)"
+    )
+    default_isolation: IsolationLevel = Field(
+        IsolationLevel.STANDARD, description="isolation level of tenants created without one"
+    )
+    tenant_cache_ttl: float = Field(
+        30.0, ge=0, description="seconds a resolved credential is cached"
+    )
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> Self:
+        """Settings from the environment, overridden by command-line flags."""
+        factory: Any = cls  # pydantic-settings takes the flags as a private init argument
+        settings: Self = factory(_cli_parse_args=argv)
+        return settings

@@ -1,0 +1,96 @@
+"""`scimtenancy-dev`: the gRPC server and the transcoder in one process, on embedded storage,
+with a development tenant ready to use. For trying the service, not for production."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+
+from pydantic import Field
+
+from scimtenancy_server.bootstrap import build_application, build_grpc_server
+from scimtenancy_server.config import ServerSettings
+from scimtenancy_transcoder.config import TranscoderSettings
+from scimtenancy_transcoder.main import build_server
+from scimtenancy_transcoder.rpc_client import ResourceClient
+
+
+class DevSettings(ServerSettings, TranscoderSettings):
+    dev_tenant: str = Field("dev", description="id of the development tenant")
+    dev_api_key: str = Field("dev-api-key", description="API key of the development tenant")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _base_url(settings: DevSettings, port: int) -> str:
+    host = settings.http_host
+    if settings.url_strategy == "path":
+        return f"http://{host}:{port}/tenants/{settings.dev_tenant}/scim/v2"
+    if settings.url_strategy == "subdomain":
+        return f"http://{settings.dev_tenant}.{settings.base_domain}:{port}/scim/v2"
+    return f"http://{host}:{port}/scim/v2"
+
+
+def banner(settings: DevSettings, http_port: int, grpc_port: int) -> str:
+    base = _base_url(settings, http_port)
+    header = (
+        f" -H 'X-Tenant-ID: {settings.dev_tenant}'" if settings.url_strategy == "header" else ""
+    )
+    resolve = (
+        f" --resolve {settings.dev_tenant}.{settings.base_domain}:{http_port}:{settings.http_host}"
+        if settings.url_strategy == "subdomain"
+        else ""
+    )
+    return "\n".join(
+        [
+            f"SCIM base URL  {base}",
+            f"gRPC server    {settings.grpc_host}:{grpc_port} (storage: {settings.storage})",
+            f"dev tenant     {settings.dev_tenant}   API key: {settings.dev_api_key}",
+            "first request:",
+            f"  curl -s{resolve} -X POST {base}/Users{header} \\",
+            f"    -H 'Authorization: Bearer {settings.dev_api_key}' \\",
+            "    -H 'Content-Type: application/scim+json' \\",
+            '    -d \'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],'
+            '"userName":"bjensen"}\'',
+        ]
+    )
+
+
+async def run(settings: DevSettings) -> None:
+    app = build_application(settings)
+    await app.administration.create_tenant(settings.dev_tenant, "Development tenant", None)
+    await app.administration.register_api_key(settings.dev_tenant, settings.dev_api_key)
+    grpc_server, grpc_port = build_grpc_server(app, settings)
+    await grpc_server.start()
+    client = ResourceClient(f"127.0.0.1:{grpc_port}", settings.rpc_timeout)
+    http = build_server(settings, client)
+    sock = _bind(settings.http_host, settings.http_port)
+    print(banner(settings, sock.getsockname()[1], grpc_port), flush=True)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, http.handle_exit, sig, None)
+    try:
+        await http.serve(sockets=[sock])
+    finally:
+        await client.close()
+        await grpc_server.stop(5)
+        await app.close()
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    settings = DevSettings.from_argv(sys.argv[1:] if argv is None else argv)
+    asyncio.run(run(settings))

@@ -1,0 +1,60 @@
+"""Tenants and the context a request runs in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from scimtenancy_server.domain.errors import ScimError
+
+# Tenant ids appear in collection names, subdomains and URL paths, so they keep to the
+# characters that are safe in all three.
+_TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+class IsolationLevel(StrEnum):
+    """How a tenant's resources are stored (see ARCHITECTURE.md, "Storage model")."""
+
+    STRICT = "strict"
+    STANDARD = "standard"
+    SHARED = "shared"
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+def validate_tenant_id(tenant_id: str) -> str:
+    if not _TENANT_ID.fullmatch(tenant_id):
+        raise ScimError.invalid_value(
+            "tenant id must be 1 to 63 lower-case letters, digits or hyphens, "
+            "starting with a letter or digit"
+        )
+    return tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    tenant_id: str
+    display_name: str
+    isolation: IsolationLevel
+    status: TenantStatus
+    created: datetime
+
+    def with_status(self, status: TenantStatus) -> Tenant:
+        return replace(self, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantContext:
+    """Who is calling: the resolved tenant and the credential's public id (the audit actor)."""
+
+    tenant: Tenant
+    actor: str
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id

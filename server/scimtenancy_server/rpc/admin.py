@@ -1,0 +1,81 @@
+"""The TenantAdminService servicer."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from scimtenancy.admin.v1 import admin_pb2 as pb
+from scimtenancy.admin.v1 import admin_pb2_grpc
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
+from scimtenancy_server.services.tenants import TenantAdministration
+
+_ISOLATION_TO_PB = {
+    IsolationLevel.STRICT: pb.ISOLATION_LEVEL_STRICT,
+    IsolationLevel.STANDARD: pb.ISOLATION_LEVEL_STANDARD,
+    IsolationLevel.SHARED: pb.ISOLATION_LEVEL_SHARED,
+}
+_ISOLATION_FROM_PB = {v: k for k, v in _ISOLATION_TO_PB.items()}
+_STATUS_TO_PB = {
+    TenantStatus.ACTIVE: pb.TENANT_STATUS_ACTIVE,
+    TenantStatus.SUSPENDED: pb.TENANT_STATUS_SUSPENDED,
+}
+
+
+def tenant_message(tenant: Tenant) -> pb.Tenant:
+    created = Timestamp()
+    created.FromDatetime(tenant.created)
+    return pb.Tenant(
+        tenant_id=tenant.tenant_id,
+        display_name=tenant.display_name,
+        isolation_level=_ISOLATION_TO_PB[tenant.isolation],
+        status=_STATUS_TO_PB[tenant.status],
+        create_time=created,
+    )
+
+
+class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
+    def __init__(self, administration: TenantAdministration) -> None:
+        self._admin = administration
+
+    async def CreateTenant(
+        self, request: pb.CreateTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateTenantResponse:
+        tenant = await self._admin.create_tenant(
+            request.tenant_id,
+            request.display_name,
+            _ISOLATION_FROM_PB.get(request.isolation_level),
+        )
+        return pb.CreateTenantResponse(tenant=tenant_message(tenant))
+
+    async def GetTenant(
+        self, request: pb.GetTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTenantResponse:
+        tenant = await self._admin.get_tenant(request.tenant_id)
+        return pb.GetTenantResponse(tenant=tenant_message(tenant))
+
+    async def ListTenants(
+        self, request: pb.ListTenantsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTenantsResponse:
+        tenants, token = await self._admin.list_tenants(request.page_size, request.page_token)
+        return pb.ListTenantsResponse(
+            tenants=[tenant_message(t) for t in tenants], next_page_token=token
+        )
+
+    async def IssueApiKey(
+        self, request: pb.IssueApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueApiKeyResponse:
+        key_id, secret = await self._admin.issue_api_key(request.tenant_id)
+        return pb.IssueApiKeyResponse(key_id=key_id, api_key=secret)
+
+    async def SuspendTenant(
+        self, request: pb.SuspendTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SuspendTenantResponse:
+        tenant = await self._admin.set_status(request.tenant_id, TenantStatus.SUSPENDED)
+        return pb.SuspendTenantResponse(tenant=tenant_message(tenant))
+
+    async def ActivateTenant(
+        self, request: pb.ActivateTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ActivateTenantResponse:
+        tenant = await self._admin.set_status(request.tenant_id, TenantStatus.ACTIVE)
+        return pb.ActivateTenantResponse(tenant=tenant_message(tenant))

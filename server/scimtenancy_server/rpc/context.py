@@ -1,0 +1,33 @@
+"""The request context: resolved tenant and rendering hints, carried in a contextvar."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from scimtenancy_server.domain.tenant import TenantContext
+
+# Metadata keys the transcoder (or any caller) may send; see resources.proto.
+TENANT_HINT_KEY = "x-scim-tenant-hint"
+BASE_URL_KEY = "x-scim-base-url"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    tenant: TenantContext
+    base_url: str
+
+
+_current: ContextVar[RequestContext] = ContextVar("scimtenancy_request")
+
+
+def current_request() -> RequestContext:
+    return _current.get()
+
+
+def enter_request(context: RequestContext) -> object:
+    return _current.set(context)
+
+
+def leave_request(token: object) -> None:
+    _current.reset(token)  # type: ignore[arg-type]

@@ -1,0 +1,88 @@
+"""The ResourceService servicer: protobuf in, ResourceService calls, protobuf out."""
+
+from __future__ import annotations
+
+import grpc
+
+from scimtenancy.resources.v1 import resources_pb2 as pb
+from scimtenancy.resources.v1 import resources_pb2_grpc
+from scimtenancy_server.domain.render import render
+from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.rpc.context import current_request
+from scimtenancy_server.services.resources import ResourceService
+
+
+class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
+    def __init__(self, service: ResourceService) -> None:
+        self._service = service
+
+    def _message(self, resource: StoredResource) -> pb.Resource:
+        rt = self._service.resource_type(resource.resource_type)
+        return pb.Resource(
+            id=resource.id,
+            resource_type=resource.resource_type,
+            version=resource.etag,
+            json=render(rt, resource, current_request().base_url),
+        )
+
+    async def CreateResource(
+        self, request: pb.CreateResourceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateResourceResponse:
+        tenant = current_request().tenant
+        created = await self._service.create(tenant, request.resource_type, request.json)
+        return pb.CreateResourceResponse(resource=self._message(created))
+
+    async def GetResource(
+        self, request: pb.GetResourceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetResourceResponse:
+        tenant = current_request().tenant
+        found = await self._service.get(tenant, request.resource_type, request.id)
+        return pb.GetResourceResponse(resource=self._message(found))
+
+    async def ReplaceResource(
+        self, request: pb.ReplaceResourceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReplaceResourceResponse:
+        replaced = await self._service.replace(
+            current_request().tenant,
+            request.resource_type,
+            request.id,
+            request.json,
+            request.if_match,
+        )
+        return pb.ReplaceResourceResponse(resource=self._message(replaced))
+
+    async def PatchResource(
+        self, request: pb.PatchResourceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PatchResourceResponse:
+        patched = await self._service.patch(
+            current_request().tenant,
+            request.resource_type,
+            request.id,
+            request.json,
+            request.if_match,
+        )
+        return pb.PatchResourceResponse(resource=self._message(patched))
+
+    async def DeleteResource(
+        self, request: pb.DeleteResourceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteResourceResponse:
+        await self._service.delete(
+            current_request().tenant, request.resource_type, request.id, request.if_match
+        )
+        return pb.DeleteResourceResponse()
+
+    async def ListResources(
+        self, request: pb.ListResourcesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListResourcesResponse:
+        result = await self._service.list(
+            current_request().tenant,
+            request.resource_type,
+            request.filter,
+            request.start_index if request.HasField("start_index") else None,
+            request.count if request.HasField("count") else None,
+        )
+        return pb.ListResourcesResponse(
+            total_results=result.page.total,
+            start_index=result.start_index,
+            resources=[self._message(r) for r in result.page.resources],
+        )

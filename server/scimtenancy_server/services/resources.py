@@ -1,0 +1,163 @@
+"""SCIM operations on a tenant's resources (RFC 7644 §3.3 to §3.6): protocol rules, no transport."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scimtenancy_server.domain.clock import Clock, utc_now
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.filter import parse_filter
+from scimtenancy_server.domain.filter_eval import check_filter
+from scimtenancy_server.domain.patch import apply_patch, parse_patch
+from scimtenancy_server.domain.resource import (
+    JsonObject,
+    StoredResource,
+    attributes_from_client,
+    parse_json_object,
+    version_matches,
+)
+from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry
+from scimtenancy_server.domain.tenant import TenantContext
+from scimtenancy_server.storage.repository import Page, ResourceRepository
+
+# Optimistic writes retry this often when another writer changed the resource in between.
+_WRITE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    resource_type: ResourceType
+    page: Page
+    start_index: int
+
+
+class ResourceService:
+    def __init__(
+        self,
+        repository: ResourceRepository,
+        registry: ResourceTypeRegistry,
+        clock: Clock = utc_now,
+        default_count: int = 100,
+        max_count: int = 1000,
+    ) -> None:
+        self._repository = repository
+        self._registry = registry
+        self._clock = clock
+        self._default_count = default_count
+        self._max_count = max_count
+
+    def resource_type(self, key: str) -> ResourceType:
+        return self._registry.resolve(key)
+
+    async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
+        rt = self.resource_type(type_key)
+        attributes = attributes_from_client(rt, parse_json_object(body))
+        now = self._clock()
+        resource = StoredResource(rt.name, str(uuid.uuid4()), 1, now, now, attributes)
+        await self._repository.insert(ctx.tenant, resource, rt)
+        return resource
+
+    async def get(self, ctx: TenantContext, type_key: str, resource_id: str) -> StoredResource:
+        rt = self.resource_type(type_key)
+        resource = await self._repository.get(ctx.tenant, rt, resource_id)
+        if resource is None:
+            raise _not_found(rt, resource_id)
+        return resource
+
+    async def replace(
+        self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
+    ) -> StoredResource:
+        rt = self.resource_type(type_key)
+        attributes = attributes_from_client(rt, parse_json_object(body))
+
+        def replacement(current: StoredResource) -> JsonObject:
+            # writeOnly values cannot be read back by a client, so omitting one keeps it.
+            kept = {
+                n: v
+                for n, v in current.attributes.items()
+                if (a := rt.attribute(n)) is not None and not a.returned
+            }
+            return {**kept, **attributes}
+
+        return await self._update(ctx, rt, resource_id, if_match, replacement)
+
+    async def patch(
+        self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
+    ) -> StoredResource:
+        rt = self.resource_type(type_key)
+        operations = parse_patch(parse_json_object(body))
+        return await self._update(
+            ctx,
+            rt,
+            resource_id,
+            if_match,
+            lambda current: apply_patch(rt, current.attributes, operations),
+        )
+
+    async def delete(
+        self, ctx: TenantContext, type_key: str, resource_id: str, if_match: str
+    ) -> None:
+        rt = self.resource_type(type_key)
+        expected: int | None = None
+        if if_match:
+            current = await self.get(ctx, rt.name, resource_id)
+            _check_precondition(current, if_match)
+            expected = current.version
+        if not await self._repository.delete(ctx.tenant, rt, resource_id, expected):
+            if if_match:
+                raise _changed(rt, resource_id)
+            raise _not_found(rt, resource_id)
+
+    async def list(
+        self,
+        ctx: TenantContext,
+        type_key: str,
+        filter_text: str,
+        start_index: int | None,
+        count: int | None,
+    ) -> ListResult:
+        rt = self.resource_type(type_key)
+        where = parse_filter(filter_text) if filter_text else None
+        if where is not None:
+            check_filter(rt, where)
+        # RFC 7644 §3.4.2.4: startIndex below 1 counts as 1, a negative count as 0.
+        start = max(1, start_index if start_index is not None else 1)
+        limit = self._default_count if count is None else min(max(0, count), self._max_count)
+        page = await self._repository.list(ctx.tenant, rt, where, start - 1, limit)
+        return ListResult(rt, page, start)
+
+    async def _update(
+        self,
+        ctx: TenantContext,
+        rt: ResourceType,
+        resource_id: str,
+        if_match: str,
+        change: Callable[[StoredResource], JsonObject],
+    ) -> StoredResource:
+        for _ in range(_WRITE_ATTEMPTS):
+            current = await self.get(ctx, rt.name, resource_id)
+            if if_match:
+                _check_precondition(current, if_match)
+            updated = current.revised(change(current), self._clock())
+            if await self._repository.replace(ctx.tenant, rt, updated, current.version):
+                return updated
+            if if_match:
+                raise _changed(rt, resource_id)
+        raise ScimError.conflict(f"{rt.name} {resource_id!r} is changing too often; retry")
+
+
+def _check_precondition(current: StoredResource, if_match: str) -> None:
+    if not version_matches(if_match, current.version):
+        raise ScimError.precondition_failed(
+            f"If-Match {if_match} does not match the current version {current.etag}"
+        )
+
+
+def _changed(rt: ResourceType, resource_id: str) -> ScimError:
+    return ScimError.precondition_failed(f"{rt.name} {resource_id!r} changed concurrently")
+
+
+def _not_found(rt: ResourceType, resource_id: str) -> ScimError:
+    return ScimError.not_found(f"{rt.name} {resource_id!r} not found")

@@ -1,0 +1,82 @@
+"""The embedded default storage: in-process and in memory, for development and unit tests."""
+
+from __future__ import annotations
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.filter import Filter
+from scimtenancy_server.domain.filter_eval import matches
+from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.storage.repository import Page, ResourceRepository, Scope
+
+_Namespace = tuple[str, str]
+
+
+class InMemoryResourceRepository(ResourceRepository):
+    def __init__(self) -> None:
+        self._resources: dict[_Namespace, dict[str, StoredResource]] = {}
+        # Lower-cased unique values per namespace, the in-memory twin of the unique index.
+        self._unique: dict[_Namespace, dict[str, str]] = {}
+
+    def _namespace(self, scope: Scope) -> _Namespace:
+        return (scope.tenant_id, scope.resource_type.name)
+
+    def _unique_key(self, scope: Scope, resource: StoredResource) -> str | None:
+        name = scope.resource_type.unique
+        value = resource.attributes.get(name) if name else None
+        return value.lower() if isinstance(value, str) else None
+
+    def _claim(self, scope: Scope, resource: StoredResource) -> None:
+        key = self._unique_key(scope, resource)
+        if key is None:
+            return
+        owners = self._unique.setdefault(self._namespace(scope), {})
+        if owners.setdefault(key, resource.id) != resource.id:
+            raise ScimError.uniqueness(f"{scope.resource_type.unique} is already taken")
+
+    def _release(self, scope: Scope, resource: StoredResource) -> None:
+        key = self._unique_key(scope, resource)
+        if key is not None:
+            self._unique.get(self._namespace(scope), {}).pop(key, None)
+
+    async def _provision(self, scope: Scope) -> None:
+        self._resources.setdefault(self._namespace(scope), {})
+
+    async def _insert(self, scope: Scope, resource: StoredResource) -> None:
+        resources = self._resources.setdefault(self._namespace(scope), {})
+        if resource.id in resources:
+            raise ScimError.conflict(f"resource {resource.id!r} already exists")
+        self._claim(scope, resource)
+        resources[resource.id] = resource
+
+    async def _get(self, scope: Scope, resource_id: str) -> StoredResource | None:
+        return self._resources.get(self._namespace(scope), {}).get(resource_id)
+
+    async def _replace(self, scope: Scope, resource: StoredResource, expected_version: int) -> bool:
+        resources = self._resources.get(self._namespace(scope), {})
+        current = resources.get(resource.id)
+        if current is None or current.version != expected_version:
+            return False
+        self._release(scope, current)
+        try:
+            self._claim(scope, resource)
+        except ScimError:
+            self._claim(scope, current)
+            raise
+        resources[resource.id] = resource
+        return True
+
+    async def _delete(self, scope: Scope, resource_id: str, expected_version: int | None) -> bool:
+        resources = self._resources.get(self._namespace(scope), {})
+        current = resources.get(resource_id)
+        if current is None or expected_version not in (None, current.version):
+            return False
+        del resources[resource_id]
+        self._release(scope, current)
+        return True
+
+    async def _list(self, scope: Scope, where: Filter | None, offset: int, limit: int) -> Page:
+        resources = self._resources.get(self._namespace(scope), {}).values()
+        rt = scope.resource_type
+        found = [r for r in resources if where is None or matches(rt, r, where)]
+        found.sort(key=lambda r: r.id)
+        return Page(len(found), found[offset : offset + limit])

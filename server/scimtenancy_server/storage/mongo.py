@@ -1,0 +1,95 @@
+"""MongoDB storage through motor, with strict and standard isolation (ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
+from pymongo import ASCENDING
+
+from scimtenancy_server.domain.filter import Filter
+from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.storage.mongo_codec import (
+    collection_name,
+    document_id,
+    from_document,
+    scoped,
+    shadow_field,
+    to_document,
+)
+from scimtenancy_server.storage.mongo_errors import database_errors
+from scimtenancy_server.storage.mongo_query import to_query
+from scimtenancy_server.storage.repository import Page, ResourceRepository, Scope
+
+
+def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
+    """A client whose operations fail within `timeout_ms` when the database is away."""
+    return AsyncIOMotorClient(
+        uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        timeoutMS=timeout_ms,
+        appname="scimtenancy",
+    )
+
+
+class MongoResourceRepository(ResourceRepository):
+    def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+        self._database = database
+
+    def _collection(self, scope: Scope) -> AsyncIOMotorCollection[Any]:
+        return self._database[collection_name(scope)]
+
+    def _unique_detail(self, scope: Scope) -> str:
+        return f"{scope.resource_type.unique or 'a unique attribute'} is already taken"
+
+    async def _provision(self, scope: Scope) -> None:
+        # Every index of a shared collection starts with tenant_id (ARCHITECTURE.md).
+        prefix = [] if scope.isolation is IsolationLevel.STRICT else [("tenant_id", ASCENDING)]
+        collection = self._collection(scope)
+        with database_errors():
+            for name in scope.resource_type.lookup:
+                unique = name == scope.resource_type.unique
+                await collection.create_index(
+                    [*prefix, (shadow_field(name), ASCENDING)],
+                    name=f"{'unique' if unique else 'lookup'}_{name}",
+                    unique=unique,
+                )
+
+    async def _insert(self, scope: Scope, resource: StoredResource) -> None:
+        with database_errors(self._unique_detail(scope)):
+            await self._collection(scope).insert_one(to_document(scope, resource))
+
+    async def _get(self, scope: Scope, resource_id: str) -> StoredResource | None:
+        query = scoped(scope, {"_id": document_id(scope, resource_id)})
+        with database_errors():
+            document = await self._collection(scope).find_one(query)
+        return None if document is None else from_document(scope.resource_type, document)
+
+    async def _replace(self, scope: Scope, resource: StoredResource, expected_version: int) -> bool:
+        # The version condition makes the write atomic against concurrent writers.
+        query = scoped(scope, {"_id": document_id(scope, resource.id), "version": expected_version})
+        with database_errors(self._unique_detail(scope)):
+            result = await self._collection(scope).replace_one(query, to_document(scope, resource))
+        return bool(result.matched_count)
+
+    async def _delete(self, scope: Scope, resource_id: str, expected_version: int | None) -> bool:
+        query = scoped(scope, {"_id": document_id(scope, resource_id)})
+        if expected_version is not None:
+            query["version"] = expected_version
+        with database_errors():
+            result = await self._collection(scope).delete_one(query)
+        return bool(result.deleted_count)
+
+    async def _list(self, scope: Scope, where: Filter | None, offset: int, limit: int) -> Page:
+        query = scoped(scope, to_query(scope.resource_type, where) if where else {})
+        collection = self._collection(scope)
+        with database_errors():
+            total = await collection.count_documents(query)
+            resources: list[StoredResource] = []
+            if limit > 0 and offset < total:
+                cursor = collection.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
+                async for document in cursor:
+                    resources.append(from_document(scope.resource_type, document))
+        return Page(total, resources)

@@ -1,0 +1,39 @@
+"""Turns driver failures into SCIM errors: faults become 503 and clear up by themselves."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+from scimtenancy_server.domain.errors import ScimError
+
+logger = logging.getLogger(__name__)
+
+_UNAVAILABLE = (ConnectionFailure, ServerSelectionTimeoutError, ExecutionTimeout, WTimeoutError)
+
+
+@contextmanager
+def database_errors(unique_detail: str = "a unique attribute is already taken") -> Iterator[None]:
+    try:
+        yield
+    except DuplicateKeyError:
+        raise ScimError.uniqueness(unique_detail) from None
+    except _UNAVAILABLE as error:
+        logger.warning("database unavailable: %s", type(error).__name__)
+        raise ScimError.unavailable("the database is unavailable; retry later") from None
+    except (OperationFailure, PyMongoError) as error:
+        if getattr(error, "timeout", False):
+            raise ScimError.unavailable("the database timed out; retry later") from None
+        logger.exception("database operation failed")
+        raise ScimError.internal("the database refused the operation") from None

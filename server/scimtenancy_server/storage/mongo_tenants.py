@@ -1,0 +1,89 @@
+"""The tenant store in MongoDB: `tenants` and `api_keys` collections (keys by hash only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorDatabase
+from pymongo import ASCENDING, ReturnDocument
+
+from scimtenancy_server.domain.credentials import ApiKey
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
+from scimtenancy_server.storage.mongo_errors import database_errors
+from scimtenancy_server.storage.tenants import TenantStore, tenant_exists
+
+
+def _tenant(document: dict[str, Any]) -> Tenant:
+    return Tenant(
+        tenant_id=document["_id"],
+        display_name=document["display_name"],
+        isolation=IsolationLevel(document["isolation"]),
+        status=TenantStatus(document["status"]),
+        created=document["created"],
+    )
+
+
+class MongoTenantStore(TenantStore):
+    def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+        self._tenants = database["tenants"]
+        self._keys = database["api_keys"]
+
+    async def create(self, tenant: Tenant) -> None:
+        document = {
+            "_id": tenant.tenant_id,
+            "display_name": tenant.display_name,
+            "isolation": tenant.isolation.value,
+            "status": tenant.status.value,
+            "created": tenant.created,
+        }
+        try:
+            with database_errors():
+                await self._tenants.insert_one(document)
+        except ScimError as error:
+            if error.scim_type == "uniqueness":
+                raise tenant_exists(tenant.tenant_id) from None
+            raise
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        with database_errors():
+            document = await self._tenants.find_one({"_id": tenant_id})
+        return None if document is None else _tenant(document)
+
+    async def list(self, after: str, limit: int) -> list[Tenant]:
+        with database_errors():
+            cursor = self._tenants.find({"_id": {"$gt": after}}).sort("_id", ASCENDING)
+            return [_tenant(d) async for d in cursor.limit(limit)]
+
+    async def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant | None:
+        with database_errors():
+            document = await self._tenants.find_one_and_update(
+                {"_id": tenant_id},
+                {"$set": {"status": status.value}},
+                return_document=ReturnDocument.AFTER,
+            )
+        return None if document is None else _tenant(document)
+
+    async def add_key(self, key: ApiKey) -> None:
+        document = {
+            "_id": key.key_hash,
+            "key_id": key.key_id,
+            "tenant_id": key.tenant_id,
+            "created": key.created,
+            "revoked": key.revoked,
+        }
+        with database_errors():
+            await self._keys.replace_one({"_id": key.key_hash}, document, upsert=True)
+
+    async def find_key(self, key_hash: str) -> ApiKey | None:
+        with database_errors():
+            document = await self._keys.find_one({"_id": key_hash})
+        if document is None:
+            return None
+        return ApiKey(
+            key_hash=document["_id"],
+            key_id=document["key_id"],
+            tenant_id=document["tenant_id"],
+            created=document["created"],
+            revoked=document["revoked"],
+        )

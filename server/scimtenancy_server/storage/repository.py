@@ -1,0 +1,92 @@
+"""The resource repository port. Tenant scoping lives here, in the base class: its public
+methods take the tenant, and adapters only ever see a `Scope` that already names it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from scimtenancy_server.domain.filter import Filter
+from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One tenant's resources of one type: the only handle adapters get."""
+
+    tenant_id: str
+    isolation: IsolationLevel
+    resource_type: ResourceType
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    total: int
+    resources: list[StoredResource]
+
+
+class ResourceRepository(ABC):
+    """Stores resources per tenant. Implementations must pass tests/contract/."""
+
+    async def provision(self, tenant: Tenant, resource_types: tuple[ResourceType, ...]) -> None:
+        """Creates what the tenant's storage needs (collections, indexes); idempotent."""
+        for resource_type in resource_types:
+            await self._provision(_scope(tenant, resource_type))
+
+    async def insert(self, tenant: Tenant, resource: StoredResource, rt: ResourceType) -> None:
+        """Stores a new resource; raises a `uniqueness` ScimError on a duplicate."""
+        await self._insert(_scope(tenant, rt), resource)
+
+    async def get(
+        self, tenant: Tenant, rt: ResourceType, resource_id: str
+    ) -> StoredResource | None:
+        return await self._get(_scope(tenant, rt), resource_id)
+
+    async def replace(
+        self, tenant: Tenant, rt: ResourceType, resource: StoredResource, expected_version: int
+    ) -> bool:
+        """Replaces the resource if its stored version is still `expected_version`."""
+        return await self._replace(_scope(tenant, rt), resource, expected_version)
+
+    async def delete(
+        self, tenant: Tenant, rt: ResourceType, resource_id: str, expected_version: int | None
+    ) -> bool:
+        """Deletes the resource (if its version matches, when one is given)."""
+        return await self._delete(_scope(tenant, rt), resource_id, expected_version)
+
+    async def list(
+        self, tenant: Tenant, rt: ResourceType, where: Filter | None, offset: int, limit: int
+    ) -> Page:
+        """Resources matching `where`, ordered by id; `total` counts all matches."""
+        return await self._list(_scope(tenant, rt), where, offset, limit)
+
+    async def close(self) -> None:  # noqa: B027 - adapters without resources need nothing
+        """Releases connections."""
+
+    @abstractmethod
+    async def _provision(self, scope: Scope) -> None: ...
+
+    @abstractmethod
+    async def _insert(self, scope: Scope, resource: StoredResource) -> None: ...
+
+    @abstractmethod
+    async def _get(self, scope: Scope, resource_id: str) -> StoredResource | None: ...
+
+    @abstractmethod
+    async def _replace(
+        self, scope: Scope, resource: StoredResource, expected_version: int
+    ) -> bool: ...
+
+    @abstractmethod
+    async def _delete(
+        self, scope: Scope, resource_id: str, expected_version: int | None
+    ) -> bool: ...
+
+    @abstractmethod
+    async def _list(self, scope: Scope, where: Filter | None, offset: int, limit: int) -> Page: ...
+
+
+def _scope(tenant: Tenant, resource_type: ResourceType) -> Scope:
+    return Scope(tenant.tenant_id, tenant.isolation, resource_type)

@@ -1,0 +1,58 @@
+"""The Starlette application: routes under the strategy's mount, SCIM errors for everything."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from scimtenancy_transcoder.errors import HttpScimError, error_response
+from scimtenancy_transcoder.routes import ScimRoutes
+from scimtenancy_transcoder.rpc_client import ResourceClient
+from scimtenancy_transcoder.strategies import UrlStrategy
+
+logger = logging.getLogger(__name__)
+
+
+async def _scim_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HttpScimError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = {404: "no such endpoint", 405: f"method {request.method} is not allowed here"}
+    response = error_response(
+        HttpScimError(exc.status_code, detail.get(exc.status_code, exc.detail))
+    )
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("unexpected failure on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(HttpScimError(500, "internal error"))
+
+
+def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: int) -> Starlette:
+    scim = ScimRoutes(client, strategy, max_body_bytes)
+    routes = [
+        Route("/{endpoint}", scim.list, methods=["GET"]),
+        Route("/{endpoint}", scim.create, methods=["POST"]),
+        Route("/{endpoint}/{id}", scim.get, methods=["GET"]),
+        Route("/{endpoint}/{id}", scim.replace, methods=["PUT"]),
+        Route("/{endpoint}/{id}", scim.patch, methods=["PATCH"]),
+        Route("/{endpoint}/{id}", scim.delete, methods=["DELETE"]),
+    ]
+    return Starlette(
+        routes=[Mount(strategy.mount, routes=routes)],
+        exception_handlers={
+            HttpScimError: _scim_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )

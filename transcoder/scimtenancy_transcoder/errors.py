@@ -1,0 +1,71 @@
+"""SCIM Error responses (RFC 7644 §3.12): from gRPC statuses, and for HTTP-level failures."""
+
+from __future__ import annotations
+
+import grpc
+import orjson
+from google.rpc import status_pb2
+from starlette.responses import Response
+
+from scimtenancy.errors.v1 import errors_pb2
+
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_MEDIA_TYPE = "application/scim+json"
+_STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+# Used only when the server sent no ScimError detail (e.g. it was unreachable).
+_HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 412,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+}
+
+
+class HttpScimError(Exception):
+    def __init__(self, status: int, detail: str, scim_type: str = "") -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.scim_type = scim_type
+
+
+def error_response(error: HttpScimError) -> Response:
+    body: dict[str, object] = {
+        "schemas": [SCIM_ERROR_SCHEMA],
+        "status": str(error.status),
+        "detail": error.detail,
+    }
+    if error.scim_type:
+        body["scimType"] = error.scim_type
+    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if error.status == 401 else None
+    return Response(orjson.dumps(body), error.status, headers, media_type=SCIM_MEDIA_TYPE)
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError) -> HttpScimError:
+    for key, value in error.trailing_metadata() or ():
+        if key == _STATUS_DETAILS_KEY and isinstance(value, bytes):
+            detail = _scim_detail(value)
+            if detail is not None:
+                return HttpScimError(detail.status, detail.detail, detail.scim_type)
+    status = _HTTP_STATUS.get(error.code(), 500)
+    if status == 503:
+        return HttpScimError(503, "the tenancy server is unavailable; retry later")
+    return HttpScimError(status, "the request failed" if status == 500 else error.details() or "")
+
+
+def _scim_detail(payload: bytes) -> errors_pb2.ScimError | None:
+    status = status_pb2.Status.FromString(payload)
+    for detail in status.details:
+        if detail.Is(errors_pb2.ScimError.DESCRIPTOR):
+            scim_error = errors_pb2.ScimError()
+            detail.Unpack(scim_error)
+            return scim_error
+    return None

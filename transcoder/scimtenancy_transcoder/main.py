@@ -1,0 +1,48 @@
+"""`scimtenancy-transcoder`: the SCIM-over-HTTP front of a tenancy server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import uvicorn
+
+from scimtenancy_transcoder.app import create_app
+from scimtenancy_transcoder.config import TranscoderSettings
+from scimtenancy_transcoder.rpc_client import ResourceClient
+from scimtenancy_transcoder.strategies import strategy_for
+
+
+def build_server(settings: TranscoderSettings, client: ResourceClient) -> uvicorn.Server:
+    app = create_app(client, strategy_for(settings), settings.max_body_bytes)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(settings: TranscoderSettings) -> None:
+    client = ResourceClient(settings.grpc_target, settings.rpc_timeout)
+    try:
+        await build_server(settings, client).serve()
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = TranscoderSettings.from_argv(sys.argv[1:] if argv is None else argv)
+    logging.getLogger(__name__).info(
+        "SCIM transcoder on http://%s:%d (%s strategy) -> gRPC %s",
+        settings.http_host,
+        settings.http_port,
+        settings.url_strategy,
+        settings.grpc_target,
+    )
+    asyncio.run(serve(settings))

@@ -1,0 +1,156 @@
+"""SCIM REST → ResourceService RPCs. No SCIM rules here: only HTTP in, RPC, HTTP out."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import grpc
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scimtenancy.resources.v1 import resources_pb2 as pb
+from scimtenancy_transcoder.body import read_body
+from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE, HttpScimError, from_rpc_error
+from scimtenancy_transcoder.rpc_client import CallOptions, ResourceClient
+from scimtenancy_transcoder.strategies import UrlStrategy
+
+LIST_RESPONSE_SCHEMA = b"urn:ietf:params:scim:api:messages:2.0:ListResponse"
+_Reply = TypeVar("_Reply")
+
+
+def _metadata_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+class ScimRoutes:
+    def __init__(self, client: ResourceClient, strategy: UrlStrategy, max_body: int) -> None:
+        self._client = client
+        self._strategy = strategy
+        self._max_body = max_body
+
+    def _options(self, request: Request) -> CallOptions:
+        authorization = request.headers.get("authorization", "")
+        if not _metadata_safe(authorization):
+            raise HttpScimError(401, "the bearer credential is malformed")
+        hint = self._strategy.tenant_hint(request)
+        if hint is not None and not _metadata_safe(hint):
+            raise HttpScimError(403, "the credential does not belong to the tenant in the URL")
+        base_url = quote(self._strategy.base_url(request, hint), safe=":/@!$&'()*+,;=%-._~")
+        return CallOptions(authorization, hint, base_url)
+
+    async def _call(
+        self,
+        rpc: Callable[..., Awaitable[_Reply]],
+        message: Any,
+        options: CallOptions,
+    ) -> _Reply:
+        try:
+            return await rpc(message, metadata=options.metadata(), timeout=self._client.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+
+    def _resource(
+        self, resource: pb.Resource, options: CallOptions, endpoint: str, status: int = 200
+    ) -> Response:
+        headers = {"ETag": resource.version}
+        if status == 201:
+            headers["Location"] = f"{options.base_url}/{endpoint}/{resource.id}"
+        return Response(resource.json, status, headers, media_type=SCIM_MEDIA_TYPE)
+
+    async def create(self, request: Request) -> Response:
+        options = self._options(request)
+        endpoint = request.path_params["endpoint"]
+        body = await read_body(request, self._max_body)
+        reply = await self._call(
+            self._client.stub.CreateResource,
+            pb.CreateResourceRequest(resource_type=endpoint, json=body),
+            options,
+        )
+        return self._resource(reply.resource, options, endpoint, 201)
+
+    async def get(self, request: Request) -> Response:
+        options = self._options(request)
+        endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
+        reply = await self._call(
+            self._client.stub.GetResource,
+            pb.GetResourceRequest(resource_type=endpoint, id=resource_id),
+            options,
+        )
+        return self._resource(reply.resource, options, endpoint)
+
+    async def replace(self, request: Request) -> Response:
+        options = self._options(request)
+        endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
+        body = await read_body(request, self._max_body)
+        reply = await self._call(
+            self._client.stub.ReplaceResource,
+            pb.ReplaceResourceRequest(
+                resource_type=endpoint,
+                id=resource_id,
+                json=body,
+                if_match=request.headers.get("if-match", ""),
+            ),
+            options,
+        )
+        return self._resource(reply.resource, options, endpoint)
+
+    async def patch(self, request: Request) -> Response:
+        options = self._options(request)
+        endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
+        body = await read_body(request, self._max_body)
+        reply = await self._call(
+            self._client.stub.PatchResource,
+            pb.PatchResourceRequest(
+                resource_type=endpoint,
+                id=resource_id,
+                json=body,
+                if_match=request.headers.get("if-match", ""),
+            ),
+            options,
+        )
+        return self._resource(reply.resource, options, endpoint)
+
+    async def delete(self, request: Request) -> Response:
+        options = self._options(request)
+        await self._call(
+            self._client.stub.DeleteResource,
+            pb.DeleteResourceRequest(
+                resource_type=request.path_params["endpoint"],
+                id=request.path_params["id"],
+                if_match=request.headers.get("if-match", ""),
+            ),
+            options,
+        )
+        return Response(status_code=204)
+
+    async def list(self, request: Request) -> Response:
+        options = self._options(request)
+        params = request.query_params
+        message = pb.ListResourcesRequest(
+            resource_type=request.path_params["endpoint"], filter=params.get("filter", "")
+        )
+        for name, field in (("startIndex", "start_index"), ("count", "count")):
+            if name in params:
+                setattr(message, field, _integer(name, params[name]))
+        reply = await self._call(self._client.stub.ListResources, message, options)
+        return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
+
+
+def _integer(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise HttpScimError(400, f"{name} must be an integer", "invalidValue") from None
+    return max(min(value, 2**62), -(2**62))
+
+
+def _list_body(reply: pb.ListResourcesResponse) -> bytes:
+    """The ListResponse (RFC 7644 §3.4.2), assembled around the resources' JSON bytes."""
+    head = (
+        b'{"schemas":["' + LIST_RESPONSE_SCHEMA + b'"],"totalResults":%d,'
+        b'"startIndex":%d,"itemsPerPage":%d,"Resources":['
+        % (reply.total_results, reply.start_index, len(reply.resources))
+    )
+    return head + b",".join(r.json for r in reply.resources) + b"]}"

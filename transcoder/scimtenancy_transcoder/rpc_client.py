@@ -1,0 +1,37 @@
+"""The transcoder's side of the gRPC contract: one channel, stubs, per-request metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from scimtenancy.resources.v1 import resources_pb2_grpc
+
+TENANT_HINT_KEY = "x-scim-tenant-hint"
+BASE_URL_KEY = "x-scim-base-url"
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """What every RPC carries: the caller's credential, tenant hint and base URL."""
+
+    authorization: str
+    tenant_hint: str | None
+    base_url: str
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        pairs = [("authorization", self.authorization), (BASE_URL_KEY, self.base_url)]
+        if self.tenant_hint:
+            pairs.append((TENANT_HINT_KEY, self.tenant_hint))
+        return tuple(pairs)
+
+
+class ResourceClient:
+    def __init__(self, target: str, timeout: float) -> None:
+        self._channel = grpc.aio.insecure_channel(target)
+        self.stub = resources_pb2_grpc.ResourceServiceStub(self._channel)
+        self.timeout = timeout
+
+    async def close(self) -> None:
+        await self._channel.close()
