@@ -8,6 +8,7 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, Asyn
 from pymongo import ASCENDING
 
 from scimtenancy_server.domain.filter import Filter
+from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.mongo_codec import (
@@ -19,7 +20,7 @@ from scimtenancy_server.storage.mongo_codec import (
     to_document,
 )
 from scimtenancy_server.storage.mongo_errors import database_errors
-from scimtenancy_server.storage.mongo_query import to_query
+from scimtenancy_server.storage.mongo_query import has_value_path, relax, to_query
 from scimtenancy_server.storage.repository import Page, ResourceRepository, Scope
 
 
@@ -83,6 +84,8 @@ class MongoResourceRepository(ResourceRepository):
         return bool(result.deleted_count)
 
     async def _list(self, scope: Scope, where: Filter | None, offset: int, limit: int) -> Page:
+        if where is not None and has_value_path(where):
+            return await self._list_checked(scope, where, offset, limit)
         query = scoped(scope, to_query(scope.resource_type, where) if where else {})
         collection = self._collection(scope)
         with database_errors():
@@ -92,4 +95,20 @@ class MongoResourceRepository(ResourceRepository):
                 cursor = collection.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
                 async for document in cursor:
                     resources.append(from_document(scope.resource_type, document))
+        return Page(total, resources)
+
+    async def _list_checked(self, scope: Scope, where: Filter, offset: int, limit: int) -> Page:
+        """Streams the prefilter's candidates, keeping only the requested page in memory."""
+        rt = scope.resource_type
+        relaxed = relax(where)
+        query = scoped(scope, to_query(rt, relaxed) if relaxed else {})
+        total = 0
+        resources: list[StoredResource] = []
+        with database_errors():
+            async for document in self._collection(scope).find(query).sort("_id", ASCENDING):
+                resource = from_document(rt, document)
+                if matches(rt, resource, where):
+                    if offset <= total < offset + limit:
+                        resources.append(resource)
+                    total += 1
         return Page(total, resources)

@@ -2,6 +2,11 @@
 
 User values reach regexes only through `re.escape`. Case-insensitive lookups of userName and
 displayName use the lower-cased shadow fields, so an index serves them.
+
+Value filters (`emails[type eq "work"]`) need `$elemMatch` on sub-documents, which FerretDB
+1.24 does not implement. `relax` drops them, leaving a filter that matches a superset of the
+results; the adapter checks each candidate with the reference evaluator. Every other filter is
+translated whole by `to_query`.
 """
 
 from __future__ import annotations
@@ -9,8 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scimtenancy_server.domain.attribute_paths import ResolvedPath, resolve_path, resolve_sub_path
-from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.attribute_paths import ResolvedPath, resolve_path
 from scimtenancy_server.domain.filter import (
     And,
     Compare,
@@ -33,18 +37,43 @@ _PATTERNS = {"eq": "^{}$", "co": "{}", "sw": "^{}", "ew": "{}$"}
 
 
 def to_query(resource_type: ResourceType, expression: Filter) -> Query:
+    """The query for a filter without value filters (see `relax`)."""
+
     def leaf(node: Compare | Present | ValuePath) -> Query:
         if isinstance(node, ValuePath):
-            parent = resolve_path(resource_type, node.path, whole_values=True)
-            inner = _logical(node.filter, lambda n: _leaf_query(_sub(parent, n), n, relative=True))
-            return {_field(parent): {"$elemMatch": inner}}
+            raise ValueError("value filters are evaluated after `relax`, not translated")
         path = resolve_path(resource_type, node.path)
         if path.is_meta and path.sub == "resourceType":
             assert isinstance(node, Compare)
             return {} if _static(path, node, resource_type.name) else _NEVER
-        return _leaf_query(path, node, relative=False)
+        return _leaf_query(path, node)
 
     return _logical(expression, leaf)
+
+
+def has_value_path(expression: Filter) -> bool:
+    if isinstance(expression, And | Or):
+        return has_value_path(expression.left) or has_value_path(expression.right)
+    if isinstance(expression, Not):
+        return has_value_path(expression.inner)
+    return isinstance(expression, ValuePath)
+
+
+def relax(expression: Filter) -> Filter | None:
+    """The filter without its value filters, as a superset; None means "no constraint"."""
+    if isinstance(expression, ValuePath):
+        return None
+    if isinstance(expression, Not):
+        return None if has_value_path(expression.inner) else expression
+    if isinstance(expression, And):
+        left, right = relax(expression.left), relax(expression.right)
+        if left is None or right is None:
+            return left or right
+        return And(left, right)
+    if isinstance(expression, Or):
+        left, right = relax(expression.left), relax(expression.right)
+        return None if left is None or right is None else Or(left, right)
+    return expression
 
 
 def _logical(expression: Filter, leaf: Any) -> Query:
@@ -58,21 +87,13 @@ def _logical(expression: Filter, leaf: Any) -> Query:
     return result
 
 
-def _sub(parent: ResolvedPath, node: Compare | Present | ValuePath) -> ResolvedPath:
-    if isinstance(node, ValuePath):
-        raise ScimError.invalid_filter("value filters cannot be nested")
-    return resolve_sub_path(parent, node.path)
-
-
 def _static(path: ResolvedPath, node: Compare, actual: str) -> bool:
     if node.op == "ne":
         return not comparator(path, "eq", node.value)(actual)
     return comparator(path, node.op, node.value)(actual)
 
 
-def _field(path: ResolvedPath, relative: bool = False) -> str:
-    if relative:
-        return escape_key(path.sub or "")
+def _field(path: ResolvedPath) -> str:
     if path.is_meta:
         return _META_FIELDS[path.sub or ""]
     if path.extension is None and path.attribute == "id":
@@ -90,8 +111,8 @@ def _present(field: str) -> Query:
     return {field: {"$exists": True, "$nin": [None, "", [], {}]}}
 
 
-def _leaf_query(path: ResolvedPath, node: Compare | Present, relative: bool) -> Query:
-    field = _field(path, relative)
+def _leaf_query(path: ResolvedPath, node: Compare | Present) -> Query:
+    field = _field(path)
     if isinstance(node, Present):
         return _present(field)
     if node.value is None:
@@ -99,16 +120,16 @@ def _leaf_query(path: ResolvedPath, node: Compare | Present, relative: bool) -> 
         present = _present(field)
         return present if node.op == "ne" else {"$nor": [present]}
     if node.op == "ne":
-        return {"$nor": [_compare(path, field, "eq", node.value, relative)]}
-    return _compare(path, field, node.op, node.value, relative)
+        return {"$nor": [_compare(path, field, "eq", node.value)]}
+    return _compare(path, field, node.op, node.value)
 
 
-def _compare(path: ResolvedPath, field: str, op: str, value: Scalar, relative: bool) -> Query:
+def _compare(path: ResolvedPath, field: str, op: str, value: Scalar) -> Query:
     comparator(path, op, value)  # raises invalidFilter exactly where evaluation would
     if path.is_meta:
         return {field: {"$eq" if op == "eq" else _ORDERING[op]: parse_datetime(value)}}
     if isinstance(value, str) and not path.case_exact:
-        if path.lookup and not relative and op in ("eq", *_ORDERING):
+        if path.lookup and op in ("eq", *_ORDERING):
             shadow = shadow_field(path.attribute)
             lowered = value.lower()
             return {shadow: lowered} if op == "eq" else {shadow: {_ORDERING[op]: lowered}}

@@ -1,0 +1,215 @@
+"""The resource repository contract: in memory, MongoDB strict and MongoDB standard."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from contract.conftest import RepositoryUnderTest
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.filter import parse_filter
+from scimtenancy_server.domain.filter_eval import matches
+from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, GROUP, USER, USER_SCHEMA
+
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def user(resource_id: str, user_name: str, minutes: int = 0, **attrs: object) -> StoredResource:
+    when = T0 + timedelta(minutes=minutes)
+    attributes = {"schemas": [USER_SCHEMA], "userName": user_name, **attrs}
+    return StoredResource("User", resource_id, 1, when, when, attributes)
+
+
+async def test_insert_then_get_returns_the_same_resource(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    stored = user("u1", "bjensen", name={"givenName": "Barbara"}, active=True, logins=3)
+    await store.repository.insert(tenant, stored, USER)
+    assert await store.repository.get(tenant, USER, "u1") == stored
+    assert await store.repository.get(tenant, USER, "missing") is None
+
+
+async def test_keys_with_dots_and_dollars_round_trip(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    stored = user(
+        "u1",
+        "bjensen",
+        **{
+            ENTERPRISE_USER_SCHEMA: {"manager": {"value": "m1", "$ref": "../Users/m1"}},
+            "x.y%z": {"$weird": 1},
+        },
+    )
+    await store.repository.insert(tenant, stored, USER)
+    assert await store.repository.get(tenant, USER, "u1") == stored
+
+
+async def test_user_name_is_unique_per_tenant_ignoring_case(store: RepositoryUnderTest) -> None:
+    tenant, other = await store.tenant(), await store.tenant()
+    await store.repository.insert(tenant, user("u1", "BJensen"), USER)
+    with pytest.raises(ScimError) as raised:
+        await store.repository.insert(tenant, user("u2", "bjensen"), USER)
+    assert (raised.value.status, raised.value.scim_type) == (409, "uniqueness")
+    assert await store.repository.get(tenant, USER, "u2") is None
+    await store.repository.insert(other, user("u2", "bjensen"), USER)  # another tenant: fine
+
+
+async def test_replace_needs_the_current_version(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    original = user("u1", "bjensen")
+    await store.repository.insert(tenant, original, USER)
+    updated = original.revised({**original.attributes, "title": "Boss"}, T0)
+    assert await store.repository.replace(tenant, USER, updated, expected_version=1)
+    stale = original.revised({**original.attributes, "title": "Lost"}, T0)
+    assert not await store.repository.replace(tenant, USER, stale, expected_version=1)
+    assert await store.repository.get(tenant, USER, "u1") == updated
+    ghost = replace(updated, id="nobody")
+    assert not await store.repository.replace(tenant, USER, ghost, expected_version=2)
+
+
+async def test_replace_to_a_taken_user_name_changes_nothing(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    await store.repository.insert(tenant, user("u1", "alice"), USER)
+    bob = user("u2", "bob")
+    await store.repository.insert(tenant, bob, USER)
+    clash = bob.revised({**bob.attributes, "userName": "ALICE"}, T0)
+    with pytest.raises(ScimError) as raised:
+        await store.repository.replace(tenant, USER, clash, expected_version=1)
+    assert raised.value.scim_type == "uniqueness"
+    assert await store.repository.get(tenant, USER, "u2") == bob
+    # The old name is still claimed by bob, the new one still by alice.
+    with pytest.raises(ScimError):
+        await store.repository.insert(tenant, user("u3", "bob"), USER)
+
+
+async def test_delete_honours_the_expected_version(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    await store.repository.insert(tenant, user("u1", "bjensen"), USER)
+    assert not await store.repository.delete(tenant, USER, "u1", expected_version=7)
+    assert await store.repository.delete(tenant, USER, "u1", expected_version=1)
+    assert not await store.repository.delete(tenant, USER, "u1", expected_version=None)
+    assert await store.repository.get(tenant, USER, "u1") is None
+    # The user name is free again.
+    await store.repository.insert(tenant, user("u2", "bjensen"), USER)
+
+
+async def test_another_tenant_cannot_read_or_change_resources(store: RepositoryUnderTest) -> None:
+    owner, intruder = await store.tenant(), await store.tenant()
+    original = user("u1", "bjensen")
+    await store.repository.insert(owner, original, USER)
+    repo = store.repository
+    assert await repo.get(intruder, USER, "u1") is None
+    assert (await repo.list(intruder, USER, None, 0, 10)).total == 0
+    where = parse_filter('userName eq "bjensen"')
+    assert (await repo.list(intruder, USER, where, 0, 10)).resources == []
+    hijack = original.revised({**original.attributes, "title": "pwned"}, T0)
+    assert not await repo.replace(intruder, USER, hijack, expected_version=1)
+    assert not await repo.delete(intruder, USER, "u1", expected_version=None)
+    assert await repo.get(owner, USER, "u1") == original
+
+
+async def test_resource_types_are_kept_apart(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    await store.repository.insert(tenant, user("same-id", "bjensen"), USER)
+    assert await store.repository.get(tenant, GROUP, "same-id") is None
+    assert (await store.repository.list(tenant, GROUP, None, 0, 10)).total == 0
+
+
+async def test_list_pages_in_id_order_with_a_total(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    for index in (3, 1, 4, 0, 2):
+        await store.repository.insert(tenant, user(f"u{index}", f"user{index}"), USER)
+    page = await store.repository.list(tenant, USER, None, 1, 2)
+    assert page.total == 5
+    assert [r.id for r in page.resources] == ["u1", "u2"]
+    assert (await store.repository.list(tenant, USER, None, 5, 10)).resources == []
+    empty = await store.repository.list(tenant, USER, None, 0, 0)
+    assert (empty.total, empty.resources) == (5, [])
+
+
+PEOPLE = [
+    user(
+        "a",
+        "BJensen",
+        0,
+        title="Tour Guide",
+        active=True,
+        name={"givenName": "Barbara", "familyName": "Jensen"},
+        emails=[
+            {"type": "work", "value": "bjensen@Example.com"},
+            {"type": "home", "value": "babs@jensen.org"},
+        ],
+        **{ENTERPRISE_USER_SCHEMA: {"employeeNumber": "701984", "level": 3}},
+    ),
+    user(
+        "b",
+        "jsmith",
+        5,
+        title="Manager",
+        active=False,
+        emails=[{"type": "home", "value": "john@example.com"}],
+        **{ENTERPRISE_USER_SCHEMA: {"level": 10}},
+    ),
+    user(
+        "c",
+        "a.b*c",
+        10,
+        displayName="Dot Star",
+        active=True,
+        **{ENTERPRISE_USER_SCHEMA: {"level": 0, "employeeNumber": 3}},
+    ),
+    user("d", "zed", 15, title="", emails=[]),
+]
+
+FILTERS = [
+    'userName eq "bjensen"',
+    'userName eq "BJENSEN"',
+    'userName ne "bjensen"',
+    'userName co "a.b"',
+    'userName co ".*"',
+    'userName sw "J"',
+    'userName ew "SMITH"',
+    'userName gt "c"',
+    'userName le "jsmith"',
+    "title pr",
+    "not (title pr)",
+    'title eq "tour guide"',
+    "active eq true",
+    "active eq false",
+    f"{ENTERPRISE_USER_SCHEMA}:level gt 2",
+    f"{ENTERPRISE_USER_SCHEMA}:level le 3",
+    f"{ENTERPRISE_USER_SCHEMA}:employeeNumber eq 3",
+    'name.givenName sw "bar"',
+    'emails.value co "example.com"',
+    'emails co "JENSEN.ORG"',
+    'emails[type eq "work" and value ew "example.com"]',
+    'emails[type eq "home"] and active eq false',
+    'not (emails[type eq "work"]) and title pr',
+    'emails[not (type eq "home")] or userName eq "zed"',
+    'emails[type eq "home" or value sw "BJ"]',
+    "emails pr",
+    'displayName eq "dot star" or title eq "manager"',
+    f'not (userName eq "zed") and {ENTERPRISE_USER_SCHEMA}:level ge 0',
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984"',
+    'meta.created gt "2026-01-01T12:04:00Z"',
+    'meta.lastModified le "2026-01-01T12:05:00Z"',
+    'meta.resourceType eq "User"',
+    'meta.resourceType eq "Group"',
+    'id eq "c"',
+    'id eq "C"',
+    "title eq null",
+    "externalId pr",
+]
+
+
+@pytest.mark.parametrize("text", FILTERS)
+async def test_filters_match_the_reference_evaluator(store: RepositoryUnderTest, text: str) -> None:
+    tenant = await store.tenant()
+    for person in PEOPLE:
+        await store.repository.insert(tenant, person, USER)
+    where = parse_filter(text)
+    expected = sorted(p.id for p in PEOPLE if matches(USER, p, where))
+    page = await store.repository.list(tenant, USER, where, 0, 100)
+    assert [r.id for r in page.resources] == expected
+    assert page.total == len(expected)

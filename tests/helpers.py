@@ -1,0 +1,22 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from scimtenancy_server.domain.clock import utc_now
+from scimtenancy_server.domain.schema import USER_SCHEMA
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
+
+
+def unique_id(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def make_tenant(isolation: IsolationLevel = IsolationLevel.STANDARD) -> Tenant:
+    return Tenant(unique_id(), "Test tenant", isolation, TenantStatus.ACTIVE, utc_now())
+
+
+def user_body(user_name: str, **attributes: Any) -> dict[str, Any]:
+    return {"schemas": [USER_SCHEMA], "userName": user_name, **attributes}
