@@ -3,27 +3,22 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+from helpers import require_mongodb
 
 from scimtenancy_server.storage.mongo import connect
 
-MONGODB_URI = os.environ.get("MONGODB_URI", "")
-# Set by scripts/test: a missing database is then a failure, never a silent skip.
-REQUIRE_MONGODB = os.environ.get("SCIMTENANCY_REQUIRE_MONGODB") == "1"
-
-
-def require_mongodb() -> str:
-    if not MONGODB_URI:
-        if REQUIRE_MONGODB:
-            pytest.fail("MONGODB_URI is not set but SCIMTENANCY_REQUIRE_MONGODB=1")
-        pytest.skip("MONGODB_URI is not set; run the README's test command")
-    return MONGODB_URI
-
+# No timing checks: these machines are noisy, and speed is measured by bench/, not by tests.
+settings.register_profile(
+    "scimtenancy", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("scimtenancy")
 
 @pytest.fixture(scope="session")
 async def mongo_client() -> AsyncIterator[Any]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
+
+import pytest
 
 from scimtenancy_server.domain.clock import utc_now
 from scimtenancy_server.domain.schema import USER_SCHEMA
@@ -20,3 +23,14 @@ def make_tenant(isolation: IsolationLevel = IsolationLevel.STANDARD) -> Tenant:
 
 def user_body(user_name: str, **attributes: Any) -> dict[str, Any]:
     return {"schemas": [USER_SCHEMA], "userName": user_name, **attributes}
+
+
+def require_mongodb() -> str:
+    """The test database's URI; scripts/test sets SCIMTENANCY_REQUIRE_MONGODB=1 so that a
+    missing database fails the run instead of skipping the storage tests."""
+    uri = os.environ.get("MONGODB_URI", "")
+    if not uri:
+        if os.environ.get("SCIMTENANCY_REQUIRE_MONGODB") == "1":
+            pytest.fail("MONGODB_URI is not set but SCIMTENANCY_REQUIRE_MONGODB=1")
+        pytest.skip("MONGODB_URI is not set; run the README's test command")
+    return uri

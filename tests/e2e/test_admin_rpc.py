@@ -1,0 +1,137 @@
+"""The gRPC surface used by internal services: tenant admin and resources, called directly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import orjson
+import pytest
+from e2e.stack import ADMIN_TOKEN, Stack
+from google.rpc import status_pb2
+from helpers import unique_id, user_body
+from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
+from scimtenancy.errors.v1 import errors_pb2
+from scimtenancy.resources.v1 import resources_pb2, resources_pb2_grpc
+
+from scimtenancy_server.domain.tenant import IsolationLevel
+
+ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
+
+
+@pytest.fixture
+async def channel(stack: Stack) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(stack.grpc_target) as opened:
+        yield opened
+
+
+def scim_error(error: grpc.aio.AioRpcError) -> errors_pb2.ScimError:
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            detail = errors_pb2.ScimError()
+            status_pb2.Status.FromString(value).details[0].Unpack(detail)
+            return detail
+    raise AssertionError("no ScimError detail in the status")
+
+
+async def test_tenant_lifecycle_over_grpc(channel: grpc.aio.Channel) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    resources = resources_pb2_grpc.ResourceServiceStub(channel)
+    tenant_id = unique_id()
+    created = await admin.CreateTenant(
+        admin_pb2.CreateTenantRequest(
+            tenant_id=tenant_id, display_name="Acme",
+            isolation_level=admin_pb2.ISOLATION_LEVEL_STRICT,
+        ),
+        metadata=ADMIN,
+    )
+    assert created.tenant.status == admin_pb2.TENANT_STATUS_ACTIVE
+    assert created.tenant.isolation_level == admin_pb2.ISOLATION_LEVEL_STRICT
+    issued = await admin.IssueApiKey(admin_pb2.IssueApiKeyRequest(tenant_id=tenant_id),
+                                     metadata=ADMIN)
+    assert issued.key_id and issued.key_id in issued.api_key
+    as_tenant = (("authorization", f"Bearer {issued.api_key}"),)
+
+    body = user_body("grpc-user")
+    reply = await resources.CreateResource(
+        resources_pb2.CreateResourceRequest(resource_type="User", json=orjson.dumps(body)),
+        metadata=as_tenant,
+    )
+    assert reply.resource.resource_type == "User"
+    assert orjson.loads(reply.resource.json)["userName"] == "grpc-user"
+    assert "location" not in orjson.loads(reply.resource.json)["meta"]  # no base URL was sent
+
+    await admin.SuspendTenant(admin_pb2.SuspendTenantRequest(tenant_id=tenant_id), metadata=ADMIN)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await resources.GetResource(
+            resources_pb2.GetResourceRequest(resource_type="Users", id=reply.resource.id),
+            metadata=as_tenant,
+        )
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert scim_error(refused.value).status == 403
+
+    await admin.ActivateTenant(admin_pb2.ActivateTenantRequest(tenant_id=tenant_id),
+                               metadata=ADMIN)
+    found = await resources.GetResource(
+        resources_pb2.GetResourceRequest(resource_type="Users", id=reply.resource.id),
+        metadata=as_tenant,
+    )
+    assert found.resource.version == reply.resource.version
+
+
+async def test_admin_calls_need_the_admin_token(channel: grpc.aio.Channel, stack: Stack) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    for metadata in [(), (("authorization", "Bearer wrong"),),
+                     (("authorization", f"Bearer {scim.api_key}"),)]:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await admin.ListTenants(admin_pb2.ListTenantsRequest(), metadata=metadata)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_admin_errors_carry_scim_details(channel: grpc.aio.Channel) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as invalid:
+        await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id="Not Valid!"),
+                                 metadata=ADMIN)
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert scim_error(invalid.value).scim_type == "invalidValue"
+    tenant_id = unique_id()
+    await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id=tenant_id), metadata=ADMIN)
+    with pytest.raises(grpc.aio.AioRpcError) as duplicate:
+        await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id=tenant_id),
+                                 metadata=ADMIN)
+    assert scim_error(duplicate.value).status == 409
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await admin.IssueApiKey(admin_pb2.IssueApiKeyRequest(tenant_id="no-such"),
+                                metadata=ADMIN)
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_list_tenants_pages(channel: grpc.aio.Channel) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    prefix = unique_id("page")
+    for index in range(3):
+        await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id=f"{prefix}-{index}"),
+                                 metadata=ADMIN)
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = await admin.ListTenants(
+            admin_pb2.ListTenantsRequest(page_size=2, page_token=token), metadata=ADMIN
+        )
+        seen.extend(t.tenant_id for t in page.tenants)
+        token = page.next_page_token
+        if not token:
+            break
+    mine = [t for t in seen if t.startswith(prefix)]
+    assert mine == [f"{prefix}-{i}" for i in range(3)]
+    assert seen == sorted(seen)
+
+
+async def test_resource_calls_without_credentials(channel: grpc.aio.Channel) -> None:
+    resources = resources_pb2_grpc.ResourceServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await resources.ListResources(resources_pb2.ListResourcesRequest(resource_type="User"))
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert scim_error(refused.value).status == 401
