@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
-
 from helpers import require_mongodb
+from hypothesis import HealthCheck, settings
 
 from scimtenancy_server.storage.mongo import connect
 
@@ -19,6 +18,7 @@ settings.register_profile(
     "scimtenancy", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("scimtenancy")
+
 
 @pytest.fixture(scope="session")
 async def mongo_client() -> AsyncIterator[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from contract.conftest import RepositoryUnderTest
@@ -17,7 +18,7 @@ from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, GROUP, USER
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
-def user(resource_id: str, user_name: str, minutes: int = 0, **attrs: object) -> StoredResource:
+def user(resource_id: str, user_name: str, minutes: int = 0, **attrs: Any) -> StoredResource:
     when = T0 + timedelta(minutes=minutes)
     attributes = {"schemas": [USER_SCHEMA], "userName": user_name, **attrs}
     return StoredResource("User", resource_id, 1, when, when, attributes)
@@ -33,14 +34,11 @@ async def test_insert_then_get_returns_the_same_resource(store: RepositoryUnderT
 
 async def test_keys_with_dots_and_dollars_round_trip(store: RepositoryUnderTest) -> None:
     tenant = await store.tenant()
-    stored = user(
-        "u1",
-        "bjensen",
-        **{
-            ENTERPRISE_USER_SCHEMA: {"manager": {"value": "m1", "$ref": "../Users/m1"}},
-            "x.y%z": {"$weird": 1},
-        },
-    )
+    awkward: dict[str, Any] = {
+        ENTERPRISE_USER_SCHEMA: {"manager": {"value": "m1", "$ref": "../Users/m1"}},
+        "x.y%z": {"$weird": 1},
+    }
+    stored = user("u1", "bjensen", **awkward)
     await store.repository.insert(tenant, stored, USER)
     assert await store.repository.get(tenant, USER, "u1") == stored
 

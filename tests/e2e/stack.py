@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from helpers import unique_id
 
 from scimtenancy_server.bootstrap import Application, build_application, build_grpc_server
@@ -82,8 +81,13 @@ class ScimClient:
         return f"{origin}/scim/v2{path}", headers
 
     async def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-        content: bytes | None = None, params: dict[str, Any] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
     ) -> httpx.Response:
         url, base_headers = self._target(path)
         all_headers = {**base_headers, **(headers or {})}
@@ -162,8 +166,8 @@ async def running_stack(server_settings: ServerSettings, **transcoder: Any) -> A
 def server_settings(storage: str, mongodb_uri: str = "") -> ServerSettings:
     return ServerSettings(
         grpc_port=0,
-        storage=storage,  # type: ignore[arg-type]
+        storage=storage,
         mongodb_uri=mongodb_uri or "mongodb://127.0.0.1:1",
         mongodb_database=f"scimtenancy_e2e_{uuid.uuid4().hex[:8]}",
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        admin_token=ADMIN_TOKEN,
     )

@@ -10,10 +10,10 @@ import pytest
 from e2e.stack import ADMIN_TOKEN, Stack
 from google.rpc import status_pb2
 from helpers import unique_id, user_body
+
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimtenancy.errors.v1 import errors_pb2
 from scimtenancy.resources.v1 import resources_pb2, resources_pb2_grpc
-
 from scimtenancy_server.domain.tenant import IsolationLevel
 
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
@@ -40,16 +40,19 @@ async def test_tenant_lifecycle_over_grpc(channel: grpc.aio.Channel) -> None:
     tenant_id = unique_id()
     created = await admin.CreateTenant(
         admin_pb2.CreateTenantRequest(
-            tenant_id=tenant_id, display_name="Acme",
+            tenant_id=tenant_id,
+            display_name="Acme",
             isolation_level=admin_pb2.ISOLATION_LEVEL_STRICT,
         ),
         metadata=ADMIN,
     )
     assert created.tenant.status == admin_pb2.TENANT_STATUS_ACTIVE
     assert created.tenant.isolation_level == admin_pb2.ISOLATION_LEVEL_STRICT
-    issued = await admin.IssueApiKey(admin_pb2.IssueApiKeyRequest(tenant_id=tenant_id),
-                                     metadata=ADMIN)
-    assert issued.key_id and issued.key_id in issued.api_key
+    issued = await admin.IssueApiKey(
+        admin_pb2.IssueApiKeyRequest(tenant_id=tenant_id), metadata=ADMIN
+    )
+    assert issued.key_id
+    assert issued.key_id in issued.api_key
     as_tenant = (("authorization", f"Bearer {issued.api_key}"),)
 
     body = user_body("grpc-user")
@@ -70,8 +73,7 @@ async def test_tenant_lifecycle_over_grpc(channel: grpc.aio.Channel) -> None:
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert scim_error(refused.value).status == 403
 
-    await admin.ActivateTenant(admin_pb2.ActivateTenantRequest(tenant_id=tenant_id),
-                               metadata=ADMIN)
+    await admin.ActivateTenant(admin_pb2.ActivateTenantRequest(tenant_id=tenant_id), metadata=ADMIN)
     found = await resources.GetResource(
         resources_pb2.GetResourceRequest(resource_type="Users", id=reply.resource.id),
         metadata=as_tenant,
@@ -82,8 +84,11 @@ async def test_tenant_lifecycle_over_grpc(channel: grpc.aio.Channel) -> None:
 async def test_admin_calls_need_the_admin_token(channel: grpc.aio.Channel, stack: Stack) -> None:
     admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
     scim = await stack.tenant(IsolationLevel.STANDARD)
-    for metadata in [(), (("authorization", "Bearer wrong"),),
-                     (("authorization", f"Bearer {scim.api_key}"),)]:
+    for metadata in [
+        (),
+        (("authorization", "Bearer wrong"),),
+        (("authorization", f"Bearer {scim.api_key}"),),
+    ]:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await admin.ListTenants(admin_pb2.ListTenantsRequest(), metadata=metadata)
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -92,19 +97,18 @@ async def test_admin_calls_need_the_admin_token(channel: grpc.aio.Channel, stack
 async def test_admin_errors_carry_scim_details(channel: grpc.aio.Channel) -> None:
     admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
     with pytest.raises(grpc.aio.AioRpcError) as invalid:
-        await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id="Not Valid!"),
-                                 metadata=ADMIN)
+        await admin.CreateTenant(
+            admin_pb2.CreateTenantRequest(tenant_id="Not Valid!"), metadata=ADMIN
+        )
     assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert scim_error(invalid.value).scim_type == "invalidValue"
     tenant_id = unique_id()
     await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id=tenant_id), metadata=ADMIN)
     with pytest.raises(grpc.aio.AioRpcError) as duplicate:
-        await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id=tenant_id),
-                                 metadata=ADMIN)
+        await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id=tenant_id), metadata=ADMIN)
     assert scim_error(duplicate.value).status == 409
     with pytest.raises(grpc.aio.AioRpcError) as missing:
-        await admin.IssueApiKey(admin_pb2.IssueApiKeyRequest(tenant_id="no-such"),
-                                metadata=ADMIN)
+        await admin.IssueApiKey(admin_pb2.IssueApiKeyRequest(tenant_id="no-such"), metadata=ADMIN)
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -112,8 +116,9 @@ async def test_list_tenants_pages(channel: grpc.aio.Channel) -> None:
     admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
     prefix = unique_id("page")
     for index in range(3):
-        await admin.CreateTenant(admin_pb2.CreateTenantRequest(tenant_id=f"{prefix}-{index}"),
-                                 metadata=ADMIN)
+        await admin.CreateTenant(
+            admin_pb2.CreateTenantRequest(tenant_id=f"{prefix}-{index}"), metadata=ADMIN
+        )
     seen: list[str] = []
     token = ""
     while True:

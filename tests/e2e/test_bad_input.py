@@ -32,10 +32,17 @@ def assert_scim_error(response: object, status: int, scim_type: str | None = Non
         (b"[1, 2]", "invalidSyntax", "must be a JSON object"),
         (b'"just a string"', "invalidSyntax", "must be a JSON object"),
         (b'{"userName": "x"}', "invalidSyntax", "schemas"),
-        (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}', "invalidValue",
-         "userName"),
-        (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x",'
-         b' "shoeSize": 9}', "invalidValue", "shoeSize"),
+        (
+            b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}',
+            "invalidValue",
+            "userName",
+        ),
+        (
+            b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x",'
+            b' "shoeSize": 9}',
+            "invalidValue",
+            "shoeSize",
+        ),
         (b"", "invalidSyntax", "not valid JSON"),
     ],
 )
@@ -93,10 +100,12 @@ async def test_missing_or_unknown_credentials(stack: Stack, authorization: str) 
 
 async def test_invalid_filter_and_paging_parameters(stack: Stack) -> None:
     scim = await stack.tenant(IsolationLevel.STANDARD)
-    assert_scim_error(await scim.get("/Users", params={"filter": "userName eq"}), 400,
-                      "invalidFilter")
-    assert_scim_error(await scim.get("/Users", params={"filter": 'nope eq "x"'}), 400,
-                      "invalidFilter")
+    assert_scim_error(
+        await scim.get("/Users", params={"filter": "userName eq"}), 400, "invalidFilter"
+    )
+    assert_scim_error(
+        await scim.get("/Users", params={"filter": 'nope eq "x"'}), 400, "invalidFilter"
+    )
     assert_scim_error(await scim.get("/Users", params={"count": "ten"}), 400, "invalidValue")
 
 
@@ -107,16 +116,26 @@ async def test_bad_patches_change_nothing(stack: Stack) -> None:
     patch_op = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
     cases = [
         ({"Operations": [{"op": "add", "value": {"title": "x"}}]}, "invalidSyntax"),
-        ({"schemas": [patch_op], "Operations": [{"op": "jump", "path": "title"}]},
-         "invalidSyntax"),
+        ({"schemas": [patch_op], "Operations": [{"op": "jump", "path": "title"}]}, "invalidSyntax"),
         ({"schemas": [patch_op], "Operations": [{"op": "remove"}]}, "noTarget"),
-        ({"schemas": [patch_op], "Operations": [{"op": "replace", "path": "id", "value": "x"}]},
-         "mutability"),
-        ({"schemas": [patch_op], "Operations": [
-            {"op": "replace", "path": "title", "value": "Changed"},
-            {"op": "replace", "path": "bogus", "value": 1}]}, "invalidPath"),
-        ({"schemas": [patch_op], "Operations": [{"op": "remove", "path": "userName"}]},
-         "invalidValue"),
+        (
+            {"schemas": [patch_op], "Operations": [{"op": "replace", "path": "id", "value": "x"}]},
+            "mutability",
+        ),
+        (
+            {
+                "schemas": [patch_op],
+                "Operations": [
+                    {"op": "replace", "path": "title", "value": "Changed"},
+                    {"op": "replace", "path": "bogus", "value": 1},
+                ],
+            },
+            "invalidPath",
+        ),
+        (
+            {"schemas": [patch_op], "Operations": [{"op": "remove", "path": "userName"}]},
+            "invalidValue",
+        ),
     ]
     for body, scim_type in cases:
         assert_scim_error(await scim.patch(path, body), 400, scim_type)

@@ -32,13 +32,16 @@ async def test_user_lifecycle(stack: Stack, isolation: IsolationLevel, strategy:
     assert fetched.status_code == 200
     assert fetched.json() == user
 
-    patched = await scim.patch(f"/Users/{user_id}", {
-        "schemas": [PATCH_OP],
-        "Operations": [
-            {"op": "Replace", "path": "name.givenName", "value": "Babs"},
-            {"op": "add", "value": {"title": "Tour Guide"}},
-        ],
-    })
+    patched = await scim.patch(
+        f"/Users/{user_id}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "Replace", "path": "name.givenName", "value": "Babs"},
+                {"op": "add", "value": {"title": "Tour Guide"}},
+            ],
+        },
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["name"] == {"givenName": "Babs"}
     assert patched.json()["title"] == "Tour Guide"
@@ -65,16 +68,19 @@ async def test_group_lifecycle(stack: Stack, isolation: IsolationLevel) -> None:
     scim = await stack.tenant(isolation)
     member = (await scim.post("/Users", user_body("member"))).json()["id"]
     created = await scim.post(
-        "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Admins",
-                    "members": [{"value": member}]},
+        "/Groups",
+        {"schemas": [GROUP_SCHEMA], "displayName": "Admins", "members": [{"value": member}]},
     )
     assert created.status_code == 201, created.text
     group_id = created.json()["id"]
     assert created.headers["location"] == f"{scim.base_url}/Groups/{group_id}"
-    removed = await scim.patch(f"/Groups/{group_id}", {
-        "schemas": [PATCH_OP],
-        "Operations": [{"op": "Remove", "path": "members", "value": [{"value": member}]}],
-    })
+    removed = await scim.patch(
+        f"/Groups/{group_id}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Remove", "path": "members", "value": [{"value": member}]}],
+        },
+    )
     assert removed.status_code == 200
     assert "members" not in removed.json()
     found = await scim.get("/Groups", params={"filter": 'displayName eq "admins"'})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,9 +37,9 @@ async def outage() -> AsyncIterator[tuple[Stack, CuttableProxy]]:
         client.close()
 
 
-async def _eventually_ok(request: object) -> httpx.Response:
+async def _eventually_ok(request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
     for _ in range(RECOVERY_ATTEMPTS):
-        response = await request()  # type: ignore[operator]
+        response = await request()
         if response.status_code < 500:
             return response
         await asyncio.sleep(0.25)

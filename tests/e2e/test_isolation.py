@@ -53,8 +53,9 @@ async def test_naming_another_tenant_in_the_url_is_refused(
         await intruder.post("/Users", user_body("planted")),
     ]
     assert [r.status_code for r in responses] == [403] * len(responses)
-    assert all(r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-               for r in responses)
+    assert all(
+        r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] for r in responses
+    )
     # A tenant that does not exist gets the same answer: existence is not revealed.
     ghost = await intruder.as_tenant_in_url("no-such-tenant").get("/Users")
     assert (ghost.status_code, ghost.json()["detail"]) == (403, responses[0].json()["detail"])

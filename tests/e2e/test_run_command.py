@@ -19,7 +19,9 @@ START_TIMEOUT = 60
 def start(*flags: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     process = subprocess.Popen(
         [str(DEV_COMMAND), "--http-port", "0", "--grpc-port", "0", *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     watchdog = threading.Timer(START_TIMEOUT, process.kill)
     watchdog.start()
@@ -38,8 +40,16 @@ def start(*flags: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
 
 @pytest.mark.parametrize("strategy", ["path", "subdomain", "header"])
 def test_run_command_answers_a_first_request(strategy: str) -> None:
-    process, banner = start("--url-strategy", strategy, "--dev-tenant", "demo",
-                            "--dev-api-key", "demo-key", "--base-domain", "scim.test")
+    process, banner = start(
+        "--url-strategy",
+        strategy,
+        "--dev-tenant",
+        "demo",
+        "--dev-api-key",
+        "demo-key",
+        "--base-domain",
+        "scim.test",
+    )
     try:
         base = banner["SCIM base URL"]
         assert banner["dev tenant"].startswith("demo")

@@ -16,8 +16,9 @@ BASE: dict[str, Any] = {
 }
 
 
-def patch(*operations: dict[str, Any], resource: dict[str, Any] | None = None,
-          rt: Any = USER) -> dict[str, Any]:
+def patch(
+    *operations: dict[str, Any], resource: dict[str, Any] | None = None, rt: Any = USER
+) -> dict[str, Any]:
     ops = parse_patch({"schemas": [PATCH_OP_SCHEMA], "Operations": list(operations)})
     return apply_patch(rt, resource or BASE, ops)
 
@@ -40,10 +41,16 @@ def test_replace_a_multi_valued_attribute_replaces_all_values() -> None:
 
 
 def test_no_path_operations_accept_attribute_paths_as_keys() -> None:
-    result = patch({"op": "replace", "value": {
-        "name.givenName": "B", "active": False,
-        f"{ENTERPRISE_USER_SCHEMA}:employeeNumber": "42",
-    }})
+    result = patch(
+        {
+            "op": "replace",
+            "value": {
+                "name.givenName": "B",
+                "active": False,
+                f"{ENTERPRISE_USER_SCHEMA}:employeeNumber": "42",
+            },
+        }
+    )
     assert result["name"]["givenName"] == "B"
     assert result["active"] is False
     assert result[ENTERPRISE_USER_SCHEMA] == {"employeeNumber": "42"}
@@ -52,25 +59,34 @@ def test_no_path_operations_accept_attribute_paths_as_keys() -> None:
 
 def test_attribute_names_are_case_insensitive() -> None:
     assert patch({"op": "replace", "path": "USERNAME", "value": "x"})["userName"] == "x"
-    assert patch({"op": "replace", "path": "Name.GivenName", "value": "y"})["name"][
-        "givenName"] == "y"
+    assert (
+        patch({"op": "replace", "path": "Name.GivenName", "value": "y"})["name"]["givenName"] == "y"
+    )
 
 
 def test_remove_listed_members_only() -> None:
-    group = {"schemas": [GROUP.schema], "displayName": "G",
-             "members": [{"value": "1"}, {"value": "2"}, {"value": "3"}]}
-    result = patch({"op": "Remove", "path": "members", "value": [{"value": "2"}]},
-                   resource=group, rt=GROUP)
+    group = {
+        "schemas": [GROUP.schema],
+        "displayName": "G",
+        "members": [{"value": "1"}, {"value": "2"}, {"value": "3"}],
+    }
+    result = patch(
+        {"op": "Remove", "path": "members", "value": [{"value": "2"}]}, resource=group, rt=GROUP
+    )
     assert result["members"] == [{"value": "1"}, {"value": "3"}]
     cleared = patch({"op": "remove", "path": "members"}, resource=group, rt=GROUP)
     assert "members" not in cleared
 
 
 def test_removing_the_last_extension_value_drops_its_schema() -> None:
-    with_ext = {**BASE, "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
-                ENTERPRISE_USER_SCHEMA: {"employeeNumber": "1"}}
-    result = patch({"op": "remove", "path": f"{ENTERPRISE_USER_SCHEMA}:employeeNumber"},
-                   resource=with_ext)
+    with_ext = {
+        **BASE,
+        "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+        ENTERPRISE_USER_SCHEMA: {"employeeNumber": "1"},
+    }
+    result = patch(
+        {"op": "remove", "path": f"{ENTERPRISE_USER_SCHEMA}:employeeNumber"}, resource=with_ext
+    )
     assert ENTERPRISE_USER_SCHEMA not in result
     assert result["schemas"] == [USER_SCHEMA]
 
@@ -99,9 +115,13 @@ def test_invalid_operations(operation: dict[str, Any], scim_type: str) -> None:
 
 @pytest.mark.parametrize(
     "document",
-    [{}, {"schemas": [PATCH_OP_SCHEMA]}, {"schemas": [PATCH_OP_SCHEMA], "Operations": []},
-     {"schemas": [PATCH_OP_SCHEMA], "Operations": ["add"]},
-     {"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "move"}]}],
+    [
+        {},
+        {"schemas": [PATCH_OP_SCHEMA]},
+        {"schemas": [PATCH_OP_SCHEMA], "Operations": []},
+        {"schemas": [PATCH_OP_SCHEMA], "Operations": ["add"]},
+        {"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "move"}]},
+    ],
 )
 def test_malformed_patch_requests(document: dict[str, Any]) -> None:
     with pytest.raises(ScimError) as raised:

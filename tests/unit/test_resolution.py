@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from typing import NamedTuple
 
 import pytest
 from helpers import make_tenant
 
-from scimtenancy_server.domain.credentials import api_key_from_secret, hash_secret
+from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, hash_secret
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.tenant import TenantStatus
 from scimtenancy_server.services.resolution import TenantResolver
@@ -17,7 +19,7 @@ class CountingStore(InMemoryTenantStore):
         super().__init__()
         self.key_reads = 0
 
-    async def find_key(self, key_hash: str):  # type: ignore[no-untyped-def]
+    async def find_key(self, key_hash: str) -> ApiKey | None:
         self.key_reads += 1
         await asyncio.sleep(0)  # let concurrent callers pile up
         return await super().find_key(key_hash)
@@ -31,16 +33,24 @@ class Clock:
         return self.now
 
 
+class Setup(NamedTuple):
+    store: CountingStore
+    resolver: TenantResolver
+    clock: Clock
+    tenant_id: str
+
+
 @pytest.fixture
-async def setup() -> tuple[CountingStore, TenantResolver, Clock, str]:
+async def setup() -> Setup:
     store, clock = CountingStore(), Clock()
     tenant = make_tenant()
     await store.create(tenant)
     await store.add_key(api_key_from_secret("secret-1", tenant.tenant_id, tenant.created))
-    return store, TenantResolver(store, ttl=30, negative_ttl=5, clock=clock), clock, tenant.tenant_id
+    resolver = TenantResolver(store, ttl=30, negative_ttl=5, clock=clock)
+    return Setup(store, resolver, clock, tenant.tenant_id)
 
 
-async def test_resolves_and_caches_for_the_ttl(setup: tuple) -> None:  # type: ignore[type-arg]
+async def test_resolves_and_caches_for_the_ttl(setup: Setup) -> None:
     store, resolver, clock, tenant_id = setup
     for _ in range(3):
         assert (await resolver.resolve("Bearer secret-1")).tenant_id == tenant_id
@@ -51,15 +61,15 @@ async def test_resolves_and_caches_for_the_ttl(setup: tuple) -> None:  # type: i
     assert store.key_reads == 2
 
 
-async def test_concurrent_misses_read_the_store_once(setup: tuple) -> None:  # type: ignore[type-arg]
-    store, resolver, _, tenant_id = setup
+async def test_concurrent_misses_read_the_store_once(setup: Setup) -> None:
+    store, resolver, tenant_id = setup.store, setup.resolver, setup.tenant_id
     contexts = await asyncio.gather(*(resolver.resolve("Bearer secret-1") for _ in range(20)))
     assert {c.tenant_id for c in contexts} == {tenant_id}
     assert store.key_reads == 1
 
 
-async def test_unknown_credentials_are_cached_briefly(setup: tuple) -> None:  # type: ignore[type-arg]
-    store, resolver, clock, _ = setup
+async def test_unknown_credentials_are_cached_briefly(setup: Setup) -> None:
+    store, resolver, clock = setup.store, setup.resolver, setup.clock
     for _ in range(2):
         with pytest.raises(ScimError) as raised:
             await resolver.resolve("Bearer wrong")
@@ -72,14 +82,14 @@ async def test_unknown_credentials_are_cached_briefly(setup: tuple) -> None:  # 
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic abc", "secret-1"])
-async def test_malformed_authorization(setup: tuple, header: str | None) -> None:  # type: ignore[type-arg]
-    _, resolver, _, _ = setup
+async def test_malformed_authorization(setup: Setup, header: str | None) -> None:
+    resolver = setup.resolver
     with pytest.raises(ScimError) as raised:
         await resolver.resolve(header)
     assert raised.value.status == 401
 
 
-async def test_suspension_is_seen_after_invalidation(setup: tuple) -> None:  # type: ignore[type-arg]
+async def test_suspension_is_seen_after_invalidation(setup: Setup) -> None:
     store, resolver, _, tenant_id = setup
     await resolver.resolve("Bearer secret-1")
     await store.set_status(tenant_id, TenantStatus.SUSPENDED)
@@ -90,12 +100,10 @@ async def test_suspension_is_seen_after_invalidation(setup: tuple) -> None:  # t
     assert raised.value.status == 403
 
 
-async def test_revoked_keys_are_refused(setup: tuple) -> None:  # type: ignore[type-arg]
-    store, resolver, _, tenant_id = setup
+async def test_revoked_keys_are_refused(setup: Setup) -> None:
+    store, resolver = setup.store, setup.resolver
     key = await store.find_key(hash_secret("secret-1"))
     assert key is not None
-    from dataclasses import replace
-
     await store.add_key(replace(key, revoked=True))
     with pytest.raises(ScimError) as raised:
         await resolver.resolve("Bearer secret-1")

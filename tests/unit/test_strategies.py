@@ -7,13 +7,24 @@ from scimtenancy_transcoder.errors import HttpScimError
 from scimtenancy_transcoder.strategies import HeaderStrategy, PathStrategy, SubdomainStrategy
 
 
-def request(host: str, path: str = "/scim/v2/Users", headers: dict[str, str] | None = None,
-            path_params: dict[str, str] | None = None) -> Request:
+def request(
+    host: str,
+    path: str = "/scim/v2/Users",
+    headers: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+) -> Request:
     raw = [(b"host", host.encode())] + [
         (k.lower().encode(), v.encode()) for k, v in (headers or {}).items()
     ]
-    scope = {"type": "http", "scheme": "https", "server": ("x", 443), "path": path,
-             "query_string": b"", "headers": raw, "path_params": path_params or {}}
+    scope = {
+        "type": "http",
+        "scheme": "https",
+        "server": ("x", 443),
+        "path": path,
+        "query_string": b"",
+        "headers": raw,
+        "path_params": path_params or {},
+    }
     return Request(scope)
 
 
