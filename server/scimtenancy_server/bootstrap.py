@@ -8,10 +8,12 @@ from typing import Any
 import grpc
 
 from scimtenancy.admin.v1 import admin_pb2_grpc
+from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
 from scimtenancy_server.config import ServerSettings
 from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
 from scimtenancy_server.rpc.admin import TenantAdminServicer
+from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
 from scimtenancy_server.rpc.resources import ResourceServicer
 from scimtenancy_server.services.resolution import TenantResolver
@@ -76,6 +78,10 @@ def build_grpc_server(app: Application, settings: ServerSettings) -> tuple[grpc.
     admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
         TenantAdminServicer(app.administration), server
     )
+    discovery = DiscoveryServicer(
+        DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count
+    )
+    discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(discovery, server)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     if port == 0:
         raise OSError(f"cannot bind gRPC to {settings.grpc_host}:{settings.grpc_port}")

@@ -6,7 +6,13 @@ import pytest
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.patch import PATCH_OP_SCHEMA, apply_patch, parse_patch
-from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, GROUP, USER, USER_SCHEMA
+from scimtenancy_server.domain.schema import (
+    ENTERPRISE_USER_SCHEMA,
+    GROUP,
+    GROUP_SCHEMA,
+    USER,
+    USER_SCHEMA,
+)
 
 BASE: dict[str, Any] = {
     "schemas": [USER_SCHEMA],
@@ -66,7 +72,7 @@ def test_attribute_names_are_case_insensitive() -> None:
 
 def test_remove_listed_members_only() -> None:
     group = {
-        "schemas": [GROUP.schema],
+        "schemas": [GROUP_SCHEMA],
         "displayName": "G",
         "members": [{"value": "1"}, {"value": "2"}, {"value": "3"}],
     }
@@ -99,8 +105,12 @@ def test_removing_the_last_extension_value_drops_its_schema() -> None:
         ({"op": "add", "path": "nope", "value": 1}, "invalidPath"),
         ({"op": "add", "path": "userName.sub", "value": 1}, "invalidPath"),
         ({"op": "add", "path": "emails.value", "value": "x"}, "invalidPath"),
-        ({"op": "add", "path": 'emails[type eq "work"].value', "value": "x"}, "invalidPath"),
         ({"op": "add", "path": "urn:unknown:schema:attr", "value": 1}, "invalidPath"),
+        ({"op": "add", "path": "emails[type eq]", "value": 1}, "invalidPath"),
+        ({"op": "add", "path": 'name[givenName eq "x"]', "value": 1}, "invalidPath"),
+        ({"op": "replace", "path": 'emails[type co "zzz"]', "value": {"value": "x"}}, "noTarget"),
+        ({"op": "replace", "path": "active", "value": "maybe"}, "invalidValue"),
+        ({"op": "add", "path": "emails", "value": [{"shoe": 1}]}, "invalidValue"),
         ({"op": "replace", "path": "name", "value": "flat"}, "invalidValue"),
         ({"op": "replace", "value": "not an object"}, "invalidSyntax"),
         ({"op": "add", "path": "title"}, "invalidSyntax"),
@@ -127,3 +137,50 @@ def test_malformed_patch_requests(document: dict[str, Any]) -> None:
     with pytest.raises(ScimError) as raised:
         parse_patch(document)
     assert raised.value.scim_type == "invalidSyntax"
+
+
+def test_value_filter_paths_select_values() -> None:
+    two = {
+        **BASE,
+        "emails": [{"value": "a@x.org", "type": "work"}, {"value": "b@y.org", "type": "home"}],
+    }
+    result = patch(
+        {"op": "replace", "path": 'emails[type eq "home"].value', "value": "c@z.org"}, resource=two
+    )
+    assert result["emails"] == [
+        {"value": "a@x.org", "type": "work"},
+        {"value": "c@z.org", "type": "home"},
+    ]
+    removed = patch({"op": "remove", "path": 'emails[value ew "x.org"]'}, resource=two)
+    assert removed["emails"] == [{"value": "b@y.org", "type": "home"}]
+
+
+def test_a_filtered_add_on_an_empty_attribute_creates_the_value() -> None:
+    bare = {"schemas": [USER_SCHEMA], "userName": "bare"}
+    result = patch(
+        {"op": "Add", "path": 'emails[type eq "work"].value', "value": "w@x.org"}, resource=bare
+    )
+    assert result["emails"] == [{"type": "work", "value": "w@x.org"}]
+
+
+def test_members_filter_removal_and_string_booleans() -> None:
+    group = {
+        "schemas": [GROUP_SCHEMA],
+        "displayName": "G",
+        "members": [{"value": "1"}, {"value": "2"}],
+    }
+    result = patch({"op": "remove", "path": 'members[value eq "2"]'}, resource=group, rt=GROUP)
+    assert result["members"] == [{"value": "1"}]
+    assert patch({"op": "Replace", "path": "active", "value": "False"})["active"] is False
+
+
+def test_a_new_primary_value_demotes_the_old_one() -> None:
+    primary = {**BASE, "emails": [{"value": "a@x.org", "primary": True}]}
+    result = patch(
+        {"op": "add", "path": "emails", "value": [{"value": "b@x.org", "primary": True}]},
+        resource=primary,
+    )
+    assert result["emails"] == [
+        {"value": "a@x.org", "primary": False},
+        {"value": "b@x.org", "primary": True},
+    ]

@@ -40,7 +40,16 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: int) -> Starlette:
     scim = ScimRoutes(client, strategy, max_body_bytes)
+    every_method = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    discovery = [
+        Route(path, scim.discovery, methods=every_method)
+        for kind in ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+        for path in (f"/{kind}", f"/{kind}/{{id}}")
+    ]
     routes = [
+        *discovery,
+        Route("/.search", scim.search, methods=["POST"]),
+        Route("/{endpoint}/.search", scim.search, methods=["POST"]),
         Route("/{endpoint}", scim.list, methods=["GET"]),
         Route("/{endpoint}", scim.create, methods=["POST"]),
         Route("/{endpoint}/{id}", scim.get, methods=["GET"]),

@@ -10,6 +10,7 @@ import grpc
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scimtenancy.discovery.v1 import discovery_pb2 as dpb
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy_transcoder.body import read_body
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE, HttpScimError, from_rpc_error
@@ -54,6 +55,7 @@ class ScimRoutes:
     def _resource(
         self, resource: pb.Resource, options: CallOptions, endpoint: str, status: int = 200
     ) -> Response:
+        """One resource; `Location` on creation (RFC 7644 §3.3), `ETag` always (§3.14)."""
         headers = {"ETag": resource.version}
         if status == 201:
             headers["Location"] = f"{options.base_url}/{endpoint}/{resource.id}"
@@ -65,7 +67,9 @@ class ScimRoutes:
         body = await read_body(request, self._max_body)
         reply = await self._call(
             self._client.stub.CreateResource,
-            pb.CreateResourceRequest(resource_type=endpoint, json=body),
+            pb.CreateResourceRequest(
+                resource_type=endpoint, json=body, projection=_projection(request)
+            ),
             options,
         )
         return self._resource(reply.resource, options, endpoint, 201)
@@ -75,9 +79,13 @@ class ScimRoutes:
         endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
         reply = await self._call(
             self._client.stub.GetResource,
-            pb.GetResourceRequest(resource_type=endpoint, id=resource_id),
+            pb.GetResourceRequest(
+                resource_type=endpoint, id=resource_id, projection=_projection(request)
+            ),
             options,
         )
+        if _none_match(request.headers.get("if-none-match", ""), reply.resource.version):
+            return Response(status_code=304, headers={"ETag": reply.resource.version})
         return self._resource(reply.resource, options, endpoint)
 
     async def replace(self, request: Request) -> Response:
@@ -129,13 +137,64 @@ class ScimRoutes:
         options = self._options(request)
         params = request.query_params
         message = pb.ListResourcesRequest(
-            resource_type=request.path_params["endpoint"], filter=params.get("filter", "")
+            resource_type=request.path_params["endpoint"],
+            filter=params.get("filter", ""),
+            projection=_projection(request),
+            sort_by=params.get("sortBy", ""),
+            sort_order=params.get("sortOrder", ""),
         )
         for name, field in (("startIndex", "start_index"), ("count", "count")):
             if name in params:
                 setattr(message, field, _integer(name, params[name]))
         reply = await self._call(self._client.stub.ListResources, message, options)
         return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
+
+    async def search(self, request: Request) -> Response:
+        """POST /.search and POST /{endpoint}/.search (RFC 7644 §3.4.3)."""
+        options = self._options(request)
+        body = await read_body(request, self._max_body)
+        message = pb.SearchResourcesRequest(
+            resource_type=request.path_params.get("endpoint", ""), json=body
+        )
+        reply = await self._call(self._client.stub.SearchResources, message, options)
+        return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
+
+    async def discovery(self, request: Request) -> Response:
+        """/ServiceProviderConfig, /ResourceTypes[/{id}], /Schemas[/{id}] (RFC 7644 §4)."""
+        if request.method != "GET":
+            raise HttpScimError(405, f"{request.url.path} is read-only")
+        options = self._options(request)
+        stub = self._client.discovery
+        item = request.path_params.get("id")
+        kind = request.url.path.removesuffix(f"/{item}" if item else "").rsplit("/", 1)[-1]
+        calls: dict[tuple[str, bool], tuple[Any, Any]] = {
+            ("ServiceProviderConfig", False): (
+                stub.GetServiceProviderConfig,
+                dpb.GetServiceProviderConfigRequest(),
+            ),
+            ("ResourceTypes", False): (stub.ListResourceTypes, dpb.ListResourceTypesRequest()),
+            ("ResourceTypes", True): (stub.GetResourceType, dpb.GetResourceTypeRequest(id=item)),
+            ("Schemas", False): (stub.ListSchemas, dpb.ListSchemasRequest()),
+            ("Schemas", True): (stub.GetSchema, dpb.GetSchemaRequest(id=item)),
+        }
+        call = calls.get((kind, item is not None))
+        if call is None:
+            raise HttpScimError(404, "no such endpoint")
+        reply = await self._call(call[0], call[1], options)
+        return Response(reply.json, media_type=SCIM_MEDIA_TYPE)
+
+
+def _projection(request: Request) -> pb.Projection:
+    params = request.query_params
+    attributes = [a for a in params.get("attributes", "").split(",") if a.strip()]
+    excluded = [a for a in params.get("excludedAttributes", "").split(",") if a.strip()]
+    return pb.Projection(attributes=attributes, excluded_attributes=excluded)
+
+
+def _none_match(if_none_match: str, version: str) -> bool:
+    """RFC 7232 §3.2 If-None-Match, compared weakly: `*` or any listed tag."""
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",") if t.strip()]
+    return any(tag in ("*", version.removeprefix("W/")) for tag in tags)
 
 
 def _integer(name: str, text: str) -> int:
@@ -146,7 +205,7 @@ def _integer(name: str, text: str) -> int:
     return max(min(value, 2**62), -(2**62))
 
 
-def _list_body(reply: pb.ListResourcesResponse) -> bytes:
+def _list_body(reply: pb.ListResourcesResponse | pb.SearchResourcesResponse) -> bytes:
     """The ListResponse (RFC 7644 §3.4.2), assembled around the resources' JSON bytes."""
     head = (
         b'{"schemas":["' + LIST_RESPONSE_SCHEMA + b'"],"totalResults":%d,'

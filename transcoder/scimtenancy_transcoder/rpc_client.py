@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
 
 TENANT_HINT_KEY = "x-scim-tenant-hint"
@@ -31,6 +32,7 @@ class ResourceClient:
     def __init__(self, target: str, timeout: float) -> None:
         self._channel = grpc.aio.insecure_channel(target)
         self.stub = resources_pb2_grpc.ResourceServiceStub(self._channel)
+        self.discovery = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
         self.timeout = timeout
 
     async def close(self) -> None:

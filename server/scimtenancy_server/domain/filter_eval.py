@@ -14,6 +14,7 @@ from scimtenancy_server.domain.attribute_paths import ResolvedPath, resolve_path
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import (
     And,
+    AttrPath,
     Compare,
     Filter,
     Not,
@@ -52,7 +53,8 @@ def _flatten(value: Any) -> Iterator[Any]:
         yield value
 
 
-def _candidates(resource: StoredResource, path: ResolvedPath) -> list[Any]:
+def candidates(resource: StoredResource, path: ResolvedPath) -> list[Any]:
+    """The values a path selects in a resource, flattened over multi-valued attributes."""
     if path.is_meta:
         meta = {
             "created": resource.created,
@@ -140,15 +142,15 @@ def _present(candidates: list[Any]) -> bool:
     return any(c not in (None, "", [], {}) for c in candidates)
 
 
-def compare_candidates(path: ResolvedPath, op: str, value: Scalar, candidates: list[Any]) -> bool:
+def compare_candidates(path: ResolvedPath, op: str, value: Scalar, values: list[Any]) -> bool:
     if value is None:
         if op not in ("eq", "ne"):
             raise ScimError.invalid_filter(f"operator {op!r} cannot compare with null")
-        return _present(candidates) == (op == "ne")
+        return _present(values) == (op == "ne")
     if op == "ne":
-        return not compare_candidates(path, "eq", value, candidates)
+        return not compare_candidates(path, "eq", value, values)
     check = comparator(path, op, value)
-    return any(check(c) for c in candidates)
+    return any(check(c) for c in values)
 
 
 Leaf = Compare | Present | ValuePath
@@ -169,28 +171,38 @@ def matches(resource_type: ResourceType, resource: StoredResource, expression: F
     def leaf(node: Leaf) -> bool:
         if isinstance(node, ValuePath):
             parent = resolve_path(resource_type, node.path, whole_values=True)
-            values = [v for v in _candidates(resource, parent) if isinstance(v, dict)]
-            return any(evaluate(node.filter, _value_leaf(parent, v)) for v in values)
+            values = [v for v in candidates(resource, parent) if isinstance(v, dict)]
+            return any(evaluate(node.filter, _value_leaf(resource_type, parent, v)) for v in values)
         path = resolve_path(resource_type, node.path)
-        candidates = _candidates(resource, path)
+        found = candidates(resource, path)
         if isinstance(node, Present):
-            return _present(candidates)
-        return compare_candidates(path, node.op, node.value, candidates)
+            return _present(found)
+        return compare_candidates(path, node.op, node.value, found)
 
     return evaluate(expression, leaf)
 
 
-def _value_leaf(parent: ResolvedPath, value: dict[str, Any]) -> Callable[[Leaf], bool]:
+def _value_leaf(
+    resource_type: ResourceType, parent: ResolvedPath, value: dict[str, Any]
+) -> Callable[[Leaf], bool]:
     def leaf(node: Leaf) -> bool:
         if isinstance(node, ValuePath):
             raise ScimError.invalid_filter("value filters cannot be nested")
-        path = resolve_sub_path(parent, node.path)
-        candidates = list(_flatten(get_case_insensitive(value, path.sub or "")))
+        path = resolve_sub_path(resource_type, parent, node.path)
+        found = list(_flatten(get_case_insensitive(value, path.sub or "")))
         if isinstance(node, Present):
-            return _present(candidates)
-        return compare_candidates(path, node.op, node.value, candidates)
+            return _present(found)
+        return compare_candidates(path, node.op, node.value, found)
 
     return leaf
+
+
+def value_matches(
+    resource_type: ResourceType, parent: AttrPath, value: dict[str, Any], expression: Filter
+) -> bool:
+    """Whether one value of a multi-valued attribute matches a value filter (PATCH paths)."""
+    resolved = resolve_path(resource_type, parent, whole_values=True)
+    return evaluate(expression, _value_leaf(resource_type, resolved, value))
 
 
 def leaves(expression: Filter) -> Iterator[Leaf]:
@@ -209,7 +221,7 @@ def check_filter(resource_type: ResourceType, expression: Filter) -> None:
     for node in leaves(expression):
         if isinstance(node, ValuePath):
             parent = resolve_path(resource_type, node.path, whole_values=True)
-            check = _value_leaf(parent, {})
+            check = _value_leaf(resource_type, parent, {})
             for inner in leaves(node.filter):
                 check(inner)
         else:

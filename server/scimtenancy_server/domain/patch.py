@@ -1,18 +1,25 @@
-"""PATCH (RFC 7644 §3.5.2): parsing a PatchOp message and applying it to attributes."""
+"""PATCH (RFC 7644 §3.5.2): parsing a PatchOp message and applying it to attributes.
+
+Operations apply to a copy of the stored attributes; the result is validated as a whole
+(`canonical_attributes`), so a failing operation writes nothing.
+"""
 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter_eval import get_case_insensitive
-from scimtenancy_server.domain.resource import JsonObject, require_attributes, sync_schemas
-from scimtenancy_server.domain.schema import Mutability, ResourceType
+from scimtenancy_server.domain.filter import And, AttrPath, Compare, Filter, parse_filter
+from scimtenancy_server.domain.filter_eval import get_case_insensitive, value_matches
+from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
+from scimtenancy_server.domain.validation import JsonObject, canonical, canonical_attributes
 
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _OPS = frozenset({"add", "replace", "remove"})
+_PATH = re.compile(r"(?P<attr>[^.\[\]]+)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[^.\[\]]+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +31,13 @@ class Operation:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where an operation lands: a top-level or extension attribute, maybe a sub-attribute."""
+    """Where an operation lands (RFC 7644 §3.5.2 PATH grammar)."""
 
-    extension: str | None
-    attribute: str | None  # None: the whole extension object
-    sub: str | None
-    multi_valued: bool
-    complex: bool
+    schema: Schema
+    extension: str | None  # the extension's URN; None for core attributes
+    attribute: Attribute | None  # None: the whole extension object
+    value_filter: Filter | None = None
+    sub: Attribute | None = None
 
 
 def parse_patch(document: JsonObject) -> list[Operation]:
@@ -46,71 +53,89 @@ def parse_patch(document: JsonObject) -> list[Operation]:
 def _parse_operation(item: object) -> Operation:
     if not isinstance(item, dict):
         raise ScimError.invalid_syntax("each PATCH operation must be a JSON object")
-    op = item.get("op")
+    op = get_case_insensitive(item, "op")
     if not isinstance(op, str) or op.lower() not in _OPS:
         raise ScimError.invalid_syntax("'op' must be one of add, replace, remove")
-    path = item.get("path")
+    path = get_case_insensitive(item, "path")
     if path is not None and not isinstance(path, str):
         raise ScimError.invalid_path("'path' must be a string")
-    if op.lower() != "remove" and "value" not in item:
+    has_value = any(k.lower() == "value" for k in item)
+    if op.lower() != "remove" and not has_value:
         raise ScimError.invalid_syntax(f"a PATCH {op.lower()} operation needs a 'value'")
-    return Operation(op.lower(), path or None, item.get("value"))
+    return Operation(op.lower(), path or None, get_case_insensitive(item, "value"))
 
 
-def resolve_target(resource_type: ResourceType, path: str) -> Target:
-    if "[" in path or "]" in path:
-        raise ScimError.invalid_path("value filters in PATCH paths are not supported")
-    extension: str | None = None
-    rest = path
-    for schema in resource_type.schemas:
-        if path.lower() == schema.lower():
-            if schema == resource_type.schema:
-                raise ScimError.invalid_path(f"path {path!r} names no attribute")
-            return Target(schema, None, None, False, True)
-        if path.lower().startswith(schema.lower() + ":"):
-            extension = None if schema == resource_type.schema else schema
-            rest = path[len(schema) + 1 :]
+def resolve_target(rt: ResourceType, path: str) -> Target:
+    schema, rest = rt.schema, path
+    for candidate in (rt.schema, *(s for s, _ in rt.extensions)):
+        if path.lower() == candidate.id.lower() and candidate is not rt.schema:
+            return Target(candidate, candidate.id, None)
+        if path.lower().startswith(candidate.id.lower() + ":"):
+            schema, rest = candidate, path[len(candidate.id) + 1 :]
             break
     else:
         if path.lower().startswith("urn:"):
             raise ScimError.invalid_path(f"path {path!r} names an unknown schema")
-    name, _, sub = rest.partition(".")
-    if not name or "." in sub or rest.endswith("."):
+    match = _PATH.fullmatch(rest)
+    if match is None:
         raise ScimError.invalid_path(f"invalid path {path!r}")
-    if extension is not None:
-        return Target(extension, name, sub or None, False, False)
-    attribute = resource_type.attribute(name)
+    extension = None if schema is rt.schema else schema.id
+    attribute = (
+        rt.attribute(match["attr"]) if extension is None else schema.attribute(match["attr"])
+    )
     if attribute is None:
-        raise ScimError.invalid_path(f"unknown attribute {name!r} in path {path!r}")
-    if attribute.mutability is Mutability.READ_ONLY or attribute.name == "schemas":
+        raise ScimError.invalid_path(f"unknown attribute {match['attr']!r} in path {path!r}")
+    if attribute.mutability is Mutability.READ_ONLY:
         raise ScimError.mutability(f"attribute {attribute.name!r} is read-only")
-    return Target(None, attribute.name, sub or None, attribute.multi_valued, attribute.complex)
+    value_filter = _value_filter(attribute, match["filter"], path)
+    sub = None
+    if match["sub"] is not None:
+        sub = attribute.sub(match["sub"])
+        if sub is None:
+            raise ScimError.invalid_path(f"unknown sub-attribute {match['sub']!r} in {path!r}")
+    return Target(schema, extension, attribute, value_filter, sub)
+
+
+def _value_filter(attribute: Attribute, text: str | None, path: str) -> Filter | None:
+    if text is None:
+        return None
+    if not (attribute.multi_valued and attribute.complex):
+        raise ScimError.invalid_path(
+            f"only multi-valued complex attributes take a filter: {path!r}"
+        )
+    try:
+        return parse_filter(text)
+    except ScimError as error:
+        raise ScimError.invalid_path(f"invalid value filter in {path!r}: {error.detail}") from None
 
 
 def apply_patch(
-    resource_type: ResourceType, attributes: JsonObject, operations: list[Operation]
+    rt: ResourceType, attributes: JsonObject, operations: list[Operation]
 ) -> JsonObject:
-    """Returns new attributes; `attributes` is left untouched, so a failure writes nothing."""
+    """Returns new canonical attributes; `attributes` is left untouched."""
     result = copy.deepcopy(attributes)
     for operation in operations:
         if operation.path is None:
-            _apply_without_path(resource_type, result, operation)
+            _apply_without_path(rt, result, operation)
         else:
-            _apply(result, resolve_target(resource_type, operation.path), operation)
-    sync_schemas(resource_type, result)
-    require_attributes(resource_type, result)
-    return result
+            _apply(rt, result, resolve_target(rt, operation.path), operation)
+    return canonical_attributes(rt, result, existing=attributes)
 
 
-def _apply_without_path(resource_type: ResourceType, attrs: JsonObject, op: Operation) -> None:
+def _apply_without_path(rt: ResourceType, attrs: JsonObject, op: Operation) -> None:
     if op.op == "remove":
         raise ScimError.no_target("a PATCH remove operation needs a 'path'")
     if not isinstance(op.value, dict):
         raise ScimError.invalid_syntax(f"a PATCH {op.op} without 'path' needs an object value")
     for key, value in op.value.items():
+        if key == "schemas":
+            continue
+        attribute = rt.attribute(key)
+        if attribute is not None and attribute.mutability is Mutability.READ_ONLY:
+            continue  # Okta's group rename repeats `id`: read-only values are ignored
         # Keys may be attribute paths themselves (`name.givenName`, URN-qualified names).
-        target = resolve_target(resource_type, key)
-        _apply(attrs, target, Operation(op.op, key, value))
+        target = resolve_target(rt, key)
+        _apply(rt, attrs, target, Operation(op.op, key, value))
 
 
 def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | None:
@@ -124,32 +149,51 @@ def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | 
     return found
 
 
-def _key(container: JsonObject, name: str) -> str:
-    lower = name.lower()
-    return next((k for k in container if k.lower() == lower), name)
-
-
-def _apply(attrs: JsonObject, target: Target, op: Operation) -> None:
+def _apply(rt: ResourceType, attrs: JsonObject, target: Target, op: Operation) -> None:
     container = _container(attrs, target, create=op.op != "remove")
     if container is None:
         return
-    if target.attribute is None:  # the whole extension object
-        _merge_or_remove(attrs, target.extension or "", op)
+    attribute = target.attribute
+    if attribute is None:  # the whole extension object
+        if op.op == "remove":
+            attrs.pop(target.extension or "", None)
+        elif isinstance(op.value, dict):
+            for key, value in op.value.items():
+                if key == "schemas":  # a whole-extension value may repeat its schema URI
+                    continue
+                sub_target = resolve_target(rt, f"{target.schema.id}:{key}")
+                _apply(rt, attrs, sub_target, Operation(op.op, key, value))
+        else:
+            raise ScimError.invalid_value(f"{target.extension} needs an object value")
         return
-    key = _key(container, target.attribute)
-    if target.sub is not None and target.extension is None and not target.complex:
-        raise ScimError.invalid_path(f"attribute {key!r} has no sub-attributes")
-    if target.sub is not None:
-        _apply_sub(container, key, target.sub, op)
+    where = attribute.name
+    if target.value_filter is not None:
+        _apply_filtered(rt, container, target, op)
+    elif target.sub is not None:
+        _apply_sub(container, attribute, target.sub, op)
     elif op.op == "remove":
-        _remove(container, key, op.value, target.multi_valued)
-    elif target.multi_valued:
-        values = op.value if isinstance(op.value, list) else [op.value]
-        existing = container.get(key) if op.op == "add" else None
-        current = list(existing) if isinstance(existing, list) else []
-        container[key] = current + [v for v in values if v not in current]
+        _remove(container, attribute, op.value)
+    elif attribute.multi_valued:
+        values = canonical(attribute, op.value, where) or []
+        current = container.get(attribute.name) if op.op == "add" else None
+        kept = list(current) if isinstance(current, list) else []
+        if any(isinstance(v, dict) and v.get("primary") is True for v in values):
+            kept = [_not_primary(v) for v in kept]
+        container[attribute.name] = kept + [v for v in values if v not in kept]
+    elif attribute.complex:
+        value = canonical(attribute, op.value, where)
+        current = container.get(attribute.name)
+        merged = dict(current) if isinstance(current, dict) else {}
+        merged.update(value or {})
+        container[attribute.name] = merged
     else:
-        _merge_or_remove(container, key, op) if target.complex else _set(container, key, op.value)
+        _set(container, attribute.name, canonical(attribute, op.value, where))
+
+
+def _not_primary(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("primary") is True:
+        return {**value, "primary": False}
+    return value
 
 
 def _set(container: JsonObject, key: str, value: Any) -> None:
@@ -159,43 +203,85 @@ def _set(container: JsonObject, key: str, value: Any) -> None:
         container[key] = value
 
 
-def _merge_or_remove(container: JsonObject, key: str, op: Operation) -> None:
-    if op.op == "remove":
-        container.pop(key, None)
+def _apply_sub(container: JsonObject, attribute: Attribute, sub: Attribute, op: Operation) -> None:
+    current = container.get(attribute.name)
+    if attribute.multi_valued:
+        if op.op != "remove":
+            raise ScimError.invalid_path(
+                f"{attribute.name}.{sub.name} addresses every value of a multi-valued "
+                "attribute; name one with a value filter"
+            )
+        for item in current if isinstance(current, list) else []:
+            item.pop(sub.name, None)
         return
-    if not isinstance(op.value, dict):
-        raise ScimError.invalid_value(f"attribute {key!r} is complex: its value must be an object")
-    current = container.get(key)
-    merged = dict(current) if isinstance(current, dict) else {}
-    for sub, value in op.value.items():
-        _set(merged, _key(merged, sub), value)
-    container[key] = merged
-
-
-def _apply_sub(container: JsonObject, key: str, sub: str, op: Operation) -> None:
-    current = container.get(key)
-    if isinstance(current, list):
-        raise ScimError.invalid_path(
-            f"{key}.{sub} addresses every value of a multi-valued attribute; "
-            "name one with a value filter"
-        )
     if op.op == "remove":
         if isinstance(current, dict):
-            current.pop(_key(current, sub), None)
+            current.pop(sub.name, None)
         return
-    parent: JsonObject = current if isinstance(current, dict) else {}
-    _set(parent, _key(parent, sub), op.value)
-    container[key] = parent
+    parent: JsonObject = dict(current) if isinstance(current, dict) else {}
+    _set(parent, sub.name, canonical(sub, op.value, f"{attribute.name}.{sub.name}"))
+    container[attribute.name] = parent
 
 
-def _remove(container: JsonObject, key: str, value: Any, multi_valued: bool) -> None:
-    current = container.get(key)
-    if multi_valued and isinstance(value, list) and isinstance(current, list):
+def _remove(container: JsonObject, attribute: Attribute, value: Any) -> None:
+    current = container.get(attribute.name)
+    if attribute.multi_valued and isinstance(value, list) and isinstance(current, list):
         # Entra ID removes chosen members as {"op":"Remove","path":"members","value":[...]}.
         doomed = {v.get("value") for v in value if isinstance(v, dict)}
-        kept = [v for v in current if not (isinstance(v, dict) and v.get("value") in doomed)]
-        container[key] = kept
-        if not kept:
-            container.pop(key)
+        current = [v for v in current if not (isinstance(v, dict) and v.get("value") in doomed)]
+        _set(container, attribute.name, current or None)
         return
-    container.pop(key, None)
+    container.pop(attribute.name, None)
+
+
+def _apply_filtered(rt: ResourceType, container: JsonObject, target: Target, op: Operation) -> None:
+    attribute, sub, value_filter = target.attribute, target.sub, target.value_filter
+    assert attribute is not None
+    assert value_filter is not None
+    parent = AttrPath(target.extension, attribute.name)
+    current = container.get(attribute.name)
+    values: list[Any] = list(current) if isinstance(current, list) else []
+    hits = [
+        i
+        for i, v in enumerate(values)
+        if isinstance(v, dict) and value_matches(rt, parent, v, value_filter)
+    ]
+    if op.op == "remove":
+        if sub is None:
+            values = [v for i, v in enumerate(values) if i not in hits]
+        else:
+            for i in hits:
+                values[i].pop(sub.name, None)
+        _set(container, attribute.name, values or None)
+        return
+    merge = op.op == "add"
+    if not hits:
+        # Nothing matches: build the value the filter describes (Entra ID adds
+        # `emails[type eq "work"].value` to users without emails this way).
+        values.append(_value_from_filter(value_filter, target))
+        hits, merge = [len(values) - 1], True
+    for i in hits:
+        if sub is not None:
+            values[i] = {**values[i], sub.name: canonical(sub, op.value, sub.name)}
+            continue
+        if not isinstance(op.value, dict):
+            raise ScimError.invalid_value(f"{attribute.name}[...] needs an object value")
+        values[i] = {**values[i], **op.value} if merge else op.value
+    container[attribute.name] = values
+
+
+def _value_from_filter(value_filter: Filter, target: Target) -> JsonObject:
+    value: JsonObject = {}
+    pending = [value_filter]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, And):
+            pending += [node.left, node.right]
+        elif isinstance(node, Compare) and node.op == "eq" and node.path.sub is None:
+            value[node.path.attribute] = node.value
+        else:
+            raise ScimError.no_target(
+                f"no value of {target.attribute.name if target.attribute else ''} matches the "
+                "filter, and it does not describe a value to add"
+            )
+    return value

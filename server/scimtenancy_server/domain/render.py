@@ -7,33 +7,63 @@ from typing import Any
 import orjson
 
 from scimtenancy_server.domain.clock import format_datetime
+from scimtenancy_server.domain.projection import Projection, project
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, ResourceType, Returned
+
+_ENDPOINTS = {"User": "Users", "Group": "Groups"}
 
 
-def resource_location(base_url: str, resource_type: ResourceType, resource_id: str) -> str:
-    return f"{base_url.rstrip('/')}/{resource_type.endpoint}/{resource_id}"
+def resource_location(base_url: str, endpoint: str, resource_id: str) -> str:
+    return f"{base_url.rstrip('/')}/{endpoint}/{resource_id}"
 
 
-def to_scim(resource_type: ResourceType, resource: StoredResource, base_url: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"schemas": resource.attributes.get("schemas", [resource_type.schema])}
+def _with_ref(value: Any, base_url: str, default_type: str | None) -> Any:
+    """`$ref` is derived from `value` (and `type`) per request, never stored."""
+    if not isinstance(value, dict) or "value" not in value:
+        return value
+    endpoint = _ENDPOINTS.get(value.get("type") or default_type or "")
+    if endpoint is None:
+        return value
+    return {**value, "$ref": resource_location(base_url, endpoint, str(value["value"]))}
+
+
+def _render_references(rt: ResourceType, body: dict[str, Any], base_url: str) -> None:
+    if not base_url:
+        return
+    for name, default_type in (("members", None), ("groups", "Group")):
+        values = body.get(name)
+        if isinstance(values, list) and rt.attribute(name) is not None:
+            body[name] = [_with_ref(v, base_url, default_type) for v in values]
+    enterprise = body.get(ENTERPRISE_USER_SCHEMA)
+    if isinstance(enterprise, dict) and isinstance(enterprise.get("manager"), dict):
+        manager = _with_ref(enterprise["manager"], base_url, "User")
+        body[ENTERPRISE_USER_SCHEMA] = {**enterprise, "manager": manager}
+
+
+def to_scim(rt: ResourceType, resource: StoredResource, base_url: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"schemas": resource.attributes.get("schemas", [rt.schema.id])}
     body["id"] = resource.id
     for name, value in resource.attributes.items():
-        attribute = resource_type.attribute(name)
-        if name == "schemas" or (attribute is not None and not attribute.returned):
+        attribute = rt.attribute(name)
+        if name == "schemas" or (attribute is not None and attribute.returned is Returned.NEVER):
             continue
         body[name] = value
+    _render_references(rt, body, base_url)
     meta: dict[str, Any] = {
-        "resourceType": resource_type.name,
+        "resourceType": rt.name,
         "created": format_datetime(resource.created),
         "lastModified": format_datetime(resource.last_modified),
         "version": resource.etag,
     }
     if base_url:
-        meta["location"] = resource_location(base_url, resource_type, resource.id)
+        meta["location"] = resource_location(base_url, rt.endpoint, resource.id)
     body["meta"] = meta
     return body
 
 
-def render(resource_type: ResourceType, resource: StoredResource, base_url: str) -> bytes:
-    return orjson.dumps(to_scim(resource_type, resource, base_url))
+def render(
+    rt: ResourceType, resource: StoredResource, base_url: str, projection: Projection | None = None
+) -> bytes:
+    body = to_scim(rt, resource, base_url)
+    return orjson.dumps(project(rt, body, projection) if projection else body)

@@ -1,10 +1,13 @@
-"""The resource types served and what the service must know of their attributes (RFC 7643)."""
+"""Schemas and resource types (RFC 7643 §2, §6, §7), loaded from the schema representations
+in `schemas/*.json`, which /Schemas serves as they are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from importlib import resources
+from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
 
@@ -20,90 +23,166 @@ class Mutability(StrEnum):
     WRITE_ONLY = "writeOnly"
 
 
+class Returned(StrEnum):
+    ALWAYS = "always"
+    NEVER = "never"
+    DEFAULT = "default"
+    REQUEST = "request"
+
+
 @dataclass(frozen=True, slots=True)
 class Attribute:
-    """A top-level attribute: enough to normalise names, merge PATCH values and compare."""
+    """One attribute definition with its characteristics (RFC 7643 §2.2)."""
 
     name: str
+    type: str = "string"
     multi_valued: bool = False
-    complex: bool = False
+    required: bool = False
     case_exact: bool = False
     mutability: Mutability = Mutability.READ_WRITE
+    returned: Returned = Returned.DEFAULT
+    uniqueness: str = "none"
+    canonical_values: tuple[str, ...] = ()
+    reference_types: tuple[str, ...] = ()
+    sub_attributes: tuple[Attribute, ...] = ()
+    _by_lower: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_lower.update({a.name.lower(): a for a in self.sub_attributes})
 
     @property
-    def returned(self) -> bool:
-        return self.mutability is not Mutability.WRITE_ONLY
+    def complex(self) -> bool:
+        return self.type == "complex"
+
+    def sub(self, name: str) -> Attribute | None:
+        return self._by_lower.get(name.lower())
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Attribute:
+        return cls(
+            name=document["name"],
+            type=document.get("type", "string"),
+            multi_valued=document.get("multiValued", False),
+            required=document.get("required", False),
+            case_exact=document.get("caseExact", False),
+            mutability=Mutability(document.get("mutability", "readWrite")),
+            returned=Returned(document.get("returned", "default")),
+            uniqueness=document.get("uniqueness", "none"),
+            canonical_values=tuple(document.get("canonicalValues", ())),
+            reference_types=tuple(document.get("referenceTypes", ())),
+            sub_attributes=tuple(cls.from_json(s) for s in document.get("subAttributes", ())),
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceType:
+class Schema:
+    id: str
     name: str
-    endpoint: str
-    schema: str
+    description: str
     attributes: tuple[Attribute, ...]
-    required: tuple[str, ...]
-    extensions: tuple[str, ...] = ()
-    # The attribute unique per tenant, compared case-insensitively (RFC 7643 §4.1.1 userName).
-    unique: str | None = None
-    # caseExact=false attributes used for lookups: stored again lower-cased, with an index.
-    lookup: tuple[str, ...] = ()
+    document: dict[str, Any] = field(compare=False, repr=False)
     _by_lower: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_lower.update({a.name.lower(): a for a in self.attributes})
 
     def attribute(self, name: str) -> Attribute | None:
-        """Looks an attribute up by name, case-insensitively (RFC 7643 §2.1)."""
         return self._by_lower.get(name.lower())
 
-    def extension(self, urn: str) -> str | None:
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Schema:
+        return cls(
+            id=document["id"],
+            name=document.get("name", ""),
+            description=document.get("description", ""),
+            attributes=tuple(Attribute.from_json(a) for a in document["attributes"]),
+            document=document,
+        )
+
+
+def load_schema(filename: str) -> Schema:
+    text = resources.files("scimtenancy_server.domain").joinpath("schemas", filename).read_text()
+    return Schema.from_json(json.loads(text))
+
+
+_META = Attribute(
+    "meta",
+    type="complex",
+    mutability=Mutability.READ_ONLY,
+    sub_attributes=tuple(
+        Attribute(name, type=kind, case_exact=True, mutability=Mutability.READ_ONLY)
+        for name, kind in (
+            ("resourceType", "string"),
+            ("created", "dateTime"),
+            ("lastModified", "dateTime"),
+            ("location", "reference"),
+            ("version", "string"),
+        )
+    ),
+)
+
+# Attributes every resource has (RFC 7643 §3.1); they belong to no schema.
+COMMON_ATTRIBUTES = (
+    Attribute(
+        "id",
+        case_exact=True,
+        mutability=Mutability.READ_ONLY,
+        returned=Returned.ALWAYS,
+        uniqueness="server",
+    ),
+    Attribute("externalId", case_exact=True),
+    _META,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    name: str
+    endpoint: str
+    description: str
+    schema: Schema
+    extensions: tuple[tuple[Schema, bool], ...] = ()  # (schema, required)
+    # The attribute unique per tenant, compared case-insensitively (RFC 7643 §4.1.1 userName).
+    unique: str | None = None
+    # caseExact=false attributes used for lookups and sorting: stored again lower-cased.
+    lookup: tuple[str, ...] = ()
+    _by_lower: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_lower.update({a.name.lower(): a for a in COMMON_ATTRIBUTES})
+        self._by_lower.update({a.name.lower(): a for a in self.schema.attributes})
+
+    def attribute(self, name: str) -> Attribute | None:
+        """A core or common attribute by name, case-insensitively (RFC 7643 §2.1)."""
+        return self._by_lower.get(name.lower())
+
+    def extension(self, urn: str) -> Schema | None:
         lower = urn.lower()
-        return next((e for e in self.extensions if e.lower() == lower), None)
+        return next((s for s, _ in self.extensions if s.id.lower() == lower), None)
+
+    def schema_of(self, urn: str) -> Schema | None:
+        """The core schema or an extension, by URN (case-insensitively)."""
+        return self.schema if urn.lower() == self.schema.id.lower() else self.extension(urn)
 
     @property
     def schemas(self) -> tuple[str, ...]:
-        return (self.schema, *self.extensions)
+        return (self.schema.id, *(s.id for s, _ in self.extensions))
+
+    @property
+    def required_extensions(self) -> tuple[Schema, ...]:
+        return tuple(s for s, required in self.extensions if required)
 
 
-def _attrs(*names: str, multi_valued: bool = False, complex: bool = False) -> list[Attribute]:
-    return [Attribute(n, multi_valued=multi_valued, complex=complex) for n in names]
-
-
-_COMMON = [
-    Attribute("id", case_exact=True, mutability=Mutability.READ_ONLY),
-    Attribute("externalId", case_exact=True),
-    Attribute("meta", complex=True, mutability=Mutability.READ_ONLY),
-    Attribute("schemas", multi_valued=True, case_exact=True),
-]
+USER_CORE = load_schema("user.json")
+GROUP_CORE = load_schema("group.json")
+ENTERPRISE_USER = load_schema("enterprise_user.json")
 
 USER = ResourceType(
     name="User",
     endpoint="Users",
-    schema=USER_SCHEMA,
-    attributes=(
-        *_COMMON,
-        *_attrs("userName", "displayName", "nickName", "title", "userType"),
-        *_attrs("preferredLanguage", "locale", "timezone"),
-        Attribute("profileUrl", case_exact=True),
-        Attribute("active"),
-        Attribute("name", complex=True),
-        Attribute("password", case_exact=True, mutability=Mutability.WRITE_ONLY),
-        *_attrs(
-            "emails",
-            "phoneNumbers",
-            "ims",
-            "photos",
-            "addresses",
-            "entitlements",
-            "roles",
-            "x509Certificates",
-            multi_valued=True,
-            complex=True,
-        ),
-        Attribute("groups", multi_valued=True, complex=True, mutability=Mutability.READ_ONLY),
-    ),
-    required=("userName",),
-    extensions=(ENTERPRISE_USER_SCHEMA,),
+    description="User Account",
+    schema=USER_CORE,
+    extensions=((ENTERPRISE_USER, False),),
     unique="userName",
     lookup=("userName", "displayName"),
 )
@@ -111,13 +190,8 @@ USER = ResourceType(
 GROUP = ResourceType(
     name="Group",
     endpoint="Groups",
-    schema=GROUP_SCHEMA,
-    attributes=(
-        *_COMMON,
-        Attribute("displayName"),
-        Attribute("members", multi_valued=True, complex=True),
-    ),
-    required=("displayName",),
+    description="Group",
+    schema=GROUP_CORE,
     lookup=("displayName",),
 )
 
@@ -125,9 +199,9 @@ GROUP = ResourceType(
 class ResourceTypeRegistry:
     """Finds a resource type by its name (`User`) or its endpoint (`Users`)."""
 
-    def __init__(self, types: Iterable[ResourceType]) -> None:
-        self._types = tuple(types)
-        self._by_key = {k: t for t in self._types for k in (t.name, t.endpoint)}
+    def __init__(self, types: tuple[ResourceType, ...]) -> None:
+        self._types = types
+        self._by_key = {k: t for t in types for k in (t.name, t.endpoint)}
 
     def all(self) -> tuple[ResourceType, ...]:
         return self._types
@@ -137,6 +211,13 @@ class ResourceTypeRegistry:
         if resource_type is None:
             raise ScimError.not_found(f"unknown resource type {key!r}")
         return resource_type
+
+    def schemas(self) -> tuple[Schema, ...]:
+        seen: dict[str, Schema] = {}
+        for rt in self._types:
+            for schema in (rt.schema, *(s for s, _ in rt.extensions)):
+                seen.setdefault(schema.id, schema)
+        return tuple(seen.values())
 
 
 DEFAULT_REGISTRY = ResourceTypeRegistry((USER, GROUP))

@@ -25,8 +25,11 @@ logger = logging.getLogger(__name__)
 Behaviour = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 Guard = Callable[[Mapping[str, str]], Awaitable[RequestContext | None]]
 
-RESOURCE_SERVICE = "/scimtenancy.resources.v1.ResourceService/"
-ADMIN_SERVICE = "/scimtenancy.admin.v1.TenantAdminService/"
+TENANT_SERVICES = (
+    "/scimtenancy.resources.v1.ResourceService/",
+    "/scimtenancy.discovery.v1.DiscoveryService/",
+)
+ADMIN_SERVICES = ("/scimtenancy.admin.v1.TenantAdminService/",)
 
 
 def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
@@ -54,7 +57,7 @@ def _guarded(method: str, behaviour: Behaviour, guard: Guard) -> Behaviour:
 
 
 class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    prefix = ""
+    prefixes: tuple[str, ...] = ()
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:
         raise NotImplementedError
@@ -66,7 +69,7 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         method: str = details.method
-        if handler is None or handler.unary_unary is None or not method.startswith(self.prefix):
+        if handler is None or handler.unary_unary is None or not method.startswith(self.prefixes):
             return handler
         return grpc.unary_unary_rpc_method_handler(
             _guarded(method, handler.unary_unary, self.guard),
@@ -76,9 +79,9 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 
 class TenantInterceptor(_GuardInterceptor):
-    """Resolves the caller's tenant from its credential for every resource RPC."""
+    """Resolves the caller's tenant from its credential for every resource and discovery RPC."""
 
-    prefix = RESOURCE_SERVICE
+    prefixes = TENANT_SERVICES
 
     def __init__(self, resolver: TenantResolver) -> None:
         self._resolver = resolver
@@ -95,7 +98,7 @@ class TenantInterceptor(_GuardInterceptor):
 class AdminInterceptor(_GuardInterceptor):
     """Admits tenant-admin RPCs only with the configured admin token."""
 
-    prefix = ADMIN_SERVICE
+    prefixes = ADMIN_SERVICES
 
     def __init__(self, admin_token: str) -> None:
         self._admin_token = admin_token.encode()

@@ -2,42 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import grpc
 
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy.resources.v1 import resources_pb2_grpc
+from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.render import render
 from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.search import ListRequest
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.resources import ResourceService
+
+
+def _projection(message: pb.Projection) -> Projection:
+    return Projection(tuple(message.attributes), tuple(message.excluded_attributes))
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     def __init__(self, service: ResourceService) -> None:
         self._service = service
 
-    def _message(self, resource: StoredResource) -> pb.Resource:
+    def _message(self, resource: StoredResource, projection: Projection) -> pb.Resource:
         rt = self._service.resource_type(resource.resource_type)
         return pb.Resource(
             id=resource.id,
             resource_type=resource.resource_type,
             version=resource.etag,
-            json=render(rt, resource, current_request().base_url),
+            json=render(rt, resource, current_request().base_url, projection),
         )
+
+    def _messages(
+        self, resources: Iterable[StoredResource], projection: Projection
+    ) -> list[pb.Resource]:
+        return [self._message(r, projection) for r in resources]
 
     async def CreateResource(
         self, request: pb.CreateResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateResourceResponse:
         tenant = current_request().tenant
         created = await self._service.create(tenant, request.resource_type, request.json)
-        return pb.CreateResourceResponse(resource=self._message(created))
+        projection = _projection(request.projection)
+        return pb.CreateResourceResponse(resource=self._message(created, projection))
 
     async def GetResource(
         self, request: pb.GetResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetResourceResponse:
         tenant = current_request().tenant
         found = await self._service.get(tenant, request.resource_type, request.id)
-        return pb.GetResourceResponse(resource=self._message(found))
+        projection = _projection(request.projection)
+        return pb.GetResourceResponse(resource=self._message(found, projection))
 
     async def ReplaceResource(
         self, request: pb.ReplaceResourceRequest, context: grpc.aio.ServicerContext
@@ -49,7 +64,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.json,
             request.if_match,
         )
-        return pb.ReplaceResourceResponse(resource=self._message(replaced))
+        projection = _projection(request.projection)
+        return pb.ReplaceResourceResponse(resource=self._message(replaced, projection))
 
     async def PatchResource(
         self, request: pb.PatchResourceRequest, context: grpc.aio.ServicerContext
@@ -61,7 +77,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.json,
             request.if_match,
         )
-        return pb.PatchResourceResponse(resource=self._message(patched))
+        projection = _projection(request.projection)
+        return pb.PatchResourceResponse(resource=self._message(patched, projection))
 
     async def DeleteResource(
         self, request: pb.DeleteResourceRequest, context: grpc.aio.ServicerContext
@@ -74,15 +91,30 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def ListResources(
         self, request: pb.ListResourcesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListResourcesResponse:
-        result = await self._service.list(
-            current_request().tenant,
-            request.resource_type,
-            request.filter,
-            request.start_index if request.HasField("start_index") else None,
-            request.count if request.HasField("count") else None,
+        projection = _projection(request.projection)
+        query = ListRequest(
+            filter=request.filter,
+            start_index=request.start_index if request.HasField("start_index") else None,
+            count=request.count if request.HasField("count") else None,
+            sort_by=request.sort_by,
+            sort_order=request.sort_order,
+            projection=projection,
         )
+        result = await self._service.list(current_request().tenant, request.resource_type, query)
         return pb.ListResourcesResponse(
             total_results=result.page.total,
             start_index=result.start_index,
-            resources=[self._message(r) for r in result.page.resources],
+            resources=self._messages(result.page.resources, projection),
+        )
+
+    async def SearchResources(
+        self, request: pb.SearchResourcesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SearchResourcesResponse:
+        found = await self._service.search(
+            current_request().tenant, request.resource_type, request.json
+        )
+        return pb.SearchResourcesResponse(
+            total_results=found.result.page.total,
+            start_index=found.result.start_index,
+            resources=self._messages(found.result.page.resources, found.projection),
         )

@@ -8,18 +8,21 @@ from dataclasses import dataclass
 
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter import parse_filter
+from scimtenancy_server.domain.filter import Filter, parse_filter
 from scimtenancy_server.domain.filter_eval import check_filter
 from scimtenancy_server.domain.patch import apply_patch, parse_patch
+from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.resource import (
     JsonObject,
     StoredResource,
-    attributes_from_client,
     parse_json_object,
     version_matches,
 )
 from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry
+from scimtenancy_server.domain.search import ListRequest, parse_search_request
+from scimtenancy_server.domain.sorting import resolve_sort
 from scimtenancy_server.domain.tenant import TenantContext
+from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
 
 # Optimistic writes retry this often when another writer changed the resource in between.
@@ -28,9 +31,22 @@ _WRITE_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class ListResult:
-    resource_type: ResourceType
     page: Page
     start_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    result: ListResult
+    projection: Projection
+
+
+def _filterable(rt: ResourceType, where: Filter) -> bool:
+    try:
+        check_filter(rt, where)
+    except ScimError:
+        return False
+    return True
 
 
 class ResourceService:
@@ -45,15 +61,15 @@ class ResourceService:
         self._repository = repository
         self._registry = registry
         self._clock = clock
-        self._default_count = default_count
-        self._max_count = max_count
+        self.default_count = default_count
+        self.max_count = max_count
 
     def resource_type(self, key: str) -> ResourceType:
         return self._registry.resolve(key)
 
     async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
         rt = self.resource_type(type_key)
-        attributes = attributes_from_client(rt, parse_json_object(body))
+        attributes = canonical_attributes(rt, parse_json_object(body))
         now = self._clock()
         resource = StoredResource(rt.name, str(uuid.uuid4()), 1, now, now, attributes)
         await self._repository.insert(ctx.tenant, resource, rt)
@@ -70,16 +86,12 @@ class ResourceService:
         self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
     ) -> StoredResource:
         rt = self.resource_type(type_key)
-        attributes = attributes_from_client(rt, parse_json_object(body))
+        document = parse_json_object(body)
+        canonical_attributes(rt, document)  # refuse bad input before reading anything
 
         def replacement(current: StoredResource) -> JsonObject:
-            # writeOnly values cannot be read back by a client, so omitting one keeps it.
-            kept = {
-                n: v
-                for n, v in current.attributes.items()
-                if (a := rt.attribute(n)) is not None and not a.returned
-            }
-            return {**kept, **attributes}
+            attributes = canonical_attributes(rt, document, existing=current.attributes)
+            return preserve_write_only(rt, attributes, current.attributes)
 
         return await self._update(ctx, rt, resource_id, if_match, replacement)
 
@@ -110,23 +122,48 @@ class ResourceService:
                 raise _changed(rt, resource_id)
             raise _not_found(rt, resource_id)
 
-    async def list(
-        self,
-        ctx: TenantContext,
-        type_key: str,
-        filter_text: str,
-        start_index: int | None,
-        count: int | None,
-    ) -> ListResult:
+    async def list(self, ctx: TenantContext, type_key: str, request: ListRequest) -> ListResult:
         rt = self.resource_type(type_key)
-        where = parse_filter(filter_text) if filter_text else None
+        where = parse_filter(request.filter) if request.filter else None
         if where is not None:
             check_filter(rt, where)
+        sort = resolve_sort(rt, request.sort_by, request.sort_order)
+        start, limit = self._page(request)
+        page = await self._repository.list(ctx.tenant, rt, where, start - 1, limit, sort)
+        return ListResult(page, start)
+
+    async def search(self, ctx: TenantContext, type_key: str, body: bytes) -> SearchResult:
+        """A SearchRequest (RFC 7644 §3.4.3); with no resource type, across all of them."""
+        request = parse_search_request(parse_json_object(body))
+        if type_key:
+            return SearchResult(await self.list(ctx, type_key, request), request.projection)
+        return SearchResult(await self._search_all(ctx, request), request.projection)
+
+    async def _search_all(self, ctx: TenantContext, request: ListRequest) -> ListResult:
+        where = parse_filter(request.filter) if request.filter else None
+        types = [rt for rt in self._registry.all() if where is None or _filterable(rt, where)]
+        if not types:
+            assert where is not None
+            check_filter(self._registry.all()[0], where)  # raises the first type's complaint
+        start, limit = self._page(request)
+        skip, total = start - 1, 0
+        found: list[StoredResource] = []
+        for rt in types:
+            sort = resolve_sort(rt, request.sort_by, request.sort_order)
+            page = await self._repository.list(
+                ctx.tenant, rt, where, skip, limit - len(found), sort
+            )
+            total += page.total
+            skip = max(0, skip - page.total)
+            found += page.resources
+        return ListResult(Page(total, found), start)
+
+    def _page(self, request: ListRequest) -> tuple[int, int]:
         # RFC 7644 §3.4.2.4: startIndex below 1 counts as 1, a negative count as 0.
-        start = max(1, start_index if start_index is not None else 1)
-        limit = self._default_count if count is None else min(max(0, count), self._max_count)
-        page = await self._repository.list(ctx.tenant, rt, where, start - 1, limit)
-        return ListResult(rt, page, start)
+        start = max(1, request.start_index if request.start_index is not None else 1)
+        count = request.count
+        limit = self.default_count if count is None else min(max(0, count), self.max_count)
+        return start, limit
 
     async def _update(
         self,

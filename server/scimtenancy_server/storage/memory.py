@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter import Filter
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.storage.repository import Page, ResourceRepository, Scope
+from scimtenancy_server.domain.sorting import sort_resources
+from scimtenancy_server.storage.repository import Page, Query, ResourceRepository, Scope
 
 _Namespace = tuple[str, str]
 
@@ -74,9 +74,10 @@ class InMemoryResourceRepository(ResourceRepository):
         self._release(scope, current)
         return True
 
-    async def _list(self, scope: Scope, where: Filter | None, offset: int, limit: int) -> Page:
+    async def _list(self, scope: Scope, query: Query) -> Page:
         resources = self._resources.get(self._namespace(scope), {}).values()
-        rt = scope.resource_type
-        found = [r for r in resources if where is None or matches(rt, r, where)]
-        found.sort(key=lambda r: r.id)
-        return Page(len(found), found[offset : offset + limit])
+        rt, where = scope.resource_type, query.where
+        found = sort_resources(
+            [r for r in resources if where is None or matches(rt, r, where)], query.sort
+        )
+        return Page(len(found), found[query.offset : query.offset + query.limit])

@@ -7,7 +7,6 @@ from typing import Any
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
 from pymongo import ASCENDING
 
-from scimtenancy_server.domain.filter import Filter
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.tenant import IsolationLevel
@@ -20,8 +19,8 @@ from scimtenancy_server.storage.mongo_codec import (
     to_document,
 )
 from scimtenancy_server.storage.mongo_errors import database_errors
-from scimtenancy_server.storage.mongo_query import has_value_path, relax, to_query
-from scimtenancy_server.storage.repository import Page, ResourceRepository, Scope
+from scimtenancy_server.storage.mongo_query import has_value_path, relax, sort_spec, to_query
+from scimtenancy_server.storage.repository import Page, Query, ResourceRepository, Scope
 
 
 def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
@@ -83,32 +82,36 @@ class MongoResourceRepository(ResourceRepository):
             result = await self._collection(scope).delete_one(query)
         return bool(result.deleted_count)
 
-    async def _list(self, scope: Scope, where: Filter | None, offset: int, limit: int) -> Page:
+    async def _list(self, scope: Scope, query: Query) -> Page:
+        where, offset, limit = query.where, query.offset, query.limit
         if where is not None and has_value_path(where):
-            return await self._list_checked(scope, where, offset, limit)
-        query = scoped(scope, to_query(scope.resource_type, where) if where else {})
+            return await self._list_checked(scope, query)
+        selector = scoped(scope, to_query(scope.resource_type, where) if where else {})
         collection = self._collection(scope)
         with database_errors():
-            total = await collection.count_documents(query)
+            total = await collection.count_documents(selector)
             resources: list[StoredResource] = []
             if limit > 0 and offset < total:
-                cursor = collection.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
-                async for document in cursor:
+                cursor = collection.find(selector).sort(sort_spec(query.sort))
+                async for document in cursor.skip(offset).limit(limit):
                     resources.append(from_document(scope.resource_type, document))
         return Page(total, resources)
 
-    async def _list_checked(self, scope: Scope, where: Filter, offset: int, limit: int) -> Page:
+    async def _list_checked(self, scope: Scope, query: Query) -> Page:
         """Streams the prefilter's candidates, keeping only the requested page in memory."""
-        rt = scope.resource_type
+        rt, where = scope.resource_type, query.where
+        assert where is not None
         relaxed = relax(where)
-        query = scoped(scope, to_query(rt, relaxed) if relaxed else {})
+        selector = scoped(scope, to_query(rt, relaxed) if relaxed else {})
         total = 0
         resources: list[StoredResource] = []
         with database_errors():
-            async for document in self._collection(scope).find(query).sort("_id", ASCENDING):
+            async for document in (
+                self._collection(scope).find(selector).sort(sort_spec(query.sort))
+            ):
                 resource = from_document(rt, document)
                 if matches(rt, resource, where):
-                    if offset <= total < offset + limit:
+                    if query.offset <= total < query.offset + query.limit:
                         resources.append(resource)
                     total += 1
         return Page(total, resources)

@@ -27,6 +27,7 @@ from scimtenancy_server.domain.filter import (
 )
 from scimtenancy_server.domain.filter_eval import comparator, parse_datetime
 from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.sorting import Sort
 from scimtenancy_server.storage.mongo_codec import escape_key, shadow_field
 
 Query = dict[str, Any]
@@ -139,3 +140,12 @@ def _compare(path: ResolvedPath, field: str, op: str, value: Scalar) -> Query:
     if op == "eq":
         return {field: value}
     return {field: {_ORDERING[op]: value}}
+
+
+def sort_spec(sort: Sort | None) -> list[tuple[str, int]]:
+    """The MongoDB sort for `sort`, ties broken by `_id` (ascending, like the evaluator)."""
+    if sort is None:
+        return [("_id", 1)]
+    path = sort.path
+    field = shadow_field(path.attribute) if path.lookup else _field(path)
+    return [(field, -1 if sort.descending else 1), ("_id", 1)]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from scimtenancy_server.domain.filter import Filter
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.sorting import Sort
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 
 
@@ -19,6 +20,14 @@ class Scope:
     tenant_id: str
     isolation: IsolationLevel
     resource_type: ResourceType
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    where: Filter | None
+    offset: int
+    limit: int
+    sort: Sort | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +66,16 @@ class ResourceRepository(ABC):
         return await self._delete(_scope(tenant, rt), resource_id, expected_version)
 
     async def list(
-        self, tenant: Tenant, rt: ResourceType, where: Filter | None, offset: int, limit: int
+        self,
+        tenant: Tenant,
+        rt: ResourceType,
+        where: Filter | None,
+        offset: int,
+        limit: int,
+        sort: Sort | None = None,
     ) -> Page:
-        """Resources matching `where`, ordered by id; `total` counts all matches."""
-        return await self._list(_scope(tenant, rt), where, offset, limit)
+        """Resources matching `where`, ordered by `sort` then id; `total` counts all matches."""
+        return await self._list(_scope(tenant, rt), Query(where, offset, limit, sort))
 
     async def close(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Releases connections."""
@@ -85,7 +100,7 @@ class ResourceRepository(ABC):
     ) -> bool: ...
 
     @abstractmethod
-    async def _list(self, scope: Scope, where: Filter | None, offset: int, limit: int) -> Page: ...
+    async def _list(self, scope: Scope, query: Query) -> Page: ...
 
 
 def _scope(tenant: Tenant, resource_type: ResourceType) -> Scope:

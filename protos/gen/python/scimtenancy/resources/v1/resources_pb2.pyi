@@ -6,6 +6,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Projection(_message.Message):
+    __slots__ = ("attributes", "excluded_attributes")
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    attributes: _containers.RepeatedScalarFieldContainer[str]
+    excluded_attributes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, attributes: _Optional[_Iterable[str]] = ..., excluded_attributes: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class Resource(_message.Message):
     __slots__ = ("id", "resource_type", "version", "json")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -19,12 +27,14 @@ class Resource(_message.Message):
     def __init__(self, id: _Optional[str] = ..., resource_type: _Optional[str] = ..., version: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
 
 class CreateResourceRequest(_message.Message):
-    __slots__ = ("resource_type", "json")
+    __slots__ = ("resource_type", "json", "projection")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     JSON_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     json: bytes
-    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
+    projection: Projection
+    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ...) -> None: ...
 
 class CreateResourceResponse(_message.Message):
     __slots__ = ("resource",)
@@ -33,12 +43,14 @@ class CreateResourceResponse(_message.Message):
     def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
 
 class GetResourceRequest(_message.Message):
-    __slots__ = ("resource_type", "id")
+    __slots__ = ("resource_type", "id", "projection")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     id: str
-    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+    projection: Projection
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ...) -> None: ...
 
 class GetResourceResponse(_message.Message):
     __slots__ = ("resource",)
@@ -47,16 +59,18 @@ class GetResourceResponse(_message.Message):
     def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
 
 class ReplaceResourceRequest(_message.Message):
-    __slots__ = ("resource_type", "id", "json", "if_match")
+    __slots__ = ("resource_type", "id", "json", "if_match", "projection")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     JSON_FIELD_NUMBER: _ClassVar[int]
     IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     id: str
     json: bytes
     if_match: str
-    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ...) -> None: ...
+    projection: Projection
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ...) -> None: ...
 
 class ReplaceResourceResponse(_message.Message):
     __slots__ = ("resource",)
@@ -65,16 +79,18 @@ class ReplaceResourceResponse(_message.Message):
     def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
 
 class PatchResourceRequest(_message.Message):
-    __slots__ = ("resource_type", "id", "json", "if_match")
+    __slots__ = ("resource_type", "id", "json", "if_match", "projection")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     JSON_FIELD_NUMBER: _ClassVar[int]
     IF_MATCH_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     id: str
     json: bytes
     if_match: str
-    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ...) -> None: ...
+    projection: Projection
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ...) -> None: ...
 
 class PatchResourceResponse(_message.Message):
     __slots__ = ("resource",)
@@ -97,18 +113,42 @@ class DeleteResourceResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListResourcesRequest(_message.Message):
-    __slots__ = ("resource_type", "filter", "start_index", "count")
+    __slots__ = ("resource_type", "filter", "start_index", "count", "projection", "sort_by", "sort_order")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
+    SORT_BY_FIELD_NUMBER: _ClassVar[int]
+    SORT_ORDER_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     filter: str
     start_index: int
     count: int
-    def __init__(self, resource_type: _Optional[str] = ..., filter: _Optional[str] = ..., start_index: _Optional[int] = ..., count: _Optional[int] = ...) -> None: ...
+    projection: Projection
+    sort_by: str
+    sort_order: str
+    def __init__(self, resource_type: _Optional[str] = ..., filter: _Optional[str] = ..., start_index: _Optional[int] = ..., count: _Optional[int] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., sort_by: _Optional[str] = ..., sort_order: _Optional[str] = ...) -> None: ...
 
 class ListResourcesResponse(_message.Message):
+    __slots__ = ("total_results", "start_index", "resources")
+    TOTAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    START_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    total_results: int
+    start_index: int
+    resources: _containers.RepeatedCompositeFieldContainer[Resource]
+    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ...) -> None: ...
+
+class SearchResourcesRequest(_message.Message):
+    __slots__ = ("resource_type", "json")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    json: bytes
+    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
+
+class SearchResourcesResponse(_message.Message):
     __slots__ = ("total_results", "start_index", "resources")
     TOTAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]

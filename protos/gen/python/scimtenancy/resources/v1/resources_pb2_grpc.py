@@ -76,6 +76,11 @@ class ResourceServiceStub:
                 request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ListResourcesRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ListResourcesResponse.FromString,
                 _registered_method=True)
+        self.SearchResources = channel.unary_unary(
+                '/scimtenancy.resources.v1.ResourceService/SearchResources',
+                request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesResponse.FromString,
+                _registered_method=True)
 
 
 class ResourceServiceServicer:
@@ -135,6 +140,14 @@ class ResourceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchResources(self, request, context):
+        """SearchResources answers a SearchRequest message (RFC 7644 §3.4.3), for one resource type
+        or, with an empty `resource_type`, for all of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResourceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -167,6 +180,11 @@ def add_ResourceServiceServicer_to_server(servicer, server):
                     servicer.ListResources,
                     request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ListResourcesRequest.FromString,
                     response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ListResourcesResponse.SerializeToString,
+            ),
+            'SearchResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchResources,
+                    request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesRequest.FromString,
+                    response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -343,6 +361,33 @@ class ResourceService:
             '/scimtenancy.resources.v1.ResourceService/ListResources',
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ListResourcesRequest.SerializeToString,
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ListResourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.resources.v1.ResourceService/SearchResources',
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesRequest.SerializeToString,
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,93 @@
+"""Discovery documents (RFC 7643 §5-§7, RFC 7644 §4), telling only what is really supported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry, Schema
+
+SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+def _meta(resource_type: str, base_url: str, path: str) -> dict[str, str]:
+    meta = {"resourceType": resource_type}
+    if base_url:
+        meta["location"] = f"{base_url.rstrip('/')}/{path}"
+    return meta
+
+
+def service_provider_config(base_url: str, max_results: int, default_count: int) -> dict[str, Any]:
+    return {
+        "schemas": [SPC_SCHEMA],
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": max_results},
+        "changePassword": {"supported": True},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "A tenant API key presented as `Authorization: Bearer <key>`.",
+                "primary": True,
+            }
+        ],
+        "pagination": {
+            "cursor": False,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": default_count,
+            "maxPageSize": max_results,
+        },
+        "meta": _meta("ServiceProviderConfig", base_url, "ServiceProviderConfig"),
+    }
+
+
+def resource_type_document(rt: ResourceType, base_url: str) -> dict[str, Any]:
+    return {
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": rt.name,
+        "name": rt.name,
+        "endpoint": f"/{rt.endpoint}",
+        "description": rt.description,
+        "schema": rt.schema.id,
+        "schemaExtensions": [{"schema": s.id, "required": req} for s, req in rt.extensions],
+        "meta": _meta("ResourceType", base_url, f"ResourceTypes/{rt.name}"),
+    }
+
+
+def schema_document(schema: Schema, base_url: str) -> dict[str, Any]:
+    return {
+        "schemas": [SCHEMA_SCHEMA],
+        **schema.document,
+        "meta": _meta("Schema", base_url, f"Schemas/{schema.id}"),
+    }
+
+
+def list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+def find_resource_type(registry: ResourceTypeRegistry, rt_id: str) -> ResourceType:
+    found = next((rt for rt in registry.all() if rt.name == rt_id), None)
+    if found is None:
+        raise ScimError.not_found(f"no resource type {rt_id!r}")
+    return found
+
+
+def find_schema(registry: ResourceTypeRegistry, schema_id: str) -> Schema:
+    found = next((s for s in registry.schemas() if s.id.lower() == schema_id.lower()), None)
+    if found is None:
+        raise ScimError.not_found(f"no schema {schema_id!r}")
+    return found

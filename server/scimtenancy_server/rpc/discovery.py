@@ -1,0 +1,64 @@
+"""The DiscoveryService servicer."""
+
+from __future__ import annotations
+
+import grpc
+import orjson
+
+from scimtenancy.discovery.v1 import discovery_pb2 as pb
+from scimtenancy.discovery.v1 import discovery_pb2_grpc
+from scimtenancy_server.domain.discovery import (
+    find_resource_type,
+    find_schema,
+    list_response,
+    resource_type_document,
+    schema_document,
+    service_provider_config,
+)
+from scimtenancy_server.domain.schema import ResourceTypeRegistry
+from scimtenancy_server.rpc.context import current_request
+
+
+class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
+    def __init__(
+        self, registry: ResourceTypeRegistry, max_results: int, default_count: int
+    ) -> None:
+        self._registry = registry
+        self._max_results = max_results
+        self._default_count = default_count
+
+    async def GetServiceProviderConfig(
+        self, request: pb.GetServiceProviderConfigRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetServiceProviderConfigResponse:
+        document = service_provider_config(
+            current_request().base_url, self._max_results, self._default_count
+        )
+        return pb.GetServiceProviderConfigResponse(json=orjson.dumps(document))
+
+    async def ListResourceTypes(
+        self, request: pb.ListResourceTypesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListResourceTypesResponse:
+        base = current_request().base_url
+        documents = [resource_type_document(rt, base) for rt in self._registry.all()]
+        return pb.ListResourceTypesResponse(json=orjson.dumps(list_response(documents)))
+
+    async def GetResourceType(
+        self, request: pb.GetResourceTypeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetResourceTypeResponse:
+        rt = find_resource_type(self._registry, request.id)
+        document = resource_type_document(rt, current_request().base_url)
+        return pb.GetResourceTypeResponse(json=orjson.dumps(document))
+
+    async def ListSchemas(
+        self, request: pb.ListSchemasRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSchemasResponse:
+        base = current_request().base_url
+        documents = [schema_document(s, base) for s in self._registry.schemas()]
+        return pb.ListSchemasResponse(json=orjson.dumps(list_response(documents)))
+
+    async def GetSchema(
+        self, request: pb.GetSchemaRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSchemaResponse:
+        schema = find_schema(self._registry, request.id)
+        document = schema_document(schema, current_request().base_url)
+        return pb.GetSchemaResponse(json=orjson.dumps(document))
