@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+import uvloop
 from helpers import require_mongodb
 from hypothesis import HealthCheck, settings
 
@@ -18,6 +20,13 @@ settings.register_profile(
     "scimtenancy", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("scimtenancy")
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """uvloop, as the service runs in production."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 
+import uvloop
 from pydantic import Field
 
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
@@ -94,4 +95,4 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     settings = DevSettings.from_argv(sys.argv[1:] if argv is None else argv)
-    asyncio.run(run(settings))
+    uvloop.run(run(settings))

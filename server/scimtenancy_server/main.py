@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 
+import uvloop
+
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
 from scimtenancy_server.config import ServerSettings
 
@@ -38,4 +40,4 @@ async def serve(settings: ServerSettings) -> None:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = ServerSettings.from_argv(sys.argv[1:] if argv is None else argv)
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))

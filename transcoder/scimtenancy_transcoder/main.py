@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 
 import uvicorn
+import uvloop
 
 from scimtenancy_transcoder.app import create_app
 from scimtenancy_transcoder.config import TranscoderSettings
@@ -45,4 +45,4 @@ def main(argv: list[str] | None = None) -> None:
         settings.url_strategy,
         settings.grpc_target,
     )
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))

@@ -1,0 +1,50 @@
+"""The public SCIM compliance checkers, run against the live service over real sockets:
+scim2-tester (every check) and scim-sanity's probe (every non-draft check), for each tenant
+URL strategy and on both storage adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e.stack import STRATEGIES, Stack
+
+from scimtenancy_server.domain.tenant import IsolationLevel
+
+CHECKER = Path(__file__).with_name("checker.py")
+# A run that silently shrank (a discovery failure drops every resource check) must fail.
+MINIMUM_CHECKS = {"scim2-tester": 130, "scim-sanity": 28}
+
+
+async def run_checker(tool: str, base_url: str, token: str) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(CHECKER),
+        tool,
+        base_url,
+        token,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode == 0, err.decode()[-2000:]
+    report: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.parametrize("tool", ["scim2-tester", "scim-sanity"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_checkers_pass(stack: Stack, strategy: str, tool: str) -> None:
+    scim = await stack.tenant(IsolationLevel.STANDARD, strategy)
+    report = await run_checker(tool, scim.base_url, scim.api_key)
+    assert report["failures"] == []
+    assert report["total"] >= MINIMUM_CHECKS[tool], report["counts"]
