@@ -56,7 +56,9 @@ def build_application(settings: ServerSettings) -> Application:
         repository=repository,
         tenant_store=tenant_store,
         resolver=resolver,
-        resources=ResourceService(repository, DEFAULT_REGISTRY),
+        resources=ResourceService(
+            repository, DEFAULT_REGISTRY, max_filter_scan=settings.max_filter_scan
+        ),
         administration=TenantAdministration(
             tenant_store, repository, DEFAULT_REGISTRY, resolver, settings.default_isolation
         ),

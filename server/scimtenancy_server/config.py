@@ -31,6 +31,9 @@ class ServerSettings(BaseSettings):
     default_isolation: IsolationLevel = Field(
         IsolationLevel.STANDARD, description="isolation level of tenants created without one"
     )
+    max_filter_scan: int = Field(
+        10_000, gt=0, description="value filters examining more resources get 400 tooMany"
+    )
     tenant_cache_ttl: float = Field(
         30.0, ge=0, description="seconds a resolved credential is cached"
     )

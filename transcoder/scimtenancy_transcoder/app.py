@@ -38,6 +38,15 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(HttpScimError(500, "internal error"))
 
 
+async def _unsupported_version(request: Request) -> Response:
+    version = request.path_params["version"]
+    return error_response(
+        HttpScimError(
+            400, f"SCIM protocol version {version!r} is not supported; use v2", "invalidVers"
+        )
+    )
+
+
 def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: int) -> Starlette:
     scim = ScimRoutes(client, strategy, max_body_bytes)
     every_method = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -57,8 +66,12 @@ def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: in
         Route("/{endpoint}/{id}", scim.patch, methods=["PATCH"]),
         Route("/{endpoint}/{id}", scim.delete, methods=["DELETE"]),
     ]
+    other_version = strategy.mount.replace("/scim/v2", "/scim/{version}/{rest:path}")
     return Starlette(
-        routes=[Mount(strategy.mount, routes=routes)],
+        routes=[
+            Mount(strategy.mount, routes=routes),
+            Route(other_version, _unsupported_version, methods=every_method),
+        ],
         exception_handlers={
             HttpScimError: _scim_error,
             HTTPException: _http_error,

@@ -200,3 +200,28 @@ def parse_filter(text: str) -> Filter:
     if len(text) > 4096:
         raise ScimError.invalid_filter("filter is longer than 4096 characters")
     return _Parser(text).parse()
+
+
+def has_value_path(expression: Filter) -> bool:
+    if isinstance(expression, And | Or):
+        return has_value_path(expression.left) or has_value_path(expression.right)
+    if isinstance(expression, Not):
+        return has_value_path(expression.inner)
+    return isinstance(expression, ValuePath)
+
+
+def relax(expression: Filter) -> Filter | None:
+    """The filter without its value filters, as a superset; None means "no constraint"."""
+    if isinstance(expression, ValuePath):
+        return None
+    if isinstance(expression, Not):
+        return None if has_value_path(expression.inner) else expression
+    if isinstance(expression, And):
+        left, right = relax(expression.left), relax(expression.right)
+        if left is None or right is None:
+            return left or right
+        return And(left, right)
+    if isinstance(expression, Or):
+        left, right = relax(expression.left), relax(expression.right)
+        return None if left is None or right is None else Or(left, right)
+    return expression

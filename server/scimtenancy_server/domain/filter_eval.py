@@ -24,7 +24,7 @@ from scimtenancy_server.domain.filter import (
     ValuePath,
 )
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.schema import ResourceType, Returned
 
 
 def parse_datetime(value: Scalar) -> datetime:
@@ -229,3 +229,22 @@ def check_filter(resource_type: ResourceType, expression: Filter) -> None:
 
 
 _EMPTY = StoredResource("", "", 0, datetime.min, datetime.min, {})
+
+
+def refuse_sensitive(resource_type: ResourceType, expression: Filter) -> None:
+    """RFC 7644 §7.5.2: a filter in a request URI must not carry secrets such as a password;
+    such a query must use POST /.search."""
+    for node in leaves(expression):
+        path = node.path
+        schema = resource_type.schema_of(path.schema) if path.schema else resource_type.schema
+        attribute = (
+            resource_type.attribute(path.attribute)
+            if schema is resource_type.schema
+            else (schema.attribute(path.attribute) if schema else None)
+        )
+        if attribute is not None and attribute.returned is Returned.NEVER:
+            raise ScimError(
+                403,
+                f"{attribute.name} must not appear in a request URI; use POST /.search",
+                "sensitive",
+            )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import Filter, parse_filter
-from scimtenancy_server.domain.filter_eval import check_filter
+from scimtenancy_server.domain.filter_eval import check_filter, refuse_sensitive
 from scimtenancy_server.domain.patch import apply_patch, parse_patch
 from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.resource import (
@@ -57,12 +57,14 @@ class ResourceService:
         clock: Clock = utc_now,
         default_count: int = 100,
         max_count: int = 1000,
+        max_filter_scan: int = 10_000,
     ) -> None:
         self._repository = repository
         self._registry = registry
         self._clock = clock
         self.default_count = default_count
         self.max_count = max_count
+        self._max_scan = max_filter_scan
 
     def resource_type(self, key: str) -> ResourceType:
         return self._registry.resolve(key)
@@ -122,21 +124,29 @@ class ResourceService:
                 raise _changed(rt, resource_id)
             raise _not_found(rt, resource_id)
 
-    async def list(self, ctx: TenantContext, type_key: str, request: ListRequest) -> ListResult:
+    async def list(
+        self, ctx: TenantContext, type_key: str, request: ListRequest, *, in_url: bool = True
+    ) -> ListResult:
+        """A list query; `in_url` when its parameters came in a request URI (GET)."""
         rt = self.resource_type(type_key)
         where = parse_filter(request.filter) if request.filter else None
         if where is not None:
+            if in_url:
+                refuse_sensitive(rt, where)
             check_filter(rt, where)
         sort = resolve_sort(rt, request.sort_by, request.sort_order)
         start, limit = self._page(request)
-        page = await self._repository.list(ctx.tenant, rt, where, start - 1, limit, sort)
+        page = await self._repository.list(
+            ctx.tenant, rt, where, start - 1, limit, sort, self._max_scan
+        )
         return ListResult(page, start)
 
     async def search(self, ctx: TenantContext, type_key: str, body: bytes) -> SearchResult:
         """A SearchRequest (RFC 7644 §3.4.3); with no resource type, across all of them."""
         request = parse_search_request(parse_json_object(body))
         if type_key:
-            return SearchResult(await self.list(ctx, type_key, request), request.projection)
+            found = await self.list(ctx, type_key, request, in_url=False)
+            return SearchResult(found, request.projection)
         return SearchResult(await self._search_all(ctx, request), request.projection)
 
     async def _search_all(self, ctx: TenantContext, request: ListRequest) -> ListResult:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.filter import has_value_path, relax
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.sorting import sort_resources
-from scimtenancy_server.storage.repository import Page, Query, ResourceRepository, Scope
+from scimtenancy_server.storage.repository import (
+    Page,
+    Query,
+    ResourceRepository,
+    Scope,
+    too_many,
+)
 
 _Namespace = tuple[str, str]
 
@@ -77,6 +84,11 @@ class InMemoryResourceRepository(ResourceRepository):
     async def _list(self, scope: Scope, query: Query) -> Page:
         resources = self._resources.get(self._namespace(scope), {}).values()
         rt, where = scope.resource_type, query.where
+        if where is not None and has_value_path(where):
+            relaxed = relax(where)
+            scanned = [r for r in resources if relaxed is None or matches(rt, r, relaxed)]
+            if len(scanned) > query.max_scan:
+                raise too_many(query.max_scan)
         found = sort_resources(
             [r for r in resources if where is None or matches(rt, r, where)], query.sort
         )

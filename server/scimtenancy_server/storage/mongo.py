@@ -7,6 +7,7 @@ from typing import Any
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
 from pymongo import ASCENDING
 
+from scimtenancy_server.domain.filter import has_value_path, relax
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.tenant import IsolationLevel
@@ -19,8 +20,14 @@ from scimtenancy_server.storage.mongo_codec import (
     to_document,
 )
 from scimtenancy_server.storage.mongo_errors import database_errors
-from scimtenancy_server.storage.mongo_query import has_value_path, relax, sort_spec, to_query
-from scimtenancy_server.storage.repository import Page, Query, ResourceRepository, Scope
+from scimtenancy_server.storage.mongo_query import sort_spec, to_query
+from scimtenancy_server.storage.repository import (
+    Page,
+    Query,
+    ResourceRepository,
+    Scope,
+    too_many,
+)
 
 
 def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
@@ -103,12 +110,15 @@ class MongoResourceRepository(ResourceRepository):
         assert where is not None
         relaxed = relax(where)
         selector = scoped(scope, to_query(rt, relaxed) if relaxed else {})
-        total = 0
+        total = scanned = 0
         resources: list[StoredResource] = []
         with database_errors():
             async for document in (
                 self._collection(scope).find(selector).sort(sort_spec(query.sort))
             ):
+                scanned += 1
+                if scanned > query.max_scan:
+                    raise too_many(query.max_scan)
                 resource = from_document(rt, document)
                 if matches(rt, resource, where):
                     if query.offset <= total < query.offset + query.limit:

@@ -4,9 +4,9 @@ User values reach regexes only through `re.escape`. Case-insensitive lookups of 
 displayName use the lower-cased shadow fields, so an index serves them.
 
 Value filters (`emails[type eq "work"]`) need `$elemMatch` on sub-documents, which FerretDB
-1.24 does not implement. `relax` drops them, leaving a filter that matches a superset of the
-results; the adapter checks each candidate with the reference evaluator. Every other filter is
-translated whole by `to_query`.
+1.24 does not implement. The adapter queries with the filter relaxed (`domain.filter.relax`)
+and checks each candidate with the reference evaluator. Every other filter is translated
+whole by `to_query`.
 """
 
 from __future__ import annotations
@@ -50,31 +50,6 @@ def to_query(resource_type: ResourceType, expression: Filter) -> Query:
         return _leaf_query(path, node)
 
     return _logical(expression, leaf)
-
-
-def has_value_path(expression: Filter) -> bool:
-    if isinstance(expression, And | Or):
-        return has_value_path(expression.left) or has_value_path(expression.right)
-    if isinstance(expression, Not):
-        return has_value_path(expression.inner)
-    return isinstance(expression, ValuePath)
-
-
-def relax(expression: Filter) -> Filter | None:
-    """The filter without its value filters, as a superset; None means "no constraint"."""
-    if isinstance(expression, ValuePath):
-        return None
-    if isinstance(expression, Not):
-        return None if has_value_path(expression.inner) else expression
-    if isinstance(expression, And):
-        left, right = relax(expression.left), relax(expression.right)
-        if left is None or right is None:
-            return left or right
-        return And(left, right)
-    if isinstance(expression, Or):
-        left, right = relax(expression.left), relax(expression.right)
-        return None if left is None or right is None else Or(left, right)
-    return expression
 
 
 def _logical(expression: Filter, leaf: Any) -> Query:

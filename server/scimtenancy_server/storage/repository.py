@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import Filter
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
@@ -28,6 +29,16 @@ class Query:
     offset: int
     limit: int
     sort: Sort | None = None
+    # Value filters are checked resource by resource; past this many candidates: tooMany.
+    max_scan: int = 10_000
+
+
+def too_many(max_scan: int) -> ScimError:
+    return ScimError.bad_request(
+        "tooMany",
+        f"the filter's value selection would examine more than {max_scan} resources; "
+        "narrow it with a condition on another attribute",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +84,10 @@ class ResourceRepository(ABC):
         offset: int,
         limit: int,
         sort: Sort | None = None,
+        max_scan: int = 10_000,
     ) -> Page:
         """Resources matching `where`, ordered by `sort` then id; `total` counts all matches."""
-        return await self._list(_scope(tenant, rt), Query(where, offset, limit, sort))
+        return await self._list(_scope(tenant, rt), Query(where, offset, limit, sort, max_scan))
 
     async def close(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Releases connections."""
