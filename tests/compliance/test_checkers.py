@@ -18,6 +18,13 @@ from scimtenancy_server.domain.tenant import IsolationLevel
 CHECKER = Path(__file__).with_name("checker.py")
 # A run that silently shrank (a discovery failure drops every resource check) must fail.
 MINIMUM_CHECKS = {"scim2-tester": 130, "scim-sanity": 28}
+# Deliberate deviations, each asserted exactly so that any other failure still fails the test.
+# scim-sanity adds {"value": "fake-member-id"} to a group and expects 200; group members must
+# be Users or Groups of the same tenant (RFC 7643 §4.2), so the service answers 400.
+KNOWN_DEVIATIONS = {
+    "scim2-tester": [],
+    "scim-sanity": ["PATCH /Groups/{id} add member: Expected 200, got 400"],
+}
 
 
 async def run_checker(tool: str, base_url: str, token: str) -> dict[str, Any]:
@@ -46,5 +53,5 @@ async def run_checker(tool: str, base_url: str, token: str) -> dict[str, Any]:
 async def test_checkers_pass(stack: Stack, strategy: str, tool: str) -> None:
     scim = await stack.tenant(IsolationLevel.STANDARD, strategy)
     report = await run_checker(tool, scim.base_url, scim.api_key)
-    assert report["failures"] == []
+    assert report["failures"] == KNOWN_DEVIATIONS[tool]
     assert report["total"] >= MINIMUM_CHECKS[tool], report["counts"]

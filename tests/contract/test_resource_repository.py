@@ -13,7 +13,13 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import parse_filter
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, GROUP, USER, USER_SCHEMA
+from scimtenancy_server.domain.schema import (
+    ENTERPRISE_USER_SCHEMA,
+    GROUP,
+    GROUP_SCHEMA,
+    USER,
+    USER_SCHEMA,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -212,3 +218,35 @@ async def test_filters_match_the_reference_evaluator(store: RepositoryUnderTest,
     page = await store.repository.list(tenant, USER, where, 0, 100)
     assert [r.id for r in page.resources] == expected
     assert page.total == len(expected)
+
+
+def group(resource_id: str, *members: str) -> StoredResource:
+    attributes: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": resource_id}
+    if members:
+        attributes["members"] = [{"value": m, "type": "User"} for m in members]
+    return StoredResource("Group", resource_id, 1, T0, T0, attributes)
+
+
+async def test_membership_queries_stay_in_the_tenant(store: RepositoryUnderTest) -> None:
+    tenant, other = await store.tenant(), await store.tenant()
+    repo = store.repository
+    for owner in (tenant, other):
+        await repo.insert(owner, user("u1", "one"), USER)
+        await repo.insert(owner, group("g1", "u1", "u2"), GROUP)
+        await repo.insert(owner, group("g2", "u2"), GROUP)
+    await repo.insert(tenant, user("u3", "three"), USER)
+    assert await repo.existing(tenant, USER, ["u1", "u3", "nope"]) == {"u1", "u3"}
+    assert await repo.existing(other, USER, ["u3"]) == set()
+    found = await repo.containing_members(tenant, GROUP, ["u1"])
+    assert [g.id for g in found] == ["g1"]
+
+    later = T0 + timedelta(minutes=1)
+    await repo.remove_member(tenant, GROUP, "u2", later)
+    g1, g2 = await repo.get(tenant, GROUP, "g1"), await repo.get(tenant, GROUP, "g2")
+    assert g1 is not None
+    assert g2 is not None
+    assert g1.attributes["members"] == [{"value": "u1", "type": "User"}]
+    assert "members" not in g2.attributes
+    assert (g1.version, g1.last_modified) == (2, later)
+    untouched = await repo.get(other, GROUP, "g2")
+    assert untouched == group("g2", "u2")

@@ -179,7 +179,7 @@ def _apply(rt: ResourceType, attrs: JsonObject, target: Target, op: Operation) -
         kept = list(current) if isinstance(current, list) else []
         if any(isinstance(v, dict) and v.get("primary") is True for v in values):
             kept = [_not_primary(v) for v in kept]
-        container[attribute.name] = kept + [v for v in values if v not in kept]
+        container[attribute.name] = kept + [v for v in values if not _held(attribute, kept, v)]
     elif attribute.complex:
         value = canonical(attribute, op.value, where)
         current = container.get(attribute.name)
@@ -188,6 +188,14 @@ def _apply(rt: ResourceType, attrs: JsonObject, target: Target, op: Operation) -
         container[attribute.name] = merged
     else:
         _set(container, attribute.name, canonical(attribute, op.value, where))
+
+
+def _held(attribute: Attribute, values: list[Any], candidate: Any) -> bool:
+    """Whether `candidate` is already among `values`. References (members) are the same
+    value when they name the same resource, whatever else they carry."""
+    if attribute.sub("$ref") is not None and isinstance(candidate, dict):
+        return any(isinstance(v, dict) and v.get("value") == candidate.get("value") for v in values)
+    return candidate in values
 
 
 def _not_primary(value: Any) -> Any:

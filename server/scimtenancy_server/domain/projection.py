@@ -22,6 +22,13 @@ class Projection:
     def is_default(self) -> bool:
         return not self.attributes and not self.excluded
 
+    def may_include(self, name: str) -> bool:
+        """Whether the top-level core attribute `name` can appear in the projected result."""
+        lower = name.lower()
+        if self.attributes:
+            return any(a.strip().lower().split(".")[0] == lower for a in self.attributes)
+        return all(e.strip().lower() != lower for e in self.excluded)
+
 
 def _steps(rt: ResourceType, text: str) -> tuple[str, ...] | None:
     """The keys leading to an attribute in a rendered resource, or None if unknown."""

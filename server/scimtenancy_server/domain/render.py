@@ -18,11 +18,12 @@ def resource_location(base_url: str, endpoint: str, resource_id: str) -> str:
     return f"{base_url.rstrip('/')}/{endpoint}/{resource_id}"
 
 
-def _with_ref(value: Any, base_url: str, default_type: str | None) -> Any:
-    """`$ref` is derived from `value` (and `type`) per request, never stored."""
+def _with_ref(value: Any, base_url: str, target_type: str | None) -> Any:
+    """`$ref` is derived from `value` per request, never stored. The referenced resource type
+    is fixed by the attribute (`groups`, `manager`) or given by the value's `type` (`members`)."""
     if not isinstance(value, dict) or "value" not in value:
         return value
-    endpoint = _ENDPOINTS.get(value.get("type") or default_type or "")
+    endpoint = _ENDPOINTS.get(target_type or value.get("type") or "")
     if endpoint is None:
         return value
     return {**value, "$ref": resource_location(base_url, endpoint, str(value["value"]))}

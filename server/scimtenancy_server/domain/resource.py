@@ -32,6 +32,23 @@ class StoredResource:
         return replace(self, attributes=attributes, version=self.version + 1, last_modified=now)
 
 
+def member_values(group: StoredResource) -> list[str]:
+    """The ids a group lists in `members`."""
+    members = group.attributes.get("members")
+    if not isinstance(members, list):
+        return []
+    return [m["value"] for m in members if isinstance(m, dict) and isinstance(m.get("value"), str)]
+
+
+def without_member(group: StoredResource, member_id: str, now: datetime) -> StoredResource:
+    """The group's next version, with `member_id` taken out of `members`."""
+    kept = [m for m in group.attributes.get("members", []) if m.get("value") != member_id]
+    attributes = {k: v for k, v in group.attributes.items() if k != "members"}
+    if kept:
+        attributes["members"] = kept
+    return group.revised(attributes, now)
+
+
 def format_version(version: int) -> str:
     """`meta.version` and the ETag: a strong entity tag (RFC 7232 §2.3) from a counter."""
     return f'"{version}"'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import grpc
 
@@ -24,6 +24,16 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     def __init__(self, service: ResourceService) -> None:
         self._service = service
 
+    async def _rendered(
+        self, resources: Sequence[StoredResource], projection: Projection
+    ) -> list[pb.Resource]:
+        if projection.may_include("groups"):
+            resources = await self._service.with_groups(current_request().tenant, resources)
+        return [self._message(r, projection) for r in resources]
+
+    async def _one(self, resource: StoredResource, projection: Projection) -> pb.Resource:
+        return (await self._rendered([resource], projection))[0]
+
     def _message(self, resource: StoredResource, projection: Projection) -> pb.Resource:
         rt = self._service.resource_type(resource.resource_type)
         return pb.Resource(
@@ -33,18 +43,13 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             json=render(rt, resource, current_request().base_url, projection),
         )
 
-    def _messages(
-        self, resources: Iterable[StoredResource], projection: Projection
-    ) -> list[pb.Resource]:
-        return [self._message(r, projection) for r in resources]
-
     async def CreateResource(
         self, request: pb.CreateResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateResourceResponse:
         tenant = current_request().tenant
         created = await self._service.create(tenant, request.resource_type, request.json)
         projection = _projection(request.projection)
-        return pb.CreateResourceResponse(resource=self._message(created, projection))
+        return pb.CreateResourceResponse(resource=await self._one(created, projection))
 
     async def GetResource(
         self, request: pb.GetResourceRequest, context: grpc.aio.ServicerContext
@@ -52,7 +57,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         tenant = current_request().tenant
         found = await self._service.get(tenant, request.resource_type, request.id)
         projection = _projection(request.projection)
-        return pb.GetResourceResponse(resource=self._message(found, projection))
+        return pb.GetResourceResponse(resource=await self._one(found, projection))
 
     async def ReplaceResource(
         self, request: pb.ReplaceResourceRequest, context: grpc.aio.ServicerContext
@@ -65,7 +70,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.if_match,
         )
         projection = _projection(request.projection)
-        return pb.ReplaceResourceResponse(resource=self._message(replaced, projection))
+        return pb.ReplaceResourceResponse(resource=await self._one(replaced, projection))
 
     async def PatchResource(
         self, request: pb.PatchResourceRequest, context: grpc.aio.ServicerContext
@@ -78,7 +83,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.if_match,
         )
         projection = _projection(request.projection)
-        return pb.PatchResourceResponse(resource=self._message(patched, projection))
+        return pb.PatchResourceResponse(resource=await self._one(patched, projection))
 
     async def DeleteResource(
         self, request: pb.DeleteResourceRequest, context: grpc.aio.ServicerContext
@@ -104,7 +109,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return pb.ListResourcesResponse(
             total_results=result.page.total,
             start_index=result.start_index,
-            resources=self._messages(result.page.resources, projection),
+            resources=await self._rendered(result.page.resources, projection),
         )
 
     async def SearchResources(
@@ -116,5 +121,5 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return pb.SearchResourcesResponse(
             total_results=found.result.page.total,
             start_index=found.result.start_index,
-            resources=self._messages(found.result.page.resources, found.projection),
+            resources=await self._rendered(found.result.page.resources, found.projection),
         )

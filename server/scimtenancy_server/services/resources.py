@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.errors import ScimError
@@ -15,15 +16,19 @@ from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.resource import (
     JsonObject,
     StoredResource,
+    member_values,
     parse_json_object,
     version_matches,
 )
-from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry
+from scimtenancy_server.domain.schema import GROUP, ResourceType, ResourceTypeRegistry
 from scimtenancy_server.domain.search import ListRequest, parse_search_request
 from scimtenancy_server.domain.sorting import resolve_sort
 from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
+
+# The resource types a group may list as members (RFC 7643 §4.2).
+MEMBER_TYPES = ("User", "Group")
 
 # Optimistic writes retry this often when another writer changed the resource in between.
 _WRITE_ATTEMPTS = 5
@@ -72,6 +77,7 @@ class ResourceService:
     async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
         rt = self.resource_type(type_key)
         attributes = canonical_attributes(rt, parse_json_object(body))
+        attributes = await self._resolve_members(ctx, rt, attributes)
         now = self._clock()
         resource = StoredResource(rt.name, str(uuid.uuid4()), 1, now, now, attributes)
         await self._repository.insert(ctx.tenant, resource, rt)
@@ -123,6 +129,9 @@ class ResourceService:
             if if_match:
                 raise _changed(rt, resource_id)
             raise _not_found(rt, resource_id)
+        if rt.name in MEMBER_TYPES:
+            # A deleted resource leaves every group it was a member of (RFC 7643 §4.2).
+            await self._repository.remove_member(ctx.tenant, GROUP, resource_id, self._clock())
 
     async def list(
         self, ctx: TenantContext, type_key: str, request: ListRequest, *, in_url: bool = True
@@ -168,6 +177,52 @@ class ResourceService:
             found += page.resources
         return ListResult(Page(total, found), start)
 
+    async def _resolve_members(
+        self, ctx: TenantContext, rt: ResourceType, attributes: JsonObject
+    ) -> JsonObject:
+        """Group members must be Users or Groups of the same tenant; each gets its `type`."""
+        members = attributes.get("members")
+        if rt is not GROUP or not isinstance(members, list):
+            return attributes
+        ids = {m["value"] for m in members if isinstance(m.get("value"), str)}
+        found = {
+            name: await self._repository.existing(ctx.tenant, self.resource_type(name), ids)
+            for name in MEMBER_TYPES
+        }
+        resolved = []
+        for member in members:
+            value = member.get("value")
+            kinds = [name for name in MEMBER_TYPES if value in found[name]]
+            kind = member.get("type") if member.get("type") in kinds else next(iter(kinds), None)
+            if value is None or kind is None:
+                raise ScimError.invalid_value(
+                    f"member {value!r} is not a User or Group of this tenant"
+                )
+            resolved.append({**member, "type": kind})
+        return {**attributes, "members": resolved}
+
+    async def with_groups(
+        self, ctx: TenantContext, resources: Sequence[StoredResource]
+    ) -> Sequence[StoredResource]:
+        """Users with their read-only `groups` (RFC 7643 §4.1.2), derived from group members."""
+        users = {r.id: r for r in resources if r.resource_type == "User"}
+        if not users:
+            return resources
+        memberships: dict[str, builtins.list[JsonObject]] = {}
+        for group in await self._repository.containing_members(ctx.tenant, GROUP, users):
+            entry: JsonObject = {"value": group.id, "type": "direct"}
+            if isinstance(group.attributes.get("displayName"), str):
+                entry["display"] = group.attributes["displayName"]
+            for member in member_values(group):
+                if member in users:
+                    memberships.setdefault(member, []).append(entry)
+        return [
+            replace(r, attributes={**r.attributes, "groups": memberships[r.id]})
+            if r.id in memberships
+            else r
+            for r in resources
+        ]
+
     def _page(self, request: ListRequest) -> tuple[int, int]:
         # RFC 7644 §3.4.2.4: startIndex below 1 counts as 1, a negative count as 0.
         start = max(1, request.start_index if request.start_index is not None else 1)
@@ -187,7 +242,8 @@ class ResourceService:
             current = await self.get(ctx, rt.name, resource_id)
             if if_match:
                 _check_precondition(current, if_match)
-            updated = current.revised(change(current), self._clock())
+            attributes = await self._resolve_members(ctx, rt, change(current))
+            updated = current.revised(attributes, self._clock())
             if await self._repository.replace(ctx.tenant, rt, updated, current.version):
                 return updated
             if if_match:

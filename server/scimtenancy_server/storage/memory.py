@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
+
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import has_value_path, relax
 from scimtenancy_server.domain.filter_eval import matches
-from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.resource import StoredResource, member_values, without_member
 from scimtenancy_server.domain.sorting import sort_resources
 from scimtenancy_server.storage.repository import (
     Page,
@@ -93,3 +96,20 @@ class InMemoryResourceRepository(ResourceRepository):
             [r for r in resources if where is None or matches(rt, r, where)], query.sort
         )
         return Page(len(found), found[query.offset : query.offset + query.limit])
+
+    async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]:
+        resources = self._resources.get(self._namespace(scope), {})
+        return {i for i in ids if i in resources}
+
+    async def _containing_members(
+        self, scope: Scope, member_ids: Collection[str]
+    ) -> list[StoredResource]:
+        wanted = set(member_ids)
+        resources = self._resources.get(self._namespace(scope), {}).values()
+        return sorted((g for g in resources if wanted & set(member_values(g))), key=lambda g: g.id)
+
+    async def _remove_member(self, scope: Scope, member_id: str, now: datetime) -> None:
+        resources = self._resources.get(self._namespace(scope), {})
+        for group in list(resources.values()):
+            if member_id in member_values(group):
+                resources[group.id] = without_member(group, member_id, now)

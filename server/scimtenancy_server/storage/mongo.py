@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
 from pymongo import ASCENDING
 
+from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import has_value_path, relax
 from scimtenancy_server.domain.filter_eval import matches
-from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.resource import StoredResource, without_member
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.mongo_codec import (
     collection_name,
@@ -28,6 +31,9 @@ from scimtenancy_server.storage.repository import (
     Scope,
     too_many,
 )
+
+# Rounds of read-then-conditional-write before giving up on a contended update.
+_WRITE_ATTEMPTS = 5
 
 
 def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
@@ -125,3 +131,29 @@ class MongoResourceRepository(ResourceRepository):
                         resources.append(resource)
                     total += 1
         return Page(total, resources)
+
+    async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]:
+        keys = [document_id(scope, i) for i in ids]
+        selector = scoped(scope, {"_id": {"$in": keys}})
+        with database_errors():
+            cursor = self._collection(scope).find(selector, projection={"id": 1})
+            return {document["id"] async for document in cursor}
+
+    async def _containing_members(
+        self, scope: Scope, member_ids: Collection[str]
+    ) -> list[StoredResource]:
+        selector = scoped(scope, {"data.members.value": {"$in": list(member_ids)}})
+        with database_errors():
+            cursor = self._collection(scope).find(selector).sort("_id", ASCENDING)
+            return [from_document(scope.resource_type, d) async for d in cursor]
+
+    async def _remove_member(self, scope: Scope, member_id: str, now: datetime) -> None:
+        # Read, then write each group on its version: FerretDB's $pull only removes values
+        # equal to the whole condition document, so it cannot drop a member by its id.
+        for _ in range(_WRITE_ATTEMPTS):
+            groups = await self._containing_members(scope, [member_id])
+            if not groups:
+                return
+            for group in groups:
+                await self._replace(scope, without_member(group, member_id, now), group.version)
+        raise ScimError.conflict("groups kept changing while a member was being removed; retry")

@@ -4,7 +4,9 @@ methods take the tenant, and adapters only ever see a `Scope` that already names
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import Filter
@@ -89,6 +91,24 @@ class ResourceRepository(ABC):
         """Resources matching `where`, ordered by `sort` then id; `total` counts all matches."""
         return await self._list(_scope(tenant, rt), Query(where, offset, limit, sort, max_scan))
 
+    async def existing(self, tenant: Tenant, rt: ResourceType, ids: Collection[str]) -> set[str]:
+        """Which of `ids` are resources of this type in the tenant."""
+        return await self._existing(_scope(tenant, rt), ids) if ids else set()
+
+    async def containing_members(
+        self, tenant: Tenant, groups: ResourceType, member_ids: Collection[str]
+    ) -> Sequence[StoredResource]:
+        """The groups that list any of `member_ids` among their `members`."""
+        if not member_ids:
+            return []
+        return await self._containing_members(_scope(tenant, groups), member_ids)
+
+    async def remove_member(
+        self, tenant: Tenant, groups: ResourceType, member_id: str, now: datetime
+    ) -> None:
+        """Takes `member_id` out of every group of the tenant (a new version for each)."""
+        await self._remove_member(_scope(tenant, groups), member_id, now)
+
     async def close(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Releases connections."""
 
@@ -113,6 +133,17 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _list(self, scope: Scope, query: Query) -> Page: ...
+
+    @abstractmethod
+    async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]: ...
+
+    @abstractmethod
+    async def _containing_members(
+        self, scope: Scope, member_ids: Collection[str]
+    ) -> Sequence[StoredResource]: ...
+
+    @abstractmethod
+    async def _remove_member(self, scope: Scope, member_id: str, now: datetime) -> None: ...
 
 
 def _scope(tenant: Tenant, resource_type: ResourceType) -> Scope:

@@ -1,0 +1,83 @@
+"""Group membership: members resolve inside the tenant, deletes cascade, users show groups."""
+
+from __future__ import annotations
+
+import asyncio
+
+from e2e.stack import Stack
+from helpers import user_body
+
+from scimtenancy_server.domain.schema import GROUP_SCHEMA
+from scimtenancy_server.domain.tenant import IsolationLevel
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def group_body(name: str, *members: str) -> dict[str, object]:
+    return {
+        "schemas": [GROUP_SCHEMA],
+        "displayName": name,
+        "members": [{"value": m} for m in members],
+    }
+
+
+async def test_members_must_belong_to_the_tenant(stack: Stack) -> None:
+    scim = await stack.tenant(IsolationLevel.STRICT)
+    other = await stack.tenant(IsolationLevel.STRICT)
+    foreign = (await other.post("/Users", user_body("foreign"))).json()["id"]
+    mine = (await scim.post("/Users", user_body("mine"))).json()["id"]
+    refused = await scim.post("/Groups", group_body("G", mine, foreign))
+    assert refused.status_code == 400
+    assert refused.json()["scimType"] == "invalidValue"
+    # The same answer as for an id that exists nowhere: nothing about the other tenant leaks.
+    ghost = await scim.post("/Groups", group_body("G", mine, "no-such-id"))
+    assert ghost.json()["detail"].replace("no-such-id", foreign) == refused.json()["detail"]
+    assert (await scim.get("/Groups")).json()["totalResults"] == 0
+    created = await scim.post("/Groups", group_body("G", mine))
+    assert created.json()["members"][0]["type"] == "User"
+    assert created.json()["members"][0]["$ref"] == f"{scim.base_url}/Users/{mine}"
+
+
+async def test_users_show_their_groups_and_deletes_cascade(stack: Stack) -> None:
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    alice = (await scim.post("/Users", user_body("alice"))).json()["id"]
+    bob = (await scim.post("/Users", user_body("bob"))).json()["id"]
+    admins = (await scim.post("/Groups", group_body("Admins", alice, bob))).json()
+    staff = (await scim.post("/Groups", group_body("Staff", alice, admins["id"]))).json()
+
+    groups = (await scim.get(f"/Users/{alice}")).json()["groups"]
+    assert sorted(g["display"] for g in groups) == ["Admins", "Staff"]
+    assert {g["$ref"] for g in groups} == {
+        f"{scim.base_url}/Groups/{admins['id']}",
+        f"{scim.base_url}/Groups/{staff['id']}",
+    }
+    listed = (await scim.get("/Users", params={"filter": 'userName eq "alice"'})).json()
+    assert len(listed["Resources"][0]["groups"]) == 2
+    hidden = await scim.get(f"/Users/{alice}", params={"excludedAttributes": "groups"})
+    assert "groups" not in hidden.json()
+
+    assert (await scim.delete(f"/Users/{alice}")).status_code == 204
+    after = (await scim.get(f"/Groups/{admins['id']}")).json()
+    assert [m["value"] for m in after["members"]] == [bob]
+    assert after["meta"]["version"] != admins["meta"]["version"]
+    assert (await scim.delete(f"/Groups/{admins['id']}")).status_code == 204
+    assert "members" not in (await scim.get(f"/Groups/{staff['id']}")).json()
+    assert "groups" not in (await scim.get(f"/Users/{bob}")).json()
+
+
+async def test_concurrent_conditional_writes_let_exactly_one_win(stack: Stack) -> None:
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    created = await scim.post("/Users", user_body("race"))
+    path, etag = f"/Users/{created.json()['id']}", created.headers["etag"]
+
+    async def rename(title: str) -> int:
+        body = {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": "title", "value": title}],
+        }
+        return (await scim.patch(path, body, headers={"If-Match": etag})).status_code
+
+    statuses = await asyncio.gather(*(rename(f"t{i}") for i in range(8)))
+    assert sorted(statuses) == [200] + [412] * 7
+    final = (await scim.get(path)).json()
+    assert final["meta"]["version"] != etag
