@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import grpc
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -146,6 +147,8 @@ class ScimRoutes:
         for name, field in (("startIndex", "start_index"), ("count", "count")):
             if name in params:
                 setattr(message, field, _integer(name, params[name]))
+        if "cursor" in params:
+            message.cursor = params["cursor"]
         reply = await self._call(self._client.stub.ListResources, message, options)
         return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
 
@@ -206,10 +209,20 @@ def _integer(name: str, text: str) -> int:
 
 
 def _list_body(reply: pb.ListResourcesResponse | pb.SearchResourcesResponse) -> bytes:
-    """The ListResponse (RFC 7644 §3.4.2), assembled around the resources' JSON bytes."""
+    """The ListResponse (RFC 7644 §3.4.2, RFC 9865 §2.2), assembled around the resources'
+    JSON bytes."""
+    paging = b'"startIndex":%d,' % reply.start_index
+    if reply.cursor_paging:
+        paging = b"".join(
+            b'"%s":%s,' % (name, orjson.dumps(value))
+            for name, value in (
+                (b"nextCursor", reply.next_cursor),
+                (b"previousCursor", reply.previous_cursor),
+            )
+            if value
+        )
     head = (
-        b'{"schemas":["' + LIST_RESPONSE_SCHEMA + b'"],"totalResults":%d,'
-        b'"startIndex":%d,"itemsPerPage":%d,"Resources":['
-        % (reply.total_results, reply.start_index, len(reply.resources))
+        b'{"schemas":["' + LIST_RESPONSE_SCHEMA + b'"],"totalResults":%d,%s'
+        b'"itemsPerPage":%d,"Resources":[' % (reply.total_results, paging, len(reply.resources))
     )
     return head + b",".join(r.json for r in reply.resources) + b"]}"

@@ -38,7 +38,7 @@ def service_provider_config(base_url: str, max_results: int, default_count: int)
             }
         ],
         "pagination": {
-            "cursor": False,
+            "cursor": True,
             "index": True,
             "defaultPaginationMethod": "index",
             "defaultPageSize": default_count,

@@ -20,6 +20,7 @@ class ListRequest:
     sort_by: str = ""
     sort_order: str = ""
     projection: Projection = field(default_factory=Projection)
+    cursor: str | None = None  # None: index paging; "": the first page of cursor paging
 
 
 def _strings(document: dict[str, Any], name: str) -> tuple[str, ...]:
@@ -57,4 +58,5 @@ def parse_search_request(document: dict[str, Any]) -> ListRequest:
         sort_by=_optional(document, "sortBy", str) or "",
         sort_order=_optional(document, "sortOrder", str) or "",
         projection=Projection(attributes, excluded),
+        cursor=_optional(document, "cursor", str),
     )

@@ -104,12 +104,16 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             sort_by=request.sort_by,
             sort_order=request.sort_order,
             projection=projection,
+            cursor=request.cursor if request.HasField("cursor") else None,
         )
         result = await self._service.list(current_request().tenant, request.resource_type, query)
         return pb.ListResourcesResponse(
             total_results=result.page.total,
             start_index=result.start_index,
             resources=await self._rendered(result.page.resources, projection),
+            next_cursor=result.next_cursor,
+            previous_cursor=result.previous_cursor,
+            cursor_paging=result.cursor_paging,
         )
 
     async def SearchResources(
@@ -118,8 +122,12 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         found = await self._service.search(
             current_request().tenant, request.resource_type, request.json
         )
+        result = found.result
         return pb.SearchResourcesResponse(
-            total_results=found.result.page.total,
-            start_index=found.result.start_index,
-            resources=await self._rendered(found.result.page.resources, found.projection),
+            total_results=result.page.total,
+            start_index=result.start_index,
+            resources=await self._rendered(result.page.resources, found.projection),
+            next_cursor=result.next_cursor,
+            previous_cursor=result.previous_cursor,
+            cursor_paging=result.cursor_paging,
         )

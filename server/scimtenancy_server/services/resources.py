@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from scimtenancy_server.domain.clock import Clock, utc_now
+from scimtenancy_server.domain.cursor import decode_cursor, encode_cursor, query_key
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import Filter, parse_filter
 from scimtenancy_server.domain.filter_eval import check_filter, refuse_sensitive
@@ -38,6 +39,9 @@ _WRITE_ATTEMPTS = 5
 class ListResult:
     page: Page
     start_index: int
+    cursor_paging: bool = False
+    next_cursor: str = ""
+    previous_cursor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +149,22 @@ class ResourceService:
             check_filter(rt, where)
         sort = resolve_sort(rt, request.sort_by, request.sort_order)
         start, limit = self._page(request)
+        key = query_key(rt.name, request.filter, request.sort_by, request.sort_order)
+        if request.cursor is not None:
+            start = decode_cursor(request.cursor, key) + 1
         page = await self._repository.list(
             ctx.tenant, rt, where, start - 1, limit, sort, self._max_scan
         )
-        return ListResult(page, start)
+        if request.cursor is None:
+            return ListResult(page, start)
+        offset, end = start - 1, start - 1 + len(page.resources)
+        return ListResult(
+            page,
+            start,
+            cursor_paging=True,
+            next_cursor=encode_cursor(end, key) if end < page.total else "",
+            previous_cursor=encode_cursor(max(0, offset - limit), key) if offset > 0 else "",
+        )
 
     async def search(self, ctx: TenantContext, type_key: str, body: bytes) -> SearchResult:
         """A SearchRequest (RFC 7644 §3.4.3); with no resource type, across all of them."""
@@ -224,6 +240,8 @@ class ResourceService:
         ]
 
     def _page(self, request: ListRequest) -> tuple[int, int]:
+        if request.cursor is not None and request.start_index is not None:
+            raise ScimError.invalid_value("use either cursor or startIndex, not both")
         # RFC 7644 §3.4.2.4: startIndex below 1 counts as 1, a negative count as 0.
         start = max(1, request.start_index if request.start_index is not None else 1)
         count = request.count

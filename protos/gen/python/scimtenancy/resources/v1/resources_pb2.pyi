@@ -113,7 +113,7 @@ class DeleteResourceResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListResourcesRequest(_message.Message):
-    __slots__ = ("resource_type", "filter", "start_index", "count", "projection", "sort_by", "sort_order")
+    __slots__ = ("resource_type", "filter", "start_index", "count", "projection", "sort_by", "sort_order", "cursor")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,7 @@ class ListResourcesRequest(_message.Message):
     PROJECTION_FIELD_NUMBER: _ClassVar[int]
     SORT_BY_FIELD_NUMBER: _ClassVar[int]
     SORT_ORDER_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     filter: str
     start_index: int
@@ -128,17 +129,24 @@ class ListResourcesRequest(_message.Message):
     projection: Projection
     sort_by: str
     sort_order: str
-    def __init__(self, resource_type: _Optional[str] = ..., filter: _Optional[str] = ..., start_index: _Optional[int] = ..., count: _Optional[int] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., sort_by: _Optional[str] = ..., sort_order: _Optional[str] = ...) -> None: ...
+    cursor: str
+    def __init__(self, resource_type: _Optional[str] = ..., filter: _Optional[str] = ..., start_index: _Optional[int] = ..., count: _Optional[int] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., sort_by: _Optional[str] = ..., sort_order: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class ListResourcesResponse(_message.Message):
-    __slots__ = ("total_results", "start_index", "resources")
+    __slots__ = ("total_results", "start_index", "resources", "next_cursor", "previous_cursor", "cursor_paging")
     TOTAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_PAGING_FIELD_NUMBER: _ClassVar[int]
     total_results: int
     start_index: int
     resources: _containers.RepeatedCompositeFieldContainer[Resource]
-    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ...) -> None: ...
+    next_cursor: str
+    previous_cursor: str
+    cursor_paging: bool
+    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., previous_cursor: _Optional[str] = ..., cursor_paging: _Optional[bool] = ...) -> None: ...
 
 class SearchResourcesRequest(_message.Message):
     __slots__ = ("resource_type", "json")
@@ -149,11 +157,17 @@ class SearchResourcesRequest(_message.Message):
     def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
 
 class SearchResourcesResponse(_message.Message):
-    __slots__ = ("total_results", "start_index", "resources")
+    __slots__ = ("total_results", "start_index", "resources", "next_cursor", "previous_cursor", "cursor_paging")
     TOTAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_PAGING_FIELD_NUMBER: _ClassVar[int]
     total_results: int
     start_index: int
     resources: _containers.RepeatedCompositeFieldContainer[Resource]
-    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ...) -> None: ...
+    next_cursor: str
+    previous_cursor: str
+    cursor_paging: bool
+    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., previous_cursor: _Optional[str] = ..., cursor_paging: _Optional[bool] = ...) -> None: ...
