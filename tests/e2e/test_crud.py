@@ -121,3 +121,11 @@ async def test_user_name_uniqueness_ignores_case(stack: Stack, isolation: Isolat
     assert duplicate.status_code == 409
     assert duplicate.json()["scimType"] == "uniqueness"
     assert (await scim.get("/Users")).json()["totalResults"] == 1
+
+
+async def test_me_needs_a_credential_that_names_a_user(stack: Stack) -> None:
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    response = await scim.get("/Me")
+    assert response.status_code == 501
+    assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert "/Me" in response.json()["detail"]

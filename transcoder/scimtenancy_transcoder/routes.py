@@ -162,6 +162,23 @@ class ScimRoutes:
         reply = await self._call(self._client.stub.SearchResources, message, options)
         return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
 
+    async def me(self, request: Request) -> Response:
+        """/Me (RFC 7644 §3.11): the caller's own User, under its /Users URL."""
+        options = self._options(request)
+        reply = await self._call(self._client.stub.ResolveMe, pb.ResolveMeRequest(), options)
+        request.scope["path_params"] = {
+            **request.path_params,
+            "endpoint": "Users",
+            "id": reply.id,
+        }
+        handlers = {
+            "GET": self.get,
+            "PUT": self.replace,
+            "PATCH": self.patch,
+            "DELETE": self.delete,
+        }
+        return await handlers[request.method](request)
+
     async def discovery(self, request: Request) -> Response:
         """/ServiceProviderConfig, /ResourceTypes[/{id}], /Schemas[/{id}] (RFC 7644 §4)."""
         if request.method != "GET":

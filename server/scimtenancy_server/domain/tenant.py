@@ -54,6 +54,7 @@ class TenantContext:
 
     tenant: Tenant
     actor: str
+    user_id: str | None = None  # the User the credential authenticates, if any (/Me)
 
     @property
     def tenant_id(self) -> str:

@@ -131,3 +131,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             previous_cursor=result.previous_cursor,
             cursor_paging=result.cursor_paging,
         )
+
+    async def ResolveMe(
+        self, request: pb.ResolveMeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResolveMeResponse:
+        return pb.ResolveMeResponse(id=await self._service.resolve_me(current_request().tenant))

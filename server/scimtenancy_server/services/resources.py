@@ -193,6 +193,15 @@ class ResourceService:
             found += page.resources
         return ListResult(Page(total, found), start)
 
+    async def resolve_me(self, ctx: TenantContext) -> str:
+        """The User behind the credential (RFC 7644 §3.11)."""
+        if ctx.user_id is None:
+            raise ScimError.not_implemented(
+                "/Me is served for credentials that identify a User; this credential "
+                "identifies a tenant only"
+            )
+        return ctx.user_id
+
     async def _resolve_members(
         self, ctx: TenantContext, rt: ResourceType, attributes: JsonObject
     ) -> JsonObject:

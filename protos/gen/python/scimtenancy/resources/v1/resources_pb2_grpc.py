@@ -81,6 +81,11 @@ class ResourceServiceStub:
                 request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesResponse.FromString,
                 _registered_method=True)
+        self.ResolveMe = channel.unary_unary(
+                '/scimtenancy.resources.v1.ResourceService/ResolveMe',
+                request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeResponse.FromString,
+                _registered_method=True)
 
 
 class ResourceServiceServicer:
@@ -148,6 +153,14 @@ class ResourceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveMe(self, request, context):
+        """ResolveMe names the User the credential authenticates (RFC 7644 §3.11), so that `/Me`
+        can be served as that User; UNIMPLEMENTED when the credential identifies no User.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResourceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -185,6 +198,11 @@ def add_ResourceServiceServicer_to_server(servicer, server):
                     servicer.SearchResources,
                     request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesRequest.FromString,
                     response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesResponse.SerializeToString,
+            ),
+            'ResolveMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveMe,
+                    request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeRequest.FromString,
+                    response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -388,6 +406,33 @@ class ResourceService:
             '/scimtenancy.resources.v1.ResourceService/SearchResources',
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesRequest.SerializeToString,
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.SearchResourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.resources.v1.ResourceService/ResolveMe',
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeRequest.SerializeToString,
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeResponse.FromString,
             options,
             channel_credentials,
             insecure,
