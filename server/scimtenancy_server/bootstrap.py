@@ -16,6 +16,7 @@ from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
 from scimtenancy_server.rpc.resources import ResourceServicer
+from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.resolution import TenantResolver
 from scimtenancy_server.services.resources import ResourceService
 from scimtenancy_server.services.tenants import TenantAdministration
@@ -30,6 +31,7 @@ class Application:
     tenant_store: TenantStore
     resolver: TenantResolver
     resources: ResourceService
+    bulk: BulkService
     administration: TenantAdministration
     _client: Any = field(default=None, repr=False)
 
@@ -52,13 +54,15 @@ def _storage(settings: ServerSettings) -> tuple[ResourceRepository, TenantStore,
 def build_application(settings: ServerSettings) -> Application:
     repository, tenant_store, client = _storage(settings)
     resolver = TenantResolver(tenant_store, ttl=settings.tenant_cache_ttl)
+    resources = ResourceService(
+        repository, DEFAULT_REGISTRY, max_filter_scan=settings.max_filter_scan
+    )
     return Application(
         repository=repository,
         tenant_store=tenant_store,
         resolver=resolver,
-        resources=ResourceService(
-            repository, DEFAULT_REGISTRY, max_filter_scan=settings.max_filter_scan
-        ),
+        resources=resources,
+        bulk=BulkService(resources, settings.bulk_max_operations, settings.bulk_max_payload),
         administration=TenantAdministration(
             tenant_store, repository, DEFAULT_REGISTRY, resolver, settings.default_isolation
         ),
@@ -75,13 +79,13 @@ def build_grpc_server(app: Application, settings: ServerSettings) -> tuple[grpc.
         ]
     )
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(
-        ResourceServicer(app.resources), server
+        ResourceServicer(app.resources, app.bulk), server
     )
     admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
         TenantAdminServicer(app.administration), server
     )
     discovery = DiscoveryServicer(
-        DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count
+        app.bulk, DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count
     )
     discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(discovery, server)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")

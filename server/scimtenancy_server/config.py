@@ -34,6 +34,10 @@ class ServerSettings(BaseSettings):
     max_filter_scan: int = Field(
         10_000, gt=0, description="value filters examining more resources get 400 tooMany"
     )
+    bulk_max_operations: int = Field(1000, gt=0, description="operations per /Bulk request")
+    bulk_max_payload: int = Field(
+        1_048_576, gt=0, description="bytes per /Bulk request (keep <= the transcoder's limit)"
+    )
     tenant_cache_ttl: float = Field(
         30.0, ge=0, description="seconds a resolved credential is cached"
     )

@@ -83,7 +83,7 @@ async def test_plain_json_content_type_is_accepted(stack: Stack) -> None:
 async def test_body_over_the_size_limit(stack: Stack) -> None:
     scim = await stack.tenant(IsolationLevel.STANDARD)
     huge = user_body("big", title="x" * 2_000_000)
-    assert_scim_error(await scim.post("/Users", huge), 413)
+    assert_scim_error(await scim.post("/Users", huge), 413, "tooLarge")
     assert (await scim.get("/Users")).json()["totalResults"] == 0
 
 

@@ -57,6 +57,7 @@ def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: in
     ]
     routes = [
         *discovery,
+        Route("/Bulk", scim.bulk, methods=["POST"]),
         Route("/Me", scim.me, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route("/.search", scim.search, methods=["POST"]),
         Route("/{endpoint}/.search", scim.search, methods=["POST"]),

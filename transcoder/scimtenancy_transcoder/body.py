@@ -29,4 +29,4 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> HttpScimError:
-    return HttpScimError(413, f"the request body is larger than {limit} bytes")
+    return HttpScimError(413, f"the request body is larger than {limit} bytes", "tooLarge")

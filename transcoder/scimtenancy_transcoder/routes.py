@@ -162,6 +162,13 @@ class ScimRoutes:
         reply = await self._call(self._client.stub.SearchResources, message, options)
         return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
 
+    async def bulk(self, request: Request) -> Response:
+        """POST /Bulk (RFC 7644 §3.7)."""
+        options = self._options(request)
+        body = await read_body(request, self._max_body)
+        reply = await self._call(self._client.stub.Bulk, pb.BulkRequest(json=body), options)
+        return Response(reply.json, media_type=SCIM_MEDIA_TYPE)
+
     async def me(self, request: Request) -> Response:
         """/Me (RFC 7644 §3.11): the caller's own User, under its /Users URL."""
         options = self._options(request)

@@ -20,11 +20,17 @@ def _meta(resource_type: str, base_url: str, path: str) -> dict[str, str]:
     return meta
 
 
-def service_provider_config(base_url: str, max_results: int, default_count: int) -> dict[str, Any]:
+def service_provider_config(
+    base_url: str, max_results: int, default_count: int, bulk_operations: int, bulk_payload: int
+) -> dict[str, Any]:
     return {
         "schemas": [SPC_SCHEMA],
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": True,
+            "maxOperations": bulk_operations,
+            "maxPayloadSize": bulk_payload,
+        },
         "filter": {"supported": True, "maxResults": max_results},
         "changePassword": {"supported": True},
         "sort": {"supported": True},

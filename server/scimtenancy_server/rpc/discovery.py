@@ -17,12 +17,18 @@ from scimtenancy_server.domain.discovery import (
 )
 from scimtenancy_server.domain.schema import ResourceTypeRegistry
 from scimtenancy_server.rpc.context import current_request
+from scimtenancy_server.services.bulk import BulkService
 
 
 class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
     def __init__(
-        self, registry: ResourceTypeRegistry, max_results: int, default_count: int
+        self,
+        bulk: BulkService,
+        registry: ResourceTypeRegistry,
+        max_results: int,
+        default_count: int,
     ) -> None:
+        self._bulk = bulk
         self._registry = registry
         self._max_results = max_results
         self._default_count = default_count
@@ -31,7 +37,11 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
         self, request: pb.GetServiceProviderConfigRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetServiceProviderConfigResponse:
         document = service_provider_config(
-            current_request().base_url, self._max_results, self._default_count
+            current_request().base_url,
+            self._max_results,
+            self._default_count,
+            self._bulk.max_operations,
+            self._bulk.max_payload,
         )
         return pb.GetServiceProviderConfigResponse(json=orjson.dumps(document))
 

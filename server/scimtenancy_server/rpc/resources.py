@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
+import orjson
 
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy.resources.v1 import resources_pb2_grpc
@@ -13,6 +14,7 @@ from scimtenancy_server.domain.render import render
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.search import ListRequest
 from scimtenancy_server.rpc.context import current_request
+from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.resources import ResourceService
 
 
@@ -21,8 +23,9 @@ def _projection(message: pb.Projection) -> Projection:
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
-    def __init__(self, service: ResourceService) -> None:
+    def __init__(self, service: ResourceService, bulk: BulkService) -> None:
         self._service = service
+        self._bulk = bulk
 
     async def _rendered(
         self, resources: Sequence[StoredResource], projection: Projection
@@ -136,3 +139,10 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         self, request: pb.ResolveMeRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResolveMeResponse:
         return pb.ResolveMeResponse(id=await self._service.resolve_me(current_request().tenant))
+
+    async def Bulk(
+        self, request: pb.BulkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BulkResponse:
+        current = current_request()
+        response = await self._bulk.run(current.tenant, request.json, current.base_url)
+        return pb.BulkResponse(json=orjson.dumps(response))

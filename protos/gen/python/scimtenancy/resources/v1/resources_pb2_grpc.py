@@ -86,6 +86,11 @@ class ResourceServiceStub:
                 request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeResponse.FromString,
                 _registered_method=True)
+        self.Bulk = channel.unary_unary(
+                '/scimtenancy.resources.v1.ResourceService/Bulk',
+                request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkResponse.FromString,
+                _registered_method=True)
 
 
 class ResourceServiceServicer:
@@ -161,6 +166,13 @@ class ResourceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Bulk(self, request, context):
+        """Bulk runs a BulkRequest message (RFC 7644 §3.7) and returns the BulkResponse message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResourceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -203,6 +215,11 @@ def add_ResourceServiceServicer_to_server(servicer, server):
                     servicer.ResolveMe,
                     request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeRequest.FromString,
                     response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeResponse.SerializeToString,
+            ),
+            'Bulk': grpc.unary_unary_rpc_method_handler(
+                    servicer.Bulk,
+                    request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkRequest.FromString,
+                    response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -433,6 +450,33 @@ class ResourceService:
             '/scimtenancy.resources.v1.ResourceService/ResolveMe',
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeRequest.SerializeToString,
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.ResolveMeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Bulk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.resources.v1.ResourceService/Bulk',
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkRequest.SerializeToString,
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkResponse.FromString,
             options,
             channel_credentials,
             insecure,
