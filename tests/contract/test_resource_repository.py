@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -250,3 +251,22 @@ async def test_membership_queries_stay_in_the_tenant(store: RepositoryUnderTest)
     assert (g1.version, g1.last_modified) == (2, later)
     untouched = await repo.get(other, GROUP, "g2")
     assert untouched == group("g2", "u2")
+
+
+async def test_concurrent_replaces_of_one_version_have_one_winner(
+    store: RepositoryUnderTest,
+) -> None:
+    tenant = await store.tenant()
+    original = user("u1", "racer")
+    await store.repository.insert(tenant, original, USER)
+    attempts = [original.revised({**original.attributes, "title": f"t{i}"}, T0) for i in range(8)]
+    outcomes = await asyncio.gather(
+        *(store.repository.replace(tenant, USER, a, expected_version=1) for a in attempts)
+    )
+    assert sorted(outcomes) == [False] * 7 + [True]
+    winner = attempts[outcomes.index(True)]
+    assert await store.repository.get(tenant, USER, "u1") == winner
+    # The next version can be written, and a stale writer still loses.
+    following = winner.revised({**winner.attributes, "title": "next"}, T0)
+    assert await store.repository.replace(tenant, USER, following, expected_version=2)
+    assert not await store.repository.replace(tenant, USER, attempts[0], expected_version=1)

@@ -25,6 +25,11 @@ class ResolvedPath:
     kind: str = "string"
 
     @property
+    def lookup_key(self) -> str:
+        """How `ResourceType.lookup` names this path (`userName`, `emails.value`)."""
+        return self.attribute if self.sub is None else f"{self.attribute}.{self.sub}"
+
+    @property
     def is_meta(self) -> bool:
         return self.extension is None and self.attribute == "meta"
 
@@ -72,7 +77,8 @@ def resolve_path(
         raise ScimError.invalid_filter(
             f"attribute {attribute.name!r} is complex: name a sub-attribute"
         )
-    lookup = extension is None and sub_name is None and attribute.name in resource_type.lookup
+    key = attribute.name if sub_name is None else f"{attribute.name}.{sub_name}"
+    lookup = extension is None and key in resource_type.lookup
     return ResolvedPath(
         extension,
         attribute.name,

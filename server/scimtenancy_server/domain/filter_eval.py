@@ -106,7 +106,7 @@ def comparator(path: ResolvedPath, op: str, expected: Scalar) -> Callable[[Any],
         # Case-insensitive ordering needs a lower-cased copy of the attribute (see schema.lookup).
         raise ScimError.invalid_filter(
             f"operator {op!r} is supported on case-insensitive strings only for "
-            "userName and displayName"
+            "userName, displayName and emails.value"
         )
 
     def matches(actual: Any) -> bool:

@@ -144,7 +144,8 @@ class ResourceType:
     extensions: tuple[tuple[Schema, bool], ...] = ()  # (schema, required)
     # The attribute unique per tenant, compared case-insensitively (RFC 7643 §4.1.1 userName).
     unique: str | None = None
-    # caseExact=false attributes used for lookups and sorting: stored again lower-cased.
+    # caseExact=false attributes (or `attribute.sub` paths) used for lookups and sorting:
+    # stored again lower-cased, with an index.
     lookup: tuple[str, ...] = ()
     _by_lower: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 
@@ -184,7 +185,7 @@ USER = ResourceType(
     schema=USER_CORE,
     extensions=((ENTERPRISE_USER, False),),
     unique="userName",
-    lookup=("userName", "displayName"),
+    lookup=("userName", "displayName", "emails.value"),
 )
 
 GROUP = ResourceType(

@@ -14,6 +14,7 @@ from scimtenancy_server.domain.filter import has_value_path, relax
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource, without_member
 from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.storage.mongo_claims import VersionClaims
 from scimtenancy_server.storage.mongo_codec import (
     collection_name,
     document_id,
@@ -50,6 +51,7 @@ def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
 class MongoResourceRepository(ResourceRepository):
     def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
         self._database = database
+        self._claims = VersionClaims(database)
 
     def _collection(self, scope: Scope) -> AsyncIOMotorCollection[Any]:
         return self._database[collection_name(scope)]
@@ -66,9 +68,14 @@ class MongoResourceRepository(ResourceRepository):
                 unique = name == scope.resource_type.unique
                 await collection.create_index(
                     [*prefix, (shadow_field(name), ASCENDING)],
-                    name=f"{'unique' if unique else 'lookup'}_{name}",
+                    name=f"{'unique' if unique else 'lookup'}_{shadow_field(name)}",
                     unique=unique,
                 )
+            await self._claims.ensure_indexes()
+            # Identity providers look resources up by their own id (RFC 7643 §3.1).
+            await collection.create_index(
+                [*prefix, ("data.externalId", ASCENDING)], name="lookup_externalId"
+            )
 
     async def _insert(self, scope: Scope, resource: StoredResource) -> None:
         with database_errors(self._unique_detail(scope)):
@@ -80,19 +87,38 @@ class MongoResourceRepository(ResourceRepository):
             document = await self._collection(scope).find_one(query)
         return None if document is None else from_document(scope.resource_type, document)
 
+    def _target(self, scope: Scope, resource_id: str) -> str:
+        return f"{collection_name(scope)}|{document_id(scope, resource_id)}"
+
     async def _replace(self, scope: Scope, resource: StoredResource, expected_version: int) -> bool:
-        # The version condition makes the write atomic against concurrent writers.
+        target = self._target(scope, resource.id)
+        if not await self._claims.claim(target, expected_version + 1):
+            return False  # another writer is moving this resource past `expected_version`
         query = scoped(scope, {"_id": document_id(scope, resource.id), "version": expected_version})
         with database_errors(self._unique_detail(scope)):
-            result = await self._collection(scope).replace_one(query, to_document(scope, resource))
-        return bool(result.matched_count)
+            try:
+                result = await self._collection(scope).replace_one(
+                    query, to_document(scope, resource)
+                )
+            except BaseException:
+                await self._claims.release(target, expected_version + 1)
+                raise
+        if not result.matched_count:
+            await self._claims.release(target, expected_version + 1)
+            return False
+        await self._claims.release(target, expected_version)
+        return True
 
     async def _delete(self, scope: Scope, resource_id: str, expected_version: int | None) -> bool:
+        target = self._target(scope, resource_id)
         query = scoped(scope, {"_id": document_id(scope, resource_id)})
         if expected_version is not None:
+            if not await self._claims.claim(target, expected_version + 1):
+                return False
             query["version"] = expected_version
         with database_errors():
             result = await self._collection(scope).delete_one(query)
+        await self._claims.forget(target)
         return bool(result.deleted_count)
 
     async def _list(self, scope: Scope, query: Query) -> Page:

@@ -36,9 +36,20 @@ def _map_keys(value: Any, mapper: Any) -> Any:
     return value
 
 
-def shadow_field(attribute: str) -> str:
-    """The field holding a lower-cased copy of a caseExact=false lookup attribute."""
-    return f"lc_{attribute}"
+def shadow_field(lookup: str) -> str:
+    """The field holding a lower-cased copy of a caseExact=false lookup attribute
+    (`userName` → `lc_userName`; `emails.value` → `lc_emails_value`, an array)."""
+    return "lc_" + lookup.replace(".", "_")
+
+
+def _lowered(attributes: dict[str, Any], lookup: str) -> Any:
+    name, _, sub = lookup.partition(".")
+    value = attributes.get(name)
+    if not sub:
+        return value.lower() if isinstance(value, str) else None
+    items = value if isinstance(value, list) else []
+    found = [i[sub].lower() for i in items if isinstance(i, dict) and isinstance(i.get(sub), str)]
+    return found or None
 
 
 def collection_name(scope: Scope) -> str:
@@ -70,10 +81,10 @@ def to_document(scope: Scope, resource: StoredResource) -> dict[str, Any]:
         "last_modified": resource.last_modified,
         "data": _map_keys(resource.attributes, escape_key),
     }
-    for name in scope.resource_type.lookup:
-        value = resource.attributes.get(name)
-        if isinstance(value, str):
-            document[shadow_field(name)] = value.lower()
+    for lookup in scope.resource_type.lookup:
+        lowered = _lowered(resource.attributes, lookup)
+        if lowered is not None:
+            document[shadow_field(lookup)] = lowered
     return scoped(scope, document)
 
 

@@ -106,7 +106,7 @@ def _compare(path: ResolvedPath, field: str, op: str, value: Scalar) -> Query:
         return {field: {"$eq" if op == "eq" else _ORDERING[op]: parse_datetime(value)}}
     if isinstance(value, str) and not path.case_exact:
         if path.lookup and op in ("eq", *_ORDERING):
-            shadow = shadow_field(path.attribute)
+            shadow = shadow_field(path.lookup_key)
             lowered = value.lower()
             return {shadow: lowered} if op == "eq" else {shadow: {_ORDERING[op]: lowered}}
         return {field: {"$regex": _PATTERNS[op].format(re.escape(value)), "$options": "i"}}
@@ -122,5 +122,5 @@ def sort_spec(sort: Sort | None) -> list[tuple[str, int]]:
     if sort is None:
         return [("_id", 1)]
     path = sort.path
-    field = shadow_field(path.attribute) if path.lookup else _field(path)
+    field = shadow_field(path.lookup_key) if path.lookup else _field(path)
     return [(field, -1 if sort.descending else 1), ("_id", 1)]

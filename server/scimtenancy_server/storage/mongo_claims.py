@@ -1,0 +1,63 @@
+"""Exclusive version transitions. FerretDB 1.24 does not apply a conditional update
+atomically: several concurrent `replace_one({_id, version: N})` calls can all match. Inserting
+a document with a unique `_id` is atomic on every MongoDB-compatible server, so a writer first
+claims the transition `N → N+1` by inserting its key; only the claim's holder writes. The final
+write keeps its version condition, so a stale writer still matches nothing.
+
+A claim whose holder died would block the resource, so claims older than `stale_after`
+seconds may be taken over.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorDatabase
+from pymongo.errors import DuplicateKeyError
+
+from scimtenancy_server.storage.mongo_errors import database_errors
+
+COLLECTION = "write_claims"
+
+
+class VersionClaims:
+    def __init__(self, database: AsyncIOMotorDatabase[Any], stale_after: float = 30.0) -> None:
+        self._claims = database[COLLECTION]
+        self._stale_after = timedelta(seconds=stale_after)
+
+    @staticmethod
+    def _key(target: str, version: int) -> str:
+        return f"{target}|{version}"
+
+    async def claim(self, target: str, next_version: int) -> bool:
+        """Claims the transition of `target` (collection and `_id`) to `next_version`."""
+        key = self._key(target, next_version)
+        with database_errors():
+            for _ in range(2):
+                now = datetime.now(UTC)
+                try:
+                    await self._claims.insert_one({"_id": key, "target": target, "at": now})
+                except DuplicateKeyError:
+                    stale = await self._claims.delete_one(
+                        {"_id": key, "at": {"$lt": now - self._stale_after}}
+                    )
+                    if not stale.deleted_count:
+                        return False
+                else:
+                    return True
+        return False
+
+    async def release(self, target: str, version: int) -> None:
+        """Drops the claim that led to `version`, once a newer version exists."""
+        with database_errors():
+            await self._claims.delete_one({"_id": self._key(target, version)})
+
+    async def forget(self, target: str) -> None:
+        """Drops every claim of a deleted resource."""
+        with database_errors():
+            await self._claims.delete_many({"target": target})
+
+    async def ensure_indexes(self) -> None:
+        with database_errors():
+            await self._claims.create_index("target", name="by_target")
