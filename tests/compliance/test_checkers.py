@@ -55,3 +55,10 @@ async def test_checkers_pass(stack: Stack, strategy: str, tool: str) -> None:
     report = await run_checker(tool, scim.base_url, scim.api_key)
     assert report["failures"] == KNOWN_DEVIATIONS[tool]
     assert report["total"] >= MINIMUM_CHECKS[tool], report["counts"]
+
+
+async def test_scim2_tester_passes_on_strict_isolation(mongodb_stack: Stack) -> None:
+    scim = await mongodb_stack.tenant(IsolationLevel.STRICT)
+    report = await run_checker("scim2-tester", scim.base_url, scim.api_key)
+    assert report["failures"] == []
+    assert report["total"] >= MINIMUM_CHECKS["scim2-tester"], report["counts"]

@@ -114,6 +114,20 @@ async def test_if_match_guards_writes(stack: Stack) -> None:
     assert (await scim.get(path)).json()["userName"] == "etag2"
 
 
+async def test_if_none_match_answers_304_while_unchanged(stack: Stack) -> None:
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    created = await scim.post("/Users", user_body("cached"))
+    path, etag = f"/Users/{created.json()['id']}", created.headers["etag"]
+    unchanged = await scim.get(path, headers={"If-None-Match": etag})
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert unchanged.headers["etag"] == etag
+    assert (await scim.get(path, headers={"If-None-Match": '"0", *'})).status_code == 304
+    await scim.put(path, user_body("cached", title="new"))
+    changed = await scim.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.json()["title"] == "new"
+
+
 async def test_user_name_uniqueness_ignores_case(stack: Stack, isolation: IsolationLevel) -> None:
     scim = await stack.tenant(isolation)
     assert (await scim.post("/Users", user_body("BJensen"))).status_code == 201

@@ -17,19 +17,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 from e2e.stack import ScimClient, Stack
+from replay.replay_helpers import (
+    PATCH_OP,
+    JsonObject,
+    assert_patched,
+    create,
+    member_values,
+    patch_op,
+)
 
 from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
 
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 # Entra's Create Group sample still declares this Microsoft schema next to the core one.
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 EMPLOYEE_NUMBER = f"{ENTERPRISE_USER_SCHEMA}:employeeNumber"
-
-JsonObject = dict[str, Any]
 
 
 def entra_user(user_name: str, **extra: Any) -> JsonObject:
@@ -57,25 +61,6 @@ def entra_group(display_name: str, **extra: Any) -> JsonObject:
         "meta": {"resourceType": "Group"},
         **extra,
     }
-
-
-def patch_op(*operations: JsonObject) -> JsonObject:
-    return {"schemas": [PATCH_OP], "Operations": list(operations)}
-
-
-def member_values(group: JsonObject) -> list[str]:
-    return sorted(member["value"] for member in group.get("members") or [])
-
-
-def assert_patched(response: httpx.Response) -> None:
-    assert response.status_code in (200, 204), response.text
-
-
-async def create(scim: ScimClient, endpoint: str, body: JsonObject) -> JsonObject:
-    response = await scim.post(endpoint, body)
-    assert response.status_code == 201, response.text
-    created: JsonObject = response.json()
-    return created
 
 
 async def fetch(scim: ScimClient, path: str, **params: str) -> JsonObject:

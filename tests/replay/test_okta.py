@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
-import httpx
 from e2e.stack import ScimClient, Stack
+from replay.replay_helpers import JsonObject, assert_patched, create, member_values, patch_op
 
 from scimtenancy_server.domain.schema import GROUP_SCHEMA, USER_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
 
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 OKTA_PAGE = 100  # Okta always pages with count=100, then startIndex += 100
-
-JsonObject = dict[str, Any]
 
 
 def okta_user(user_name: str) -> JsonObject:
@@ -42,25 +38,6 @@ def okta_user(user_name: str) -> JsonObject:
         "password": "1mz050nq",
         "active": True,
     }
-
-
-def patch_op(*operations: JsonObject) -> JsonObject:
-    return {"schemas": [PATCH_OP], "Operations": list(operations)}
-
-
-def member_values(group: JsonObject) -> list[str]:
-    return sorted(member["value"] for member in group.get("members") or [])
-
-
-def assert_patched(response: httpx.Response) -> None:
-    assert response.status_code in (200, 204), response.text
-
-
-async def create(scim: ScimClient, endpoint: str, body: JsonObject) -> JsonObject:
-    response = await scim.post(endpoint, body)
-    assert response.status_code == 201, response.text
-    created: JsonObject = response.json()
-    return created
 
 
 async def fetch(scim: ScimClient, path: str) -> JsonObject:

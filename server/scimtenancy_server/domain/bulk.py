@@ -8,6 +8,7 @@ from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter_eval import get_case_insensitive
+from scimtenancy_server.domain.resource import message_operations
 
 BULK_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -36,12 +37,7 @@ def too_large(detail: str) -> ScimError:
 
 
 def parse_bulk(document: dict[str, Any], max_operations: int) -> BulkPlan:
-    schemas = document.get("schemas")
-    if not isinstance(schemas, list) or BULK_REQUEST_SCHEMA not in schemas:
-        raise ScimError.invalid_syntax(f"a bulk body must declare {BULK_REQUEST_SCHEMA}")
-    operations = get_case_insensitive(document, "Operations")
-    if not isinstance(operations, list) or not operations:
-        raise ScimError.invalid_syntax("'Operations' must be a non-empty array")
+    operations = message_operations(document, BULK_REQUEST_SCHEMA, "bulk")
     if len(operations) > max_operations:
         raise too_large(f"a bulk request may hold at most {max_operations} operations")
     fail_on_errors = get_case_insensitive(document, "failOnErrors")

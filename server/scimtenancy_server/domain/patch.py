@@ -14,6 +14,7 @@ from typing import Any
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import And, AttrPath, Compare, Filter, parse_filter
 from scimtenancy_server.domain.filter_eval import get_case_insensitive, value_matches
+from scimtenancy_server.domain.resource import message_operations
 from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
 from scimtenancy_server.domain.validation import JsonObject, canonical, canonical_attributes
 
@@ -41,12 +42,7 @@ class Target:
 
 
 def parse_patch(document: JsonObject) -> list[Operation]:
-    schemas = document.get("schemas")
-    if not isinstance(schemas, list) or PATCH_OP_SCHEMA not in schemas:
-        raise ScimError.invalid_syntax(f"a PATCH body must declare the schema {PATCH_OP_SCHEMA}")
-    operations = get_case_insensitive(document, "Operations")
-    if not isinstance(operations, list) or not operations:
-        raise ScimError.invalid_syntax("'Operations' must be a non-empty array")
+    operations = message_operations(document, PATCH_OP_SCHEMA, "PATCH")
     return [_parse_operation(item) for item in operations]
 
 

@@ -69,3 +69,14 @@ def parse_json_object(body: bytes, what: str = "request body") -> JsonObject:
     if not isinstance(value, dict):
         raise ScimError.invalid_syntax(f"{what} must be a JSON object")
     return value
+
+
+def message_operations(document: JsonObject, schema: str, what: str) -> list[Any]:
+    """The `Operations` of a PatchOp or BulkRequest message, after checking its schema."""
+    schemas = document.get("schemas")
+    if not isinstance(schemas, list) or schema not in schemas:
+        raise ScimError.invalid_syntax(f"a {what} body must declare the schema {schema}")
+    operations = next((v for k, v in document.items() if k.lower() == "operations"), None)
+    if not isinstance(operations, list) or not operations:
+        raise ScimError.invalid_syntax("'Operations' must be a non-empty array")
+    return operations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 import orjson
@@ -15,7 +16,7 @@ from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.search import ListRequest
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
-from scimtenancy_server.services.resources import ResourceService
+from scimtenancy_server.services.resources import ListResult, ResourceService
 
 
 def _projection(message: pb.Projection) -> Projection:
@@ -33,6 +34,17 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         if projection.may_include("groups"):
             resources = await self._service.with_groups(current_request().tenant, resources)
         return [self._message(r, projection) for r in resources]
+
+    async def _page(self, result: ListResult, projection: Projection) -> dict[str, Any]:
+        """The fields ListResourcesResponse and SearchResourcesResponse share."""
+        return {
+            "total_results": result.page.total,
+            "start_index": result.start_index,
+            "resources": await self._rendered(result.page.resources, projection),
+            "next_cursor": result.next_cursor,
+            "previous_cursor": result.previous_cursor,
+            "cursor_paging": result.cursor_paging,
+        }
 
     async def _one(self, resource: StoredResource, projection: Projection) -> pb.Resource:
         return (await self._rendered([resource], projection))[0]
@@ -110,14 +122,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             cursor=request.cursor if request.HasField("cursor") else None,
         )
         result = await self._service.list(current_request().tenant, request.resource_type, query)
-        return pb.ListResourcesResponse(
-            total_results=result.page.total,
-            start_index=result.start_index,
-            resources=await self._rendered(result.page.resources, projection),
-            next_cursor=result.next_cursor,
-            previous_cursor=result.previous_cursor,
-            cursor_paging=result.cursor_paging,
-        )
+        return pb.ListResourcesResponse(**await self._page(result, projection))
 
     async def SearchResources(
         self, request: pb.SearchResourcesRequest, context: grpc.aio.ServicerContext
@@ -125,15 +130,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         found = await self._service.search(
             current_request().tenant, request.resource_type, request.json
         )
-        result = found.result
-        return pb.SearchResourcesResponse(
-            total_results=result.page.total,
-            start_index=result.start_index,
-            resources=await self._rendered(result.page.resources, found.projection),
-            next_cursor=result.next_cursor,
-            previous_cursor=result.previous_cursor,
-            cursor_paging=result.cursor_paging,
-        )
+        return pb.SearchResourcesResponse(**await self._page(found.result, found.projection))
 
     async def ResolveMe(
         self, request: pb.ResolveMeRequest, context: grpc.aio.ServicerContext
