@@ -6,7 +6,13 @@ from collections.abc import Collection
 from datetime import datetime
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter import has_value_path, relax
+from scimtenancy_server.domain.filter import (
+    AttrPath,
+    Compare,
+    Filter,
+    has_value_path,
+    relax,
+)
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource, member_values, without_member
 from scimtenancy_server.domain.sorting import sort_resources
@@ -84,9 +90,26 @@ class InMemoryResourceRepository(ResourceRepository):
         self._release(scope, current)
         return True
 
+    def _candidates(self, scope: Scope, where: Filter | None) -> Collection[StoredResource]:
+        """All resources, or only the one an equality on the unique attribute can name
+        (the in-memory twin of the unique index: `userName eq "…"` reads one entry)."""
+        resources = self._resources.get(self._namespace(scope), {})
+        unique = scope.resource_type.unique
+        if (
+            isinstance(where, Compare)
+            and where.op == "eq"
+            and isinstance(where.value, str)
+            and unique is not None
+            and where.path == AttrPath(None, where.path.attribute)
+            and where.path.attribute.lower() == unique.lower()
+        ):
+            owner = self._unique.get(self._namespace(scope), {}).get(where.value.lower())
+            return [resources[owner]] if owner in resources else []
+        return resources.values()
+
     async def _list(self, scope: Scope, query: Query) -> Page:
-        resources = self._resources.get(self._namespace(scope), {}).values()
         rt, where = scope.resource_type, query.where
+        resources = self._candidates(scope, where)
         if where is not None and has_value_path(where):
             relaxed = relax(where)
             scanned = [r for r in resources if relaxed is None or matches(rt, r, relaxed)]
