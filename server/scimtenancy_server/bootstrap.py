@@ -17,7 +17,12 @@ from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
 from scimtenancy_server.rpc.resources import ResourceServicer
 from scimtenancy_server.services.bulk import BulkService
-from scimtenancy_server.services.resolution import TenantResolver
+from scimtenancy_server.services.jwt_tokens import JwtResolver
+from scimtenancy_server.services.resolution import (
+    ApiKeyResolver,
+    CredentialResolver,
+    TenantResolver,
+)
 from scimtenancy_server.services.resources import ResourceService
 from scimtenancy_server.services.tenants import TenantAdministration
 from scimtenancy_server.storage.memory import InMemoryResourceRepository
@@ -53,7 +58,12 @@ def _storage(settings: ServerSettings) -> tuple[ResourceRepository, TenantStore,
 
 def build_application(settings: ServerSettings) -> Application:
     repository, tenant_store, client = _storage(settings)
-    resolver = TenantResolver(tenant_store, ttl=settings.tenant_cache_ttl)
+    available: dict[str, CredentialResolver] = {
+        "jwt": JwtResolver(settings.jwt_issuers, tenant_store),
+        "api_key": ApiKeyResolver(tenant_store),
+    }
+    chain = [available[name] for name in settings.credential_resolvers]
+    resolver = TenantResolver(chain, ttl=settings.tenant_cache_ttl)
     resources = ResourceService(
         repository, DEFAULT_REGISTRY, max_filter_scan=settings.max_filter_scan
     )

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.services.jwt_tokens import JwtIssuer
 
 
 class ServerSettings(BaseSettings):
@@ -37,6 +38,12 @@ class ServerSettings(BaseSettings):
     bulk_max_operations: int = Field(1000, gt=0, description="operations per /Bulk request")
     bulk_max_payload: int = Field(
         1_048_576, gt=0, description="bytes per /Bulk request (keep <= the transcoder's limit)"
+    )
+    credential_resolvers: list[Literal["jwt", "api_key"]] = Field(
+        ["jwt", "api_key"], description="resolvers tried in order for a bearer credential"
+    )
+    jwt_issuers: list[JwtIssuer] = Field(
+        [], description="trusted JWT issuers (JSON list; see the README)"
     )
     tenant_cache_ttl: float = Field(
         30.0, ge=0, description="seconds a resolved credential is cached"

@@ -10,7 +10,7 @@ from helpers import make_tenant
 from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, hash_secret
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.tenant import TenantStatus
-from scimtenancy_server.services.resolution import TenantResolver
+from scimtenancy_server.services.resolution import ApiKeyResolver, TenantResolver
 from scimtenancy_server.storage.tenants import InMemoryTenantStore
 
 
@@ -46,7 +46,7 @@ async def setup() -> Setup:
     tenant = make_tenant()
     await store.create(tenant)
     await store.add_key(api_key_from_secret("secret-1", tenant.tenant_id, tenant.created))
-    resolver = TenantResolver(store, ttl=30, negative_ttl=5, clock=clock)
+    resolver = TenantResolver([ApiKeyResolver(store)], ttl=30, negative_ttl=5, clock=clock)
     return Setup(store, resolver, clock, tenant.tenant_id)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission, require
 
 # Tenant ids appear in collection names, subdomains and URL paths, so they keep to the
 # characters that are safe in all three.
@@ -50,11 +51,16 @@ class Tenant:
 
 @dataclass(frozen=True, slots=True)
 class TenantContext:
-    """Who is calling: the resolved tenant and the credential's public id (the audit actor)."""
+    """Who is calling: the resolved tenant, the credential's public id (the audit actor),
+    what it may do, and the person it names, if any (a JWT `sub`, for /Me)."""
 
     tenant: Tenant
     actor: str
-    user_id: str | None = None  # the User the credential authenticates, if any (/Me)
+    permissions: frozenset[Permission] = ALL_PERMISSIONS
+    subject: str | None = None
+
+    def require(self, permission: Permission) -> None:
+        require(self.permissions, permission)
 
     @property
     def tenant_id(self) -> str:

@@ -1,16 +1,19 @@
-"""Resolves a bearer credential to a tenant, with a TTL cache in front of the tenant store.
+"""Resolves a bearer credential to a tenant: a chain of resolvers (API keys, JWTs) behind a
+TTL cache.
 
-Positive answers live `ttl` seconds, unknown credentials `negative_ttl` seconds; concurrent
-misses for one credential share one store read. A change made through this process (suspend,
-activate) invalidates its entries at once; other replicas see it within the TTL.
+Positive answers live `ttl` seconds (never past a token's own expiry), unknown credentials
+`negative_ttl` seconds; concurrent misses for one credential share one resolution. A change
+made through this process (suspend, activate) invalidates its entries at once; other replicas
+see it within the TTL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from scimtenancy_server.domain.credentials import hash_secret
 from scimtenancy_server.domain.errors import ScimError
@@ -18,6 +21,34 @@ from scimtenancy_server.domain.tenant import TenantContext, TenantStatus
 from scimtenancy_server.storage.tenants import TenantStore
 
 _INVALID = "the bearer credential is missing, malformed, unknown or revoked"
+
+Resolution = tuple[TenantContext, float | None]  # the context and its expiry (epoch seconds)
+
+
+class CredentialResolver(Protocol):
+    def accepts(self, token: str) -> bool:
+        """Whether this resolver handles tokens of this shape."""
+
+    async def load(self, token: str) -> Resolution | None:
+        """The token's tenant context, None for an unknown credential; raises a 401
+        ScimError for a token it refuses (expired, tampered, ...)."""
+
+
+class ApiKeyResolver:
+    """Tenant API keys, looked up by their SHA-256 hash."""
+
+    def __init__(self, store: TenantStore) -> None:
+        self._store = store
+
+    def accepts(self, token: str) -> bool:
+        return True
+
+    async def load(self, token: str) -> Resolution | None:
+        key = await self._store.find_key(hash_secret(token))
+        if key is None or key.revoked:
+            return None
+        tenant = await self._store.get(key.tenant_id)
+        return None if tenant is None else (TenantContext(tenant, f"key:{key.key_id}"), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,61 +68,72 @@ def bearer_token(authorization: str | None) -> str:
 class TenantResolver:
     def __init__(
         self,
-        store: TenantStore,
+        resolvers: Sequence[CredentialResolver],
         ttl: float = 30.0,
         negative_ttl: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store = store
+        self._resolvers = tuple(resolvers)
         self._ttl = ttl
         self._negative_ttl = negative_ttl
         self._clock = clock
+        self._wall_clock = wall_clock
         self._cache: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[TenantContext | None]] = {}
         self.hits = 0
         self.misses = 0
 
     async def resolve(self, authorization: str | None) -> TenantContext:
-        key_hash = hash_secret(bearer_token(authorization))
-        entry = self._cache.get(key_hash)
+        token = bearer_token(authorization)
+        cache_key = hash_secret(token)
+        entry = self._cache.get(cache_key)
         if entry is not None and entry.expires > self._clock():
             self.hits += 1
             context = entry.context
         else:
             self.misses += 1
-            context = await self._load_once(key_hash)
+            context = await self._load_once(cache_key, token)
         if context is None:
             raise ScimError.unauthenticated(_INVALID)
         if context.tenant.status is not TenantStatus.ACTIVE:
             raise ScimError.forbidden("the tenant is suspended")
         return context
 
-    async def _load_once(self, key_hash: str) -> TenantContext | None:
-        pending = self._inflight.get(key_hash)
+    async def _load_once(self, cache_key: str, token: str) -> TenantContext | None:
+        pending = self._inflight.get(cache_key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[TenantContext | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key_hash] = future
+        self._inflight[cache_key] = future
         try:
-            context = await self._load(key_hash)
+            resolution = await self._load(token)
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved here, so an unawaited future does not warn
             raise
         else:
+            context = resolution[0] if resolution else None
             future.set_result(context)
-            ttl = self._ttl if context is not None else self._negative_ttl
-            self._cache[key_hash] = _Entry(context, self._clock() + ttl)
+            self._remember(cache_key, resolution)
             return context
         finally:
-            del self._inflight[key_hash]
+            del self._inflight[cache_key]
 
-    async def _load(self, key_hash: str) -> TenantContext | None:
-        key = await self._store.find_key(key_hash)
-        if key is None or key.revoked:
-            return None
-        tenant = await self._store.get(key.tenant_id)
-        return None if tenant is None else TenantContext(tenant, f"key:{key.key_id}")
+    async def _load(self, token: str) -> Resolution | None:
+        resolver = next((r for r in self._resolvers if r.accepts(token)), None)
+        return None if resolver is None else await resolver.load(token)
+
+    def _remember(self, cache_key: str, resolution: Resolution | None) -> None:
+        now = self._clock()
+        if resolution is None:
+            self._cache[cache_key] = _Entry(None, now + self._negative_ttl)
+            return
+        context, expiry = resolution
+        lifetime = self._ttl
+        if expiry is not None:
+            lifetime = min(lifetime, expiry - self._wall_clock())
+        self._cache[cache_key] = _Entry(context, now + lifetime)
 
     def invalidate_tenant(self, tenant_id: str) -> None:
         for key_hash, entry in list(self._cache.items()):

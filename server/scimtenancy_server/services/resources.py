@@ -10,9 +10,10 @@ from dataclasses import dataclass, replace
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.cursor import decode_cursor, encode_cursor, query_key
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter import Filter, parse_filter
+from scimtenancy_server.domain.filter import AttrPath, Compare, Filter, parse_filter
 from scimtenancy_server.domain.filter_eval import check_filter, refuse_sensitive
 from scimtenancy_server.domain.patch import apply_patch, parse_patch
+from scimtenancy_server.domain.permissions import Permission
 from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.resource import (
     JsonObject,
@@ -21,7 +22,7 @@ from scimtenancy_server.domain.resource import (
     parse_json_object,
     version_matches,
 )
-from scimtenancy_server.domain.schema import GROUP, ResourceType, ResourceTypeRegistry
+from scimtenancy_server.domain.schema import GROUP, USER, ResourceType, ResourceTypeRegistry
 from scimtenancy_server.domain.search import ListRequest, parse_search_request
 from scimtenancy_server.domain.sorting import resolve_sort
 from scimtenancy_server.domain.tenant import TenantContext
@@ -79,6 +80,7 @@ class ResourceService:
         return self._registry.resolve(key)
 
     async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
+        ctx.require(Permission.CREATE)
         rt = self.resource_type(type_key)
         attributes = canonical_attributes(rt, parse_json_object(body))
         attributes = await self._resolve_members(ctx, rt, attributes)
@@ -88,7 +90,12 @@ class ResourceService:
         return resource
 
     async def get(self, ctx: TenantContext, type_key: str, resource_id: str) -> StoredResource:
-        rt = self.resource_type(type_key)
+        ctx.require(Permission.READ)
+        return await self._fetch(ctx, self.resource_type(type_key), resource_id)
+
+    async def _fetch(
+        self, ctx: TenantContext, rt: ResourceType, resource_id: str
+    ) -> StoredResource:
         resource = await self._repository.get(ctx.tenant, rt, resource_id)
         if resource is None:
             raise _not_found(rt, resource_id)
@@ -97,6 +104,7 @@ class ResourceService:
     async def replace(
         self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
     ) -> StoredResource:
+        ctx.require(Permission.UPDATE)
         rt = self.resource_type(type_key)
         document = parse_json_object(body)
         canonical_attributes(rt, document)  # refuse bad input before reading anything
@@ -110,6 +118,7 @@ class ResourceService:
     async def patch(
         self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
     ) -> StoredResource:
+        ctx.require(Permission.UPDATE)
         rt = self.resource_type(type_key)
         operations = parse_patch(parse_json_object(body))
         return await self._update(
@@ -123,10 +132,11 @@ class ResourceService:
     async def delete(
         self, ctx: TenantContext, type_key: str, resource_id: str, if_match: str
     ) -> None:
+        ctx.require(Permission.DELETE)
         rt = self.resource_type(type_key)
         expected: int | None = None
         if if_match:
-            current = await self.get(ctx, rt.name, resource_id)
+            current = await self._fetch(ctx, rt, resource_id)
             _check_precondition(current, if_match)
             expected = current.version
         if not await self._repository.delete(ctx.tenant, rt, resource_id, expected):
@@ -141,6 +151,7 @@ class ResourceService:
         self, ctx: TenantContext, type_key: str, request: ListRequest, *, in_url: bool = True
     ) -> ListResult:
         """A list query; `in_url` when its parameters came in a request URI (GET)."""
+        ctx.require(Permission.LIST)
         rt = self.resource_type(type_key)
         where = parse_filter(request.filter) if request.filter else None
         if where is not None:
@@ -168,6 +179,7 @@ class ResourceService:
 
     async def search(self, ctx: TenantContext, type_key: str, body: bytes) -> SearchResult:
         """A SearchRequest (RFC 7644 §3.4.3); with no resource type, across all of them."""
+        ctx.require(Permission.LIST)
         request = parse_search_request(parse_json_object(body))
         if type_key:
             found = await self.list(ctx, type_key, request, in_url=False)
@@ -194,13 +206,20 @@ class ResourceService:
         return ListResult(Page(total, found), start)
 
     async def resolve_me(self, ctx: TenantContext) -> str:
-        """The User behind the credential (RFC 7644 §3.11)."""
-        if ctx.user_id is None:
+        """The User behind the credential (RFC 7644 §3.11): the one whose externalId, or else
+        userName, equals the token's subject."""
+        if ctx.subject is None:
             raise ScimError.not_implemented(
                 "/Me is served for credentials that identify a User; this credential "
                 "identifies a tenant only"
             )
-        return ctx.user_id
+        subject = ctx.subject
+        for attribute in ("externalId", "userName"):
+            where = Compare(AttrPath(None, attribute), "eq", subject)
+            page = await self._repository.list(ctx.tenant, USER, where, 0, 1)
+            if page.resources:
+                return page.resources[0].id
+        raise ScimError.not_found("no User of this tenant matches the credential's subject")
 
     async def _resolve_members(
         self, ctx: TenantContext, rt: ResourceType, attributes: JsonObject
@@ -266,7 +285,7 @@ class ResourceService:
         change: Callable[[StoredResource], JsonObject],
     ) -> StoredResource:
         for _ in range(_WRITE_ATTEMPTS):
-            current = await self.get(ctx, rt.name, resource_id)
+            current = await self._fetch(ctx, rt, resource_id)
             if if_match:
                 _check_precondition(current, if_match)
             attributes = await self._resolve_members(ctx, rt, change(current))

@@ -1,0 +1,120 @@
+"""Bearer JWTs (RFC 7519) from configured issuers: HS256 with a shared secret, or RS256/ES256
+against a JWKS (static, or fetched from a URL and cached). Only the issuer's configured
+algorithms are accepted, so `alg: none` and HS/RS confusion are refused; `exp`, `nbf`, `iat`,
+`aud` and `iss` are checked with a small leeway. The tenant is the issuer's, or comes from a
+claim; permissions come from a claim; `sub` is the actor."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import jwt
+from pydantic import BaseModel, Field, SecretStr
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, parse_permissions
+from scimtenancy_server.domain.tenant import TenantContext
+from scimtenancy_server.storage.tenants import TenantStore
+
+_SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
+_ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"})
+
+
+class JwtIssuer(BaseModel):
+    """One trusted token issuer, e.g. an Entra ID tenant `https://sts.windows.net/<id>/`."""
+
+    issuer: str
+    audience: str | None = None
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
+    secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwks: dict[str, Any] | None = None
+    tenant: str | None = None  # every token of this issuer belongs to this tenant
+    tenant_claim: str = "tenant_id"  # otherwise the tenant is this claim's value
+    permissions_claim: str = "scope"
+    default_permissions: list[str] = Field(
+        default_factory=lambda: sorted(p.value for p in ALL_PERMISSIONS)
+    )
+    leeway: float = 30.0
+
+
+def _unauthenticated(detail: str) -> ScimError:
+    return ScimError.unauthenticated(f"the bearer token is not accepted: {detail}")
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("eyJ")
+
+
+class JwtResolver:
+    def __init__(self, issuers: list[JwtIssuer], store: TenantStore) -> None:
+        self._issuers = {i.issuer: i for i in issuers}
+        self._store = store
+        self._clients = {
+            i.issuer: jwt.PyJWKClient(i.jwks_url, cache_keys=True, lifespan=300)
+            for i in issuers
+            if i.jwks_url
+        }
+        self._static = {i.issuer: jwt.PyJWKSet.from_dict(i.jwks) for i in issuers if i.jwks}
+
+    def accepts(self, token: str) -> bool:
+        return bool(self._issuers) and looks_like_jwt(token)
+
+    async def load(self, token: str) -> tuple[TenantContext, float | None] | None:
+        issuer, header = self._issuer_of(token)
+        key = await self._key(issuer, header)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=issuer.algorithms,
+                audience=issuer.audience,
+                issuer=issuer.issuer,
+                leeway=issuer.leeway,
+                options={"require": ["exp", "iat", "iss"], "verify_aud": bool(issuer.audience)},
+            )
+        except jwt.PyJWTError as error:
+            raise _unauthenticated(str(error)) from None
+        tenant_id = issuer.tenant or claims.get(issuer.tenant_claim)
+        tenant = await self._store.get(tenant_id) if isinstance(tenant_id, str) else None
+        if tenant is None:
+            raise _unauthenticated("it names no tenant of this service")
+        raw = claims.get(issuer.permissions_claim, issuer.default_permissions)
+        subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
+        context = TenantContext(tenant, f"jwt:{subject or '?'}", parse_permissions(raw), subject)
+        return context, float(claims["exp"])
+
+    def _issuer_of(self, token: str) -> tuple[JwtIssuer, dict[str, Any]]:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise _unauthenticated("it is not a well-formed JWT") from None
+        issuer = self._issuers.get(str(unverified.get("iss")))
+        if issuer is None:
+            raise _unauthenticated("its issuer is not trusted")
+        if header.get("alg") not in issuer.algorithms:
+            raise _unauthenticated(f"algorithm {header.get('alg')!r} is not accepted")
+        return issuer, header
+
+    async def _key(self, issuer: JwtIssuer, header: dict[str, Any]) -> Any:
+        algorithm = header["alg"]
+        if algorithm in _SYMMETRIC:
+            if issuer.secret is None:
+                raise _unauthenticated("the issuer has no shared secret")
+            return issuer.secret.get_secret_value().encode()
+        if algorithm not in _ASYMMETRIC:
+            raise _unauthenticated(f"algorithm {algorithm!r} is not supported")
+        kid = header.get("kid")
+        try:
+            if issuer.issuer in self._static:
+                return self._static[issuer.issuer][str(kid)].key
+            client = self._clients.get(issuer.issuer)
+            if client is None:
+                raise _unauthenticated("the issuer has no keys")
+            # PyJWKClient fetches with blocking I/O; keep it off the event loop.
+            signing_key = await asyncio.to_thread(client.get_signing_key, str(kid))
+        except (KeyError, jwt.PyJWKClientError):
+            raise _unauthenticated(f"no key {kid!r} is known for the issuer") from None
+        return signing_key.key

@@ -1,0 +1,201 @@
+"""JWT bearer tokens: accepted ones resolve to a tenant context; every kind of bad token is
+refused with 401."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from helpers import make_tenant
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission
+from scimtenancy_server.services.jwt_tokens import JwtIssuer, JwtResolver
+from scimtenancy_server.services.resolution import ApiKeyResolver, TenantResolver
+from scimtenancy_server.storage.tenants import InMemoryTenantStore
+
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+SECRET = "s3cret-shared-between-issuer-and-service-32b"
+ENTRA = "https://sts.windows.net/0000-tenant/"
+
+
+def jwk(key: Any, kid: str, algorithm: Any) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(algorithm.to_jwk(key.public_key()))
+    return {**document, "kid": kid}
+
+
+def public_pem(key: Any) -> bytes:
+    pem: bytes = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem
+
+
+@pytest.fixture
+async def setup() -> tuple[JwtResolver, str]:
+    store = InMemoryTenantStore()
+    tenant = make_tenant()
+    await store.create(tenant)
+    rsa_jwk = jwk(RSA_KEY, "k1", jwt.algorithms.RSAAlgorithm)
+    ec_jwk = jwk(EC_KEY, "e1", jwt.algorithms.ECAlgorithm)
+    issuers = [
+        JwtIssuer(
+            issuer=ENTRA,
+            audience="scim",
+            algorithms=["RS256"],
+            tenant=tenant.tenant_id,
+            jwks={"keys": [rsa_jwk]},
+        ),
+        JwtIssuer(
+            issuer="https://ec.example",
+            algorithms=["ES256"],
+            jwks={"keys": [ec_jwk]},
+            tenant_claim="tid",
+        ),
+        JwtIssuer(
+            issuer="https://hs.example",
+            algorithms=["HS256"],
+            secret=SECRET,
+            tenant_claim="tid",
+            permissions_claim="permissions",
+        ),
+    ]
+    return JwtResolver(issuers, store), tenant.tenant_id
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {"iss": ENTRA, "aud": "scim", "sub": "user-7", "iat": now, "exp": now + 600}
+    return {k: v for k, v in {**base, **overrides}.items() if v is not None}
+
+
+def rs256(payload: dict[str, Any], kid: str = "k1") -> str:
+    return jwt.encode(payload, RSA_KEY, algorithm="RS256", headers={"kid": kid})
+
+
+async def test_accepted_tokens(setup: tuple[JwtResolver, str]) -> None:
+    resolver, tenant_id = setup
+    resolution = await resolver.load(rs256(claims(scope="scim:read scim:list other")))
+    assert resolution is not None
+    context, expiry = resolution
+    assert (context.tenant_id, context.actor, context.subject) == (
+        tenant_id,
+        "jwt:user-7",
+        "user-7",
+    )
+    assert context.permissions == {Permission.READ, Permission.LIST}
+    assert expiry is not None
+    assert expiry > time.time()
+
+    es = jwt.encode(
+        claims(iss="https://ec.example", aud=None, tid=tenant_id),
+        EC_KEY,
+        algorithm="ES256",
+        headers={"kid": "e1"},
+    )
+    accepted = await resolver.load(es)
+    assert accepted is not None
+    assert accepted[0].permissions == ALL_PERMISSIONS
+    hs = jwt.encode(
+        claims(iss="https://hs.example", aud=None, tid=tenant_id, permissions=["scim:create"]),
+        SECRET,
+        algorithm="HS256",
+    )
+    accepted = await resolver.load(hs)
+    assert accepted is not None
+    assert accepted[0].permissions == {Permission.CREATE}
+
+
+def _segment(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def forged(payload: dict[str, Any], algorithm: str, secret: bytes = b"") -> str:
+    """A token built by hand, as an attacker would: `alg: none`, or HS256 keyed with the
+    issuer's public RSA key (the HS/RS confusion attack)."""
+    signing_input = f"{_segment({'alg': algorithm, 'typ': 'JWT'})}.{_segment(payload)}"
+    signature = b""
+    if algorithm == "HS256":
+        signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+@pytest.mark.parametrize(
+    ("make_token", "reason"),
+    [
+        (lambda: rs256(claims(exp=int(time.time()) - 120)), "expired"),
+        (lambda: rs256(claims(nbf=int(time.time()) + 600)), "not yet valid"),
+        (lambda: rs256(claims(iss="https://evil.example")), "issuer"),
+        (lambda: rs256(claims(aud="someone-else")), "audience"),
+        (lambda: rs256(claims(), kid="unknown"), "key"),
+        (lambda: rs256(claims())[:-4] + "AAAA", "signature"),
+        (lambda: forged(claims(), "none"), "algorithm"),
+        (lambda: forged(claims(), "HS256", public_pem(RSA_KEY)), "algorithm"),
+        (lambda: rs256(claims(exp=None)), "exp"),
+        (
+            lambda: jwt.encode(
+                claims(iss="https://hs.example", aud=None, tid="x"),
+                "a-wrong-secret-of-sufficient-length-32",
+                algorithm="HS256",
+            ),
+            "signature",
+        ),
+        (
+            lambda: jwt.encode(
+                claims(iss="https://hs.example", aud=None, tid="no-such-tenant"),
+                SECRET,
+                algorithm="HS256",
+            ),
+            "tenant",
+        ),
+    ],
+    ids=[
+        "expired",
+        "nbf",
+        "issuer",
+        "audience",
+        "kid",
+        "tampered",
+        "alg-none",
+        "hs256-with-rsa-public-key",
+        "no-exp",
+        "wrong-secret",
+        "unknown-tenant",
+    ],
+)
+async def test_refused_tokens(setup: tuple[JwtResolver, str], make_token: Any, reason: str) -> None:
+    resolver, _ = setup
+    with pytest.raises(ScimError) as refused:
+        await resolver.load(make_token())
+    assert refused.value.status == 401
+    assert reason in refused.value.detail.lower()
+
+
+async def test_cached_tokens_do_not_outlive_their_expiry(setup: tuple[JwtResolver, str]) -> None:
+    jwt_resolver, _ = setup
+    now = [1000.0]
+    wall = time.time()
+    chain = TenantResolver(
+        [jwt_resolver, ApiKeyResolver(InMemoryTenantStore())],
+        ttl=300,
+        clock=lambda: now[0],
+        wall_clock=lambda: wall,
+    )
+    token = rs256(claims(exp=int(wall) + 20))
+    await chain.resolve(f"Bearer {token}")
+    now[0] += 10
+    await chain.resolve(f"Bearer {token}")
+    assert (chain.hits, chain.misses) == (1, 1)
+    now[0] += 15  # past the token's expiry, well within the cache TTL: verified again
+    await chain.resolve(f"Bearer {token}")
+    assert (chain.hits, chain.misses) == (1, 2)
