@@ -17,8 +17,12 @@ def unique_id(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def make_tenant(isolation: IsolationLevel = IsolationLevel.STANDARD) -> Tenant:
-    return Tenant(unique_id(), "Test tenant", isolation, TenantStatus.ACTIVE, utc_now())
+def make_tenant(
+    isolation: IsolationLevel = IsolationLevel.STANDARD, limits: dict[str, int] | None = None
+) -> Tenant:
+    return Tenant(
+        unique_id(), "Test tenant", isolation, TenantStatus.ACTIVE, utc_now(), limits or {}
+    )
 
 
 def user_body(user_name: str, **attributes: Any) -> dict[str, Any]:

@@ -22,8 +22,8 @@ class RepositoryUnderTest:
     repository: ResourceRepository
     isolation: IsolationLevel
 
-    async def tenant(self) -> Tenant:
-        tenant = make_tenant(self.isolation)
+    async def tenant(self, limits: dict[str, int] | None = None) -> Tenant:
+        tenant = make_tenant(self.isolation, limits)
         await self.repository.provision(tenant, DEFAULT_REGISTRY.all())
         return tenant
 

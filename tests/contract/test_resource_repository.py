@@ -270,3 +270,30 @@ async def test_concurrent_replaces_of_one_version_have_one_winner(
     following = winner.revised({**winner.attributes, "title": "next"}, T0)
     assert await store.repository.replace(tenant, USER, following, expected_version=2)
     assert not await store.repository.replace(tenant, USER, attempts[0], expected_version=1)
+
+
+async def test_limits_are_exact_under_concurrency(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant(limits={"User": 10})
+    other = await store.tenant()
+
+    async def create(index: int) -> str:
+        try:
+            await store.repository.insert(tenant, user(f"u{index}", f"name{index}"), USER)
+        except ScimError as error:
+            return f"{error.status} {error.detail}"
+        return "created"
+
+    outcomes = await asyncio.gather(*(create(i) for i in range(14)))
+    assert outcomes.count("created") == 10
+    assert set(outcomes) - {"created"} == {"403 the tenant's limit max_users=10 is reached"}
+    assert (await store.repository.list(tenant, USER, None, 0, 100)).total == 10
+    # Another tenant and another type are not limited by it.
+    await store.repository.insert(other, user("x", "x"), USER)
+    await store.repository.insert(tenant, group("g"), GROUP)
+    # A delete frees a place; a refused duplicate does not use one.
+    first, second = (await store.repository.list(tenant, USER, None, 0, 2)).resources
+    assert await store.repository.delete(tenant, USER, first.id, expected_version=None)
+    with pytest.raises(ScimError):
+        await store.repository.insert(tenant, user("dup", second.attributes["userName"]), USER)
+    await store.repository.insert(tenant, user("again", "again"), USER)
+    assert "403" in await create(99)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -44,6 +45,11 @@ class Tenant:
     isolation: IsolationLevel
     status: TenantStatus
     created: datetime
+    # Most resources per resource type name (`User`, `Group`); absent: unlimited.
+    limits: Mapping[str, int] = field(default_factory=dict)
+
+    def limit(self, resource_type: str) -> int | None:
+        return self.limits.get(resource_type)
 
     def with_status(self, status: TenantStatus) -> Tenant:
         return replace(self, status=status)

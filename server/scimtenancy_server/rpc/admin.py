@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -22,6 +24,17 @@ _STATUS_TO_PB = {
 }
 
 
+_LIMIT_FIELDS = {"User": "max_users", "Group": "max_groups"}
+
+
+def limits_from(message: pb.Limits) -> dict[str, int]:
+    return {rt: getattr(message, f) for rt, f in _LIMIT_FIELDS.items() if message.HasField(f)}
+
+
+def limits_message(limits: Mapping[str, int]) -> pb.Limits:
+    return pb.Limits(**{f: limits[rt] for rt, f in _LIMIT_FIELDS.items() if rt in limits})
+
+
 def tenant_message(tenant: Tenant) -> pb.Tenant:
     created = Timestamp()
     created.FromDatetime(tenant.created)
@@ -31,6 +44,7 @@ def tenant_message(tenant: Tenant) -> pb.Tenant:
         isolation_level=_ISOLATION_TO_PB[tenant.isolation],
         status=_STATUS_TO_PB[tenant.status],
         create_time=created,
+        limits=limits_message(tenant.limits),
     )
 
 
@@ -45,6 +59,7 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             request.tenant_id,
             request.display_name,
             _ISOLATION_FROM_PB.get(request.isolation_level),
+            limits_from(request.limits),
         )
         return pb.CreateTenantResponse(tenant=tenant_message(tenant))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.credentials import api_key_from_secret, new_api_key
 from scimtenancy_server.domain.errors import ScimError
@@ -37,14 +39,25 @@ class TenantAdministration:
         self._clock = clock
 
     async def create_tenant(
-        self, tenant_id: str, display_name: str, isolation: IsolationLevel | None
+        self,
+        tenant_id: str,
+        display_name: str,
+        isolation: IsolationLevel | None,
+        limits: Mapping[str, int] | None = None,
     ) -> Tenant:
         validate_tenant_id(tenant_id)
+        if any(value < 0 for value in (limits or {}).values()):
+            raise ScimError.invalid_value("limits cannot be negative")
         level = isolation or self._default_isolation
         if level is IsolationLevel.SHARED:
             raise ScimError.invalid_value("the shared isolation level is not available yet")
         tenant = Tenant(
-            tenant_id, display_name or tenant_id, level, TenantStatus.ACTIVE, self._clock()
+            tenant_id,
+            display_name or tenant_id,
+            level,
+            TenantStatus.ACTIVE,
+            self._clock(),
+            dict(limits or {}),
         )
         # Provisioning is idempotent, so it runs first: a tenant is never visible without storage.
         await self._repository.provision(tenant, self._registry.all())

@@ -21,6 +21,8 @@ from scimtenancy_server.storage.repository import (
     Query,
     ResourceRepository,
     Scope,
+    limit_reached,
+    note_usage,
     too_many,
 )
 
@@ -136,3 +138,13 @@ class InMemoryResourceRepository(ResourceRepository):
         for group in list(resources.values()):
             if member_id in member_values(group):
                 resources[group.id] = without_member(group, member_id, now)
+
+    async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
+        # One event loop, no await between the check and the insert: exact without a lock.
+        used = len(self._resources.get(self._namespace(scope), {}))
+        if used >= limit:
+            raise limit_reached(scope, limit)
+        note_usage(scope, used + 1, limit)
+
+    async def _free_slot(self, scope: Scope, resource_id: str) -> None:
+        return None  # the count is the resources themselves

@@ -25,6 +25,7 @@ from scimtenancy_server.storage.mongo_codec import (
 )
 from scimtenancy_server.storage.mongo_errors import database_errors
 from scimtenancy_server.storage.mongo_query import sort_spec, to_query
+from scimtenancy_server.storage.mongo_slots import UsageSlots
 from scimtenancy_server.storage.repository import (
     Page,
     Query,
@@ -52,6 +53,7 @@ class MongoResourceRepository(ResourceRepository):
     def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
         self._database = database
         self._claims = VersionClaims(database)
+        self._slots = UsageSlots(database)
 
     def _collection(self, scope: Scope) -> AsyncIOMotorCollection[Any]:
         return self._database[collection_name(scope)]
@@ -72,6 +74,7 @@ class MongoResourceRepository(ResourceRepository):
                     unique=unique,
                 )
             await self._claims.ensure_indexes()
+            await self._slots.ensure_indexes()
             # Identity providers look resources up by their own id (RFC 7643 §3.1).
             await collection.create_index(
                 [*prefix, ("data.externalId", ASCENDING)], name="lookup_externalId"
@@ -183,3 +186,9 @@ class MongoResourceRepository(ResourceRepository):
             for group in groups:
                 await self._replace(scope, without_member(group, member_id, now), group.version)
         raise ScimError.conflict("groups kept changing while a member was being removed; retry")
+
+    async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
+        await self._slots.take(scope, resource_id, limit)
+
+    async def _free_slot(self, scope: Scope, resource_id: str) -> None:
+        await self._slots.free(scope, resource_id)

@@ -21,6 +21,7 @@ def _tenant(document: dict[str, Any]) -> Tenant:
         isolation=IsolationLevel(document["isolation"]),
         status=TenantStatus(document["status"]),
         created=document["created"],
+        limits=dict(document.get("limits") or {}),
     )
 
 
@@ -36,6 +37,7 @@ class MongoTenantStore(TenantStore):
             "isolation": tenant.isolation.value,
             "status": tenant.status.value,
             "created": tenant.created,
+            "limits": dict(tenant.limits),
         }
         try:
             with database_errors():

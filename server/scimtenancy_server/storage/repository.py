@@ -3,6 +3,7 @@ methods take the tenant, and adapters only ever see a `Scope` that already names
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,23 @@ class Query:
     sort: Sort | None = None
     # Value filters are checked resource by resource; past this many candidates: tooMany.
     max_scan: int = 10_000
+
+
+def note_usage(scope: Scope, used: int, limit: int) -> None:
+    """Warns operators when a tenant passes 80% of a limit."""
+    if used > 0.8 * limit:
+        logger.warning(
+            "tenant %s uses %d of its %d %s",
+            scope.tenant_id,
+            used,
+            limit,
+            scope.resource_type.endpoint,
+        )
+
+
+def limit_reached(scope: Scope, limit: int) -> ScimError:
+    name = f"max_{scope.resource_type.endpoint.lower()}"
+    return ScimError.forbidden(f"the tenant's limit {name}={limit} is reached")
 
 
 def too_many(max_scan: int) -> ScimError:
@@ -58,8 +78,18 @@ class ResourceRepository(ABC):
             await self._provision(_scope(tenant, resource_type))
 
     async def insert(self, tenant: Tenant, resource: StoredResource, rt: ResourceType) -> None:
-        """Stores a new resource; raises a `uniqueness` ScimError on a duplicate."""
-        await self._insert(_scope(tenant, rt), resource)
+        """Stores a new resource; raises a `uniqueness` ScimError on a duplicate, and a 403
+        when the tenant's limit for the type is reached (exact under concurrency)."""
+        scope = _scope(tenant, rt)
+        limit = tenant.limit(rt.name)
+        if limit is not None:
+            await self._take_slot(scope, resource.id, limit)
+        try:
+            await self._insert(scope, resource)
+        except BaseException:
+            if limit is not None:
+                await self._free_slot(scope, resource.id)
+            raise
 
     async def get(
         self, tenant: Tenant, rt: ResourceType, resource_id: str
@@ -76,7 +106,11 @@ class ResourceRepository(ABC):
         self, tenant: Tenant, rt: ResourceType, resource_id: str, expected_version: int | None
     ) -> bool:
         """Deletes the resource (if its version matches, when one is given)."""
-        return await self._delete(_scope(tenant, rt), resource_id, expected_version)
+        scope = _scope(tenant, rt)
+        deleted = await self._delete(scope, resource_id, expected_version)
+        if deleted and tenant.limit(rt.name) is not None:
+            await self._free_slot(scope, resource_id)
+        return deleted
 
     async def list(
         self,
@@ -136,6 +170,14 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]: ...
+
+    @abstractmethod
+    async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
+        """Reserves one of `limit` places for the resource, atomically across processes;
+        raises `limit_reached` when all are taken."""
+
+    @abstractmethod
+    async def _free_slot(self, scope: Scope, resource_id: str) -> None: ...
 
     @abstractmethod
     async def _containing_members(

@@ -31,28 +31,40 @@ TENANT_STATUS_ACTIVE: TenantStatus
 TENANT_STATUS_SUSPENDED: TenantStatus
 
 class Tenant(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
     status: TenantStatus
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    limits: Limits
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+
+class Limits(_message.Message):
+    __slots__ = ("max_users", "max_groups")
+    MAX_USERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    max_users: int
+    max_groups: int
+    def __init__(self, max_users: _Optional[int] = ..., max_groups: _Optional[int] = ...) -> None: ...
 
 class CreateTenantRequest(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "limits")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ...) -> None: ...
+    limits: Limits
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
 
 class CreateTenantResponse(_message.Message):
     __slots__ = ("tenant",)
