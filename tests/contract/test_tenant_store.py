@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import make_tenant
@@ -30,8 +31,8 @@ async def test_list_is_ordered_by_id_after_a_cursor(tenant_store: TenantStore) -
     for tenant in tenants:
         await tenant_store.create(tenant)
     ids = sorted(t.tenant_id for t in tenants)
-    assert [t.tenant_id for t in await tenant_store.list("", 10)] == ids
-    assert [t.tenant_id for t in await tenant_store.list(ids[1], 1)] == [ids[2]]
+    assert [t.tenant_id for t in await tenant_store.list_tenants("", 10)] == ids
+    assert [t.tenant_id for t in await tenant_store.list_tenants(ids[1], 1)] == [ids[2]]
 
 
 async def test_set_status(tenant_store: TenantStore) -> None:
@@ -45,7 +46,20 @@ async def test_set_status(tenant_store: TenantStore) -> None:
 
 async def test_keys_are_found_by_hash_only(tenant_store: TenantStore) -> None:
     key, secret = new_api_key("acme", NOW)
-    await tenant_store.add_key(key)
+    await tenant_store.save_key(key)
     assert await tenant_store.find_key(hash_secret(secret)) == key
     assert await tenant_store.find_key(hash_secret(secret + "x")) is None
     assert secret not in repr(key)
+
+
+async def test_keys_are_listed_per_tenant_and_updated_in_place(tenant_store: TenantStore) -> None:
+    first, _ = new_api_key("acme", NOW)
+    second, _ = new_api_key("acme", NOW + timedelta(seconds=1))
+    foreign, _ = new_api_key("other", NOW)
+    for key in (second, foreign, first):
+        await tenant_store.save_key(key)
+    assert await tenant_store.list_keys("acme") == [first, second]
+    used = replace(first, last_used=NOW + timedelta(minutes=1), expires=NOW + timedelta(days=1))
+    await tenant_store.save_key(used)
+    assert await tenant_store.find_key(first.key_hash) == used
+    assert await tenant_store.list_keys("nobody") == []

@@ -8,6 +8,7 @@ import grpc
 import orjson
 import pytest
 from e2e.stack import ADMIN_TOKEN, Stack
+from google.protobuf import duration_pb2
 from google.rpc import status_pb2
 from helpers import unique_id, user_body
 
@@ -140,3 +141,61 @@ async def test_resource_calls_without_credentials(channel: grpc.aio.Channel) -> 
         await resources.ListResources(resources_pb2.ListResourcesRequest(resource_type="User"))
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert scim_error(refused.value).status == 401
+
+
+async def test_keys_rotate_with_an_overlap_and_revoke_at_once(
+    channel: grpc.aio.Channel, stack: Stack
+) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    resources = resources_pb2_grpc.ResourceServiceStub(channel)
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    listing = await admin.ListApiKeys(
+        admin_pb2.ListApiKeysRequest(tenant_id=scim.tenant_id), metadata=ADMIN
+    )
+    (old,) = listing.keys
+    request = resources_pb2.ListResourcesRequest(resource_type="Users")
+
+    async def status(api_key: str) -> grpc.StatusCode:
+        try:
+            await resources.ListResources(
+                request, metadata=(("authorization", f"Bearer {api_key}"),)
+            )
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    assert await status(scim.api_key) == grpc.StatusCode.OK
+    listed = await admin.ListApiKeys(
+        admin_pb2.ListApiKeysRequest(tenant_id=scim.tenant_id), metadata=ADMIN
+    )
+    assert listed.keys[0].HasField("last_use_time")
+    overlap = duration_pb2.Duration(seconds=3600)
+    rotated = await admin.RotateApiKey(
+        admin_pb2.RotateApiKeyRequest(tenant_id=scim.tenant_id, key_id=old.key_id, overlap=overlap),
+        metadata=ADMIN,
+    )
+    # Both keys work during the overlap window.
+    assert await status(scim.api_key) == grpc.StatusCode.OK
+    assert await status(rotated.api_key) == grpc.StatusCode.OK
+    immediate = await admin.RotateApiKey(
+        admin_pb2.RotateApiKeyRequest(tenant_id=scim.tenant_id, key_id=rotated.key_id),
+        metadata=ADMIN,
+    )
+    assert await status(rotated.api_key) == grpc.StatusCode.UNAUTHENTICATED  # no overlap
+    await admin.RevokeApiKey(
+        admin_pb2.RevokeApiKeyRequest(tenant_id=scim.tenant_id, key_id=old.key_id),
+        metadata=ADMIN,
+    )
+    assert await status(scim.api_key) == grpc.StatusCode.UNAUTHENTICATED
+    assert await status(immediate.api_key) == grpc.StatusCode.OK
+    keys = await admin.ListApiKeys(
+        admin_pb2.ListApiKeysRequest(tenant_id=scim.tenant_id), metadata=ADMIN
+    )
+    assert [k.revoked for k in keys.keys] == [True, False, False]
+    assert all(immediate.api_key not in str(k) for k in keys.keys)
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await admin.RevokeApiKey(
+            admin_pb2.RevokeApiKeyRequest(tenant_id=scim.tenant_id, key_id="nope"),
+            metadata=ADMIN,
+        )
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND

@@ -45,7 +45,7 @@ async def setup() -> Setup:
     store, clock = CountingStore(), Clock()
     tenant = make_tenant()
     await store.create(tenant)
-    await store.add_key(api_key_from_secret("secret-1", tenant.tenant_id, tenant.created))
+    await store.save_key(api_key_from_secret("secret-1", tenant.tenant_id, tenant.created))
     resolver = TenantResolver([ApiKeyResolver(store)], ttl=30, negative_ttl=5, clock=clock)
     return Setup(store, resolver, clock, tenant.tenant_id)
 
@@ -104,7 +104,7 @@ async def test_revoked_keys_are_refused(setup: Setup) -> None:
     store, resolver = setup.store, setup.resolver
     key = await store.find_key(hash_secret("secret-1"))
     assert key is not None
-    await store.add_key(replace(key, revoked=True))
+    await store.save_key(replace(key, revoked=True))
     with pytest.raises(ScimError) as raised:
         await resolver.resolve("Bearer secret-1")
     assert raised.value.status == 401

@@ -21,6 +21,11 @@ class ApiKey:
     tenant_id: str
     created: datetime
     revoked: bool = False
+    expires: datetime | None = None  # set when the key is rotated: it works until then
+    last_used: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return not self.revoked and (self.expires is None or now < self.expires)
 
 
 def hash_secret(secret: str) -> str:

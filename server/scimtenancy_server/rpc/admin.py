@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
+from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
 from scimtenancy_server.services.tenants import TenantAdministration
 
@@ -35,15 +37,31 @@ def limits_message(limits: Mapping[str, int]) -> pb.Limits:
     return pb.Limits(**{f: limits[rt] for rt, f in _LIMIT_FIELDS.items() if rt in limits})
 
 
+def _timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def key_message(key: ApiKey) -> pb.ApiKey:
+    return pb.ApiKey(
+        key_id=key.key_id,
+        create_time=_timestamp(key.created),
+        expire_time=_timestamp(key.expires),
+        revoked=key.revoked,
+        last_use_time=_timestamp(key.last_used),
+    )
+
+
 def tenant_message(tenant: Tenant) -> pb.Tenant:
-    created = Timestamp()
-    created.FromDatetime(tenant.created)
     return pb.Tenant(
         tenant_id=tenant.tenant_id,
         display_name=tenant.display_name,
         isolation_level=_ISOLATION_TO_PB[tenant.isolation],
         status=_STATUS_TO_PB[tenant.status],
-        create_time=created,
+        create_time=_timestamp(tenant.created),
         limits=limits_message(tenant.limits),
     )
 
@@ -82,6 +100,26 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
     ) -> pb.IssueApiKeyResponse:
         key_id, secret = await self._admin.issue_api_key(request.tenant_id)
         return pb.IssueApiKeyResponse(key_id=key_id, api_key=secret)
+
+    async def ListApiKeys(
+        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListApiKeysResponse:
+        keys = await self._admin.list_api_keys(request.tenant_id)
+        return pb.ListApiKeysResponse(keys=[key_message(k) for k in keys])
+
+    async def RevokeApiKey(
+        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeApiKeyResponse:
+        key = await self._admin.revoke_api_key(request.tenant_id, request.key_id)
+        return pb.RevokeApiKeyResponse(key=key_message(key))
+
+    async def RotateApiKey(
+        self, request: pb.RotateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RotateApiKeyResponse:
+        key_id, secret = await self._admin.rotate_api_key(
+            request.tenant_id, request.key_id, request.overlap.ToTimedelta()
+        )
+        return pb.RotateApiKeyResponse(key_id=key_id, api_key=secret)
 
     async def SuspendTenant(
         self, request: pb.SuspendTenantRequest, context: grpc.aio.ServicerContext

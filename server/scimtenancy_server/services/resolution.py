@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.credentials import hash_secret
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.tenant import TenantContext, TenantStatus
@@ -35,20 +36,27 @@ class CredentialResolver(Protocol):
 
 
 class ApiKeyResolver:
-    """Tenant API keys, looked up by their SHA-256 hash."""
+    """Tenant API keys, looked up by their SHA-256 hash. A resolution records the key's
+    `last_used` (once per cache lifetime, since hits never reach here)."""
 
-    def __init__(self, store: TenantStore) -> None:
+    def __init__(self, store: TenantStore, clock: Clock = utc_now) -> None:
         self._store = store
+        self._clock = clock
 
     def accepts(self, token: str) -> bool:
         return True
 
     async def load(self, token: str) -> Resolution | None:
         key = await self._store.find_key(hash_secret(token))
-        if key is None or key.revoked:
+        now = self._clock()
+        if key is None or not key.usable(now):
             return None
         tenant = await self._store.get(key.tenant_id)
-        return None if tenant is None else (TenantContext(tenant, f"key:{key.key_id}"), None)
+        if tenant is None:
+            return None
+        await self._store.save_key(replace(key, last_used=now))
+        expiry = key.expires.timestamp() if key.expires else None
+        return TenantContext(tenant, f"key:{key.key_id}"), expiry
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
 
 from scimtenancy_server.domain.clock import Clock, utc_now
-from scimtenancy_server.domain.credentials import api_key_from_secret, new_api_key
+from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, new_api_key
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.schema import ResourceTypeRegistry
 from scimtenancy_server.domain.tenant import (
@@ -72,7 +74,7 @@ class TenantAdministration:
 
     async def list_tenants(self, page_size: int, page_token: str) -> tuple[list[Tenant], str]:
         size = MAX_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
-        tenants = await self._store.list(page_token, size + 1)
+        tenants = await self._store.list_tenants(page_token, size + 1)
         more = len(tenants) > size
         page = tenants[:size]
         return page, page[-1].tenant_id if more else ""
@@ -81,13 +83,44 @@ class TenantAdministration:
         """Returns the key's id and its secret; only the secret's hash is stored."""
         await self.get_tenant(tenant_id)
         key, secret = new_api_key(tenant_id, self._clock())
-        await self._store.add_key(key)
+        await self._store.save_key(key)
         return key.key_id, secret
 
     async def register_api_key(self, tenant_id: str, secret: str) -> None:
         """Stores a configured secret (the development tenant's key) as a hash."""
         await self.get_tenant(tenant_id)
-        await self._store.add_key(api_key_from_secret(secret, tenant_id, self._clock()))
+        await self._store.save_key(api_key_from_secret(secret, tenant_id, self._clock()))
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        await self.get_tenant(tenant_id)
+        return await self._store.list_keys(tenant_id)
+
+    async def revoke_api_key(self, tenant_id: str, key_id: str) -> ApiKey:
+        key = await self._key(tenant_id, key_id)
+        revoked = replace(key, revoked=True)
+        await self._store.save_key(revoked)
+        self._resolver.invalidate_tenant(tenant_id)
+        return revoked
+
+    async def rotate_api_key(
+        self, tenant_id: str, key_id: str, overlap: timedelta
+    ) -> tuple[str, str]:
+        """Issues a successor key; the old one keeps working for `overlap`, then expires."""
+        key = await self._key(tenant_id, key_id)
+        if not key.usable(self._clock()):
+            raise ScimError.invalid_value(f"key {key_id!r} is revoked or expired")
+        if overlap < timedelta(0):
+            raise ScimError.invalid_value("the overlap cannot be negative")
+        new_key_id, secret = await self.issue_api_key(tenant_id)
+        await self._store.save_key(replace(key, expires=self._clock() + overlap))
+        self._resolver.invalidate_tenant(tenant_id)
+        return new_key_id, secret
+
+    async def _key(self, tenant_id: str, key_id: str) -> ApiKey:
+        found = next((k for k in await self.list_api_keys(tenant_id) if k.key_id == key_id), None)
+        if found is None:
+            raise ScimError.not_found(f"tenant {tenant_id!r} has no key {key_id!r}")
+        return found
 
     async def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant:
         tenant = await self._store.set_status(tenant_id, status)

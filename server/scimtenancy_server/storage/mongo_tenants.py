@@ -25,6 +25,18 @@ def _tenant(document: dict[str, Any]) -> Tenant:
     )
 
 
+def _api_key(document: dict[str, Any]) -> ApiKey:
+    return ApiKey(
+        key_hash=document["_id"],
+        key_id=document["key_id"],
+        tenant_id=document["tenant_id"],
+        created=document["created"],
+        revoked=document["revoked"],
+        expires=document.get("expires"),
+        last_used=document.get("last_used"),
+    )
+
+
 class MongoTenantStore(TenantStore):
     def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
         self._tenants = database["tenants"]
@@ -52,7 +64,7 @@ class MongoTenantStore(TenantStore):
             document = await self._tenants.find_one({"_id": tenant_id})
         return None if document is None else _tenant(document)
 
-    async def list(self, after: str, limit: int) -> list[Tenant]:
+    async def list_tenants(self, after: str, limit: int) -> list[Tenant]:
         with database_errors():
             cursor = self._tenants.find({"_id": {"$gt": after}}).sort("_id", ASCENDING)
             return [_tenant(d) async for d in cursor.limit(limit)]
@@ -66,26 +78,25 @@ class MongoTenantStore(TenantStore):
             )
         return None if document is None else _tenant(document)
 
-    async def add_key(self, key: ApiKey) -> None:
+    async def save_key(self, key: ApiKey) -> None:
         document = {
             "_id": key.key_hash,
             "key_id": key.key_id,
             "tenant_id": key.tenant_id,
             "created": key.created,
             "revoked": key.revoked,
+            "expires": key.expires,
+            "last_used": key.last_used,
         }
         with database_errors():
             await self._keys.replace_one({"_id": key.key_hash}, document, upsert=True)
 
+    async def list_keys(self, tenant_id: str) -> list[ApiKey]:
+        with database_errors():
+            cursor = self._keys.find({"tenant_id": tenant_id}).sort([("created", 1), ("key_id", 1)])
+            return [_api_key(d) async for d in cursor]
+
     async def find_key(self, key_hash: str) -> ApiKey | None:
         with database_errors():
             document = await self._keys.find_one({"_id": key_hash})
-        if document is None:
-            return None
-        return ApiKey(
-            key_hash=document["_id"],
-            key_id=document["key_id"],
-            tenant_id=document["tenant_id"],
-            created=document["created"],
-            revoked=document["revoked"],
-        )
+        return None if document is None else _api_key(document)

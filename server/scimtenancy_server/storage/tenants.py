@@ -20,14 +20,19 @@ class TenantStore(ABC):
     async def get(self, tenant_id: str) -> Tenant | None: ...
 
     @abstractmethod
-    async def list(self, after: str, limit: int) -> list[Tenant]:
+    async def list_tenants(self, after: str, limit: int) -> list[Tenant]:
         """Tenants with ids greater than `after`, ordered by id."""
 
     @abstractmethod
     async def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant | None: ...
 
     @abstractmethod
-    async def add_key(self, key: ApiKey) -> None: ...
+    async def save_key(self, key: ApiKey) -> None:
+        """Stores a key record, replacing the one with the same hash."""
+
+    @abstractmethod
+    async def list_keys(self, tenant_id: str) -> list[ApiKey]:
+        """The tenant's keys, oldest first."""
 
     @abstractmethod
     async def find_key(self, key_hash: str) -> ApiKey | None: ...
@@ -53,7 +58,7 @@ class InMemoryTenantStore(TenantStore):
     async def get(self, tenant_id: str) -> Tenant | None:
         return self._tenants.get(tenant_id)
 
-    async def list(self, after: str, limit: int) -> list[Tenant]:
+    async def list_tenants(self, after: str, limit: int) -> list[Tenant]:
         return sorted(
             (t for t in self._tenants.values() if t.tenant_id > after), key=lambda t: t.tenant_id
         )[:limit]
@@ -64,8 +69,12 @@ class InMemoryTenantStore(TenantStore):
             tenant = self._tenants[tenant_id] = tenant.with_status(status)
         return tenant
 
-    async def add_key(self, key: ApiKey) -> None:
+    async def save_key(self, key: ApiKey) -> None:
         self._keys[key.key_hash] = key
+
+    async def list_keys(self, tenant_id: str) -> list[ApiKey]:
+        found = [k for k in self._keys.values() if k.tenant_id == tenant_id]
+        return sorted(found, key=lambda k: (k.created, k.key_id))
 
     async def find_key(self, key_hash: str) -> ApiKey | None:
         return self._keys.get(key_hash)

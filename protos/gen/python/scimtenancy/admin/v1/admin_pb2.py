@@ -22,48 +22,63 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n scimtenancy/admin/v1/admin.proto\x12\x14scimtenancy.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x02\n\x06Tenant\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12=\n\x0fisolation_level\x18\x03 \x01(\x0e\x32$.scimtenancy.admin.v1.IsolationLevel\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".scimtenancy.admin.v1.TenantStatus\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x06limits\x18\x06 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Limits\"V\n\x06Limits\x12\x16\n\tmax_users\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x17\n\nmax_groups\x18\x02 \x01(\x03H\x01\x88\x01\x01\x42\x0c\n\n_max_usersB\r\n\x0b_max_groups\"\xab\x01\n\x13\x43reateTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12=\n\x0fisolation_level\x18\x03 \x01(\x0e\x32$.scimtenancy.admin.v1.IsolationLevel\x12,\n\x06limits\x18\x04 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Limits\"D\n\x14\x43reateTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\"%\n\x10GetTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"A\n\x11GetTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\";\n\x12ListTenantsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"]\n\x13ListTenantsResponse\x12-\n\x07tenants\x18\x01 \x03(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x12IssueApiKeyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"6\n\x13IssueApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\")\n\x14SuspendTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"E\n\x15SuspendTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\"*\n\x15\x41\x63tivateTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"F\n\x16\x41\x63tivateTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant*\x87\x01\n\x0eIsolationLevel\x12\x1f\n\x1bISOLATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n\x16ISOLATION_LEVEL_STRICT\x10\x01\x12\x1c\n\x18ISOLATION_LEVEL_STANDARD\x10\x02\x12\x1a\n\x16ISOLATION_LEVEL_SHARED\x10\x03*d\n\x0cTenantStatus\x12\x1d\n\x19TENANT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14TENANT_STATUS_ACTIVE\x10\x01\x12\x1b\n\x17TENANT_STATUS_SUSPENDED\x10\x02\x32\xf8\x04\n\x12TenantAdminService\x12\x65\n\x0c\x43reateTenant\x12).scimtenancy.admin.v1.CreateTenantRequest\x1a*.scimtenancy.admin.v1.CreateTenantResponse\x12\\\n\tGetTenant\x12&.scimtenancy.admin.v1.GetTenantRequest\x1a\'.scimtenancy.admin.v1.GetTenantResponse\x12\x62\n\x0bListTenants\x12(.scimtenancy.admin.v1.ListTenantsRequest\x1a).scimtenancy.admin.v1.ListTenantsResponse\x12\x62\n\x0bIssueApiKey\x12(.scimtenancy.admin.v1.IssueApiKeyRequest\x1a).scimtenancy.admin.v1.IssueApiKeyResponse\x12h\n\rSuspendTenant\x12*.scimtenancy.admin.v1.SuspendTenantRequest\x1a+.scimtenancy.admin.v1.SuspendTenantResponse\x12k\n\x0e\x41\x63tivateTenant\x12+.scimtenancy.admin.v1.ActivateTenantRequest\x1a,.scimtenancy.admin.v1.ActivateTenantResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n scimtenancy/admin/v1/admin.proto\x12\x14scimtenancy.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x02\n\x06Tenant\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12=\n\x0fisolation_level\x18\x03 \x01(\x0e\x32$.scimtenancy.admin.v1.IsolationLevel\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".scimtenancy.admin.v1.TenantStatus\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x06limits\x18\x06 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Limits\"V\n\x06Limits\x12\x16\n\tmax_users\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x17\n\nmax_groups\x18\x02 \x01(\x03H\x01\x88\x01\x01\x42\x0c\n\n_max_usersB\r\n\x0b_max_groups\"\xab\x01\n\x13\x43reateTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12=\n\x0fisolation_level\x18\x03 \x01(\x0e\x32$.scimtenancy.admin.v1.IsolationLevel\x12,\n\x06limits\x18\x04 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Limits\"D\n\x14\x43reateTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\"%\n\x10GetTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"A\n\x11GetTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\";\n\x12ListTenantsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"]\n\x13ListTenantsResponse\x12-\n\x07tenants\x18\x01 \x03(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x12IssueApiKeyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"6\n\x13IssueApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\"\xbe\x01\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x04 \x01(\x08\x12\x31\n\rlast_use_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x12ListApiKeysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"A\n\x13ListApiKeysResponse\x12*\n\x04keys\x18\x01 \x03(\x0b\x32\x1c.scimtenancy.admin.v1.ApiKey\"8\n\x13RevokeApiKeyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"A\n\x14RevokeApiKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.ApiKey\"d\n\x13RotateApiKeyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12*\n\x07overlap\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"7\n\x14RotateApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\")\n\x14SuspendTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"E\n\x15SuspendTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant\"*\n\x15\x41\x63tivateTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"F\n\x16\x41\x63tivateTenantResponse\x12,\n\x06tenant\x18\x01 \x01(\x0b\x32\x1c.scimtenancy.admin.v1.Tenant*\x87\x01\n\x0eIsolationLevel\x12\x1f\n\x1bISOLATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n\x16ISOLATION_LEVEL_STRICT\x10\x01\x12\x1c\n\x18ISOLATION_LEVEL_STANDARD\x10\x02\x12\x1a\n\x16ISOLATION_LEVEL_SHARED\x10\x03*d\n\x0cTenantStatus\x12\x1d\n\x19TENANT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14TENANT_STATUS_ACTIVE\x10\x01\x12\x1b\n\x17TENANT_STATUS_SUSPENDED\x10\x02\x32\xaa\x07\n\x12TenantAdminService\x12\x65\n\x0c\x43reateTenant\x12).scimtenancy.admin.v1.CreateTenantRequest\x1a*.scimtenancy.admin.v1.CreateTenantResponse\x12\\\n\tGetTenant\x12&.scimtenancy.admin.v1.GetTenantRequest\x1a\'.scimtenancy.admin.v1.GetTenantResponse\x12\x62\n\x0bListTenants\x12(.scimtenancy.admin.v1.ListTenantsRequest\x1a).scimtenancy.admin.v1.ListTenantsResponse\x12\x62\n\x0bIssueApiKey\x12(.scimtenancy.admin.v1.IssueApiKeyRequest\x1a).scimtenancy.admin.v1.IssueApiKeyResponse\x12\x62\n\x0bListApiKeys\x12(.scimtenancy.admin.v1.ListApiKeysRequest\x1a).scimtenancy.admin.v1.ListApiKeysResponse\x12\x65\n\x0cRevokeApiKey\x12).scimtenancy.admin.v1.RevokeApiKeyRequest\x1a*.scimtenancy.admin.v1.RevokeApiKeyResponse\x12\x65\n\x0cRotateApiKey\x12).scimtenancy.admin.v1.RotateApiKeyRequest\x1a*.scimtenancy.admin.v1.RotateApiKeyResponse\x12h\n\rSuspendTenant\x12*.scimtenancy.admin.v1.SuspendTenantRequest\x1a+.scimtenancy.admin.v1.SuspendTenantResponse\x12k\n\x0e\x41\x63tivateTenant\x12+.scimtenancy.admin.v1.ActivateTenantRequest\x1a,.scimtenancy.admin.v1.ActivateTenantResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'scimtenancy.admin.v1.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ISOLATIONLEVEL']._serialized_start=1275
-  _globals['_ISOLATIONLEVEL']._serialized_end=1410
-  _globals['_TENANTSTATUS']._serialized_start=1412
-  _globals['_TENANTSTATUS']._serialized_end=1512
-  _globals['_TENANT']._serialized_start=92
-  _globals['_TENANT']._serialized_end=351
-  _globals['_LIMITS']._serialized_start=353
-  _globals['_LIMITS']._serialized_end=439
-  _globals['_CREATETENANTREQUEST']._serialized_start=442
-  _globals['_CREATETENANTREQUEST']._serialized_end=613
-  _globals['_CREATETENANTRESPONSE']._serialized_start=615
-  _globals['_CREATETENANTRESPONSE']._serialized_end=683
-  _globals['_GETTENANTREQUEST']._serialized_start=685
-  _globals['_GETTENANTREQUEST']._serialized_end=722
-  _globals['_GETTENANTRESPONSE']._serialized_start=724
-  _globals['_GETTENANTRESPONSE']._serialized_end=789
-  _globals['_LISTTENANTSREQUEST']._serialized_start=791
-  _globals['_LISTTENANTSREQUEST']._serialized_end=850
-  _globals['_LISTTENANTSRESPONSE']._serialized_start=852
-  _globals['_LISTTENANTSRESPONSE']._serialized_end=945
-  _globals['_ISSUEAPIKEYREQUEST']._serialized_start=947
-  _globals['_ISSUEAPIKEYREQUEST']._serialized_end=986
-  _globals['_ISSUEAPIKEYRESPONSE']._serialized_start=988
-  _globals['_ISSUEAPIKEYRESPONSE']._serialized_end=1042
-  _globals['_SUSPENDTENANTREQUEST']._serialized_start=1044
-  _globals['_SUSPENDTENANTREQUEST']._serialized_end=1085
-  _globals['_SUSPENDTENANTRESPONSE']._serialized_start=1087
-  _globals['_SUSPENDTENANTRESPONSE']._serialized_end=1156
-  _globals['_ACTIVATETENANTREQUEST']._serialized_start=1158
-  _globals['_ACTIVATETENANTREQUEST']._serialized_end=1200
-  _globals['_ACTIVATETENANTRESPONSE']._serialized_start=1202
-  _globals['_ACTIVATETENANTRESPONSE']._serialized_end=1272
-  _globals['_TENANTADMINSERVICE']._serialized_start=1515
-  _globals['_TENANTADMINSERVICE']._serialized_end=2147
+  _globals['_ISOLATIONLEVEL']._serialized_start=1892
+  _globals['_ISOLATIONLEVEL']._serialized_end=2027
+  _globals['_TENANTSTATUS']._serialized_start=2029
+  _globals['_TENANTSTATUS']._serialized_end=2129
+  _globals['_TENANT']._serialized_start=124
+  _globals['_TENANT']._serialized_end=383
+  _globals['_LIMITS']._serialized_start=385
+  _globals['_LIMITS']._serialized_end=471
+  _globals['_CREATETENANTREQUEST']._serialized_start=474
+  _globals['_CREATETENANTREQUEST']._serialized_end=645
+  _globals['_CREATETENANTRESPONSE']._serialized_start=647
+  _globals['_CREATETENANTRESPONSE']._serialized_end=715
+  _globals['_GETTENANTREQUEST']._serialized_start=717
+  _globals['_GETTENANTREQUEST']._serialized_end=754
+  _globals['_GETTENANTRESPONSE']._serialized_start=756
+  _globals['_GETTENANTRESPONSE']._serialized_end=821
+  _globals['_LISTTENANTSREQUEST']._serialized_start=823
+  _globals['_LISTTENANTSREQUEST']._serialized_end=882
+  _globals['_LISTTENANTSRESPONSE']._serialized_start=884
+  _globals['_LISTTENANTSRESPONSE']._serialized_end=977
+  _globals['_ISSUEAPIKEYREQUEST']._serialized_start=979
+  _globals['_ISSUEAPIKEYREQUEST']._serialized_end=1018
+  _globals['_ISSUEAPIKEYRESPONSE']._serialized_start=1020
+  _globals['_ISSUEAPIKEYRESPONSE']._serialized_end=1074
+  _globals['_APIKEY']._serialized_start=1077
+  _globals['_APIKEY']._serialized_end=1267
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1269
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1308
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1310
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1375
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1377
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1433
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1435
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1500
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=1502
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=1602
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=1604
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=1659
+  _globals['_SUSPENDTENANTREQUEST']._serialized_start=1661
+  _globals['_SUSPENDTENANTREQUEST']._serialized_end=1702
+  _globals['_SUSPENDTENANTRESPONSE']._serialized_start=1704
+  _globals['_SUSPENDTENANTRESPONSE']._serialized_end=1773
+  _globals['_ACTIVATETENANTREQUEST']._serialized_start=1775
+  _globals['_ACTIVATETENANTREQUEST']._serialized_end=1817
+  _globals['_ACTIVATETENANTRESPONSE']._serialized_start=1819
+  _globals['_ACTIVATETENANTRESPONSE']._serialized_end=1889
+  _globals['_TENANTADMINSERVICE']._serialized_start=2132
+  _globals['_TENANTADMINSERVICE']._serialized_end=3070
 # @@protoc_insertion_point(module_scope)

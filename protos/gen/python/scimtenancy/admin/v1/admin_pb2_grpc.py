@@ -58,6 +58,21 @@ class TenantAdminServiceStub:
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.IssueApiKeyRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.IssueApiKeyResponse.FromString,
                 _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/ListApiKeys',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/RevokeApiKey',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
+        self.RotateApiKey = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/RotateApiKey',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RotateApiKeyRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RotateApiKeyResponse.FromString,
+                _registered_method=True)
         self.SuspendTenant = channel.unary_unary(
                 '/scimtenancy.admin.v1.TenantAdminService/SuspendTenant',
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.SuspendTenantRequest.SerializeToString,
@@ -105,6 +120,27 @@ class TenantAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListApiKeys(self, request, context):
+        """ListApiKeys describes a tenant's keys (never their secrets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """RevokeApiKey stops a key at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateApiKey(self, request, context):
+        """RotateApiKey issues a successor key; the old one keeps working for the overlap window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SuspendTenant(self, request, context):
         """SuspendTenant refuses every further request of the tenant until it is activated.
         """
@@ -141,6 +177,21 @@ def add_TenantAdminServiceServicer_to_server(servicer, server):
                     servicer.IssueApiKey,
                     request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.IssueApiKeyRequest.FromString,
                     response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.IssueApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RevokeApiKeyResponse.SerializeToString,
+            ),
+            'RotateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateApiKey,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RotateApiKeyRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RotateApiKeyResponse.SerializeToString,
             ),
             'SuspendTenant': grpc.unary_unary_rpc_method_handler(
                     servicer.SuspendTenant,
@@ -265,6 +316,87 @@ class TenantAdminService:
             '/scimtenancy.admin.v1.TenantAdminService/IssueApiKey',
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.IssueApiKeyRequest.SerializeToString,
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.IssueApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/ListApiKeys',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListApiKeysRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/RevokeApiKey',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RevokeApiKeyRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RevokeApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/RotateApiKey',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RotateApiKeyRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RotateApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,
