@@ -18,6 +18,7 @@ from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantIntercep
 from scimtenancy_server.rpc.resources import ResourceServicer
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.jwt_tokens import JwtResolver
+from scimtenancy_server.services.rate_limits import TenantRateLimiter
 from scimtenancy_server.services.resolution import (
     ApiKeyResolver,
     CredentialResolver,
@@ -84,7 +85,9 @@ def build_grpc_server(app: Application, settings: ServerSettings) -> tuple[grpc.
     """Returns the server (not started) and the port it is bound to."""
     server = grpc.aio.server(
         interceptors=[
-            TenantInterceptor(app.resolver),
+            TenantInterceptor(
+                app.resolver, TenantRateLimiter(settings.rate_limit, settings.rate_burst)
+            ),
             AdminInterceptor(settings.admin_token.get_secret_value()),
         ]
     )

@@ -45,6 +45,10 @@ class ServerSettings(BaseSettings):
     jwt_issuers: list[JwtIssuer] = Field(
         [], description="trusted JWT issuers (JSON list; see the README)"
     )
+    rate_limit: float = Field(
+        0.0, ge=0, description="requests per second per tenant and process (0: unlimited)"
+    )
+    rate_burst: int = Field(100, gt=0, description="requests a tenant may send at once")
     tenant_cache_ttl: float = Field(
         30.0, ge=0, description="seconds a resolved credential is cached"
     )

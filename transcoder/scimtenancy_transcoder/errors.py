@@ -30,11 +30,14 @@ _HTTP_STATUS = {
 
 
 class HttpScimError(Exception):
-    def __init__(self, status: int, detail: str, scim_type: str = "") -> None:
+    def __init__(
+        self, status: int, detail: str, scim_type: str = "", headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.scim_type = scim_type
+        self.headers = headers or {}
 
 
 def error_response(error: HttpScimError) -> Response:
@@ -45,16 +48,21 @@ def error_response(error: HttpScimError) -> Response:
     }
     if error.scim_type:
         body["scimType"] = error.scim_type
-    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if error.status == 401 else None
+    headers = dict(error.headers)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="scim"'
     return Response(orjson.dumps(body), error.status, headers, media_type=SCIM_MEDIA_TYPE)
 
 
 def from_rpc_error(error: grpc.aio.AioRpcError) -> HttpScimError:
-    for key, value in error.trailing_metadata() or ():
-        if key == _STATUS_DETAILS_KEY and isinstance(value, bytes):
-            detail = _scim_detail(value)
-            if detail is not None:
-                return HttpScimError(detail.status, detail.detail, detail.scim_type)
+    trailers = dict(error.trailing_metadata() or ())
+    retry_after = trailers.get("retry-after")
+    headers = {"Retry-After": retry_after} if isinstance(retry_after, str) else None
+    details = trailers.get(_STATUS_DETAILS_KEY)
+    if isinstance(details, bytes):
+        detail = _scim_detail(details)
+        if detail is not None:
+            return HttpScimError(detail.status, detail.detail, detail.scim_type, headers)
     status = _HTTP_STATUS.get(error.code(), 500)
     if status == 503:
         return HttpScimError(503, "the tenancy server is unavailable; retry later")

@@ -8,6 +8,7 @@ from google.rpc import status_pb2
 
 from scimtenancy.errors.v1 import errors_pb2
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.services.rate_limits import RateLimited
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -44,10 +45,12 @@ def status_details(error: ScimError) -> bytes:
     return serialized
 
 
+RETRY_AFTER_KEY = "retry-after"
+
+
 async def abort(context: grpc.aio.ServicerContext, error: ScimError) -> None:
     """Ends the call with the error; raises, as grpc's `abort` always does."""
-    await context.abort(
-        grpc_code(error),
-        error.detail,
-        trailing_metadata=((STATUS_DETAILS_KEY, status_details(error)),),
-    )
+    trailers: tuple[tuple[str, str | bytes], ...] = ((STATUS_DETAILS_KEY, status_details(error)),)
+    if isinstance(error, RateLimited):
+        trailers += ((RETRY_AFTER_KEY, str(error.retry_after)),)
+    await context.abort(grpc_code(error), error.detail, trailing_metadata=trailers)

@@ -18,6 +18,7 @@ from scimtenancy_server.rpc.context import (
     leave_request,
 )
 from scimtenancy_server.rpc.errors import abort
+from scimtenancy_server.services.rate_limits import TenantRateLimiter
 from scimtenancy_server.services.resolution import TenantResolver, bearer_token
 
 logger = logging.getLogger(__name__)
@@ -83,8 +84,9 @@ class TenantInterceptor(_GuardInterceptor):
 
     prefixes = TENANT_SERVICES
 
-    def __init__(self, resolver: TenantResolver) -> None:
+    def __init__(self, resolver: TenantResolver, rate_limiter: TenantRateLimiter) -> None:
         self._resolver = resolver
+        self._rate_limiter = rate_limiter
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:
         tenant = await self._resolver.resolve(metadata.get("authorization"))
@@ -92,6 +94,7 @@ class TenantInterceptor(_GuardInterceptor):
         if hint and hint != tenant.tenant_id:
             # The same answer whether or not the named tenant exists.
             raise ScimError.forbidden("the credential does not belong to the tenant in the URL")
+        self._rate_limiter.admit(tenant.tenant_id)
         return RequestContext(tenant, metadata.get(BASE_URL_KEY, ""))
 
 
