@@ -297,3 +297,19 @@ async def test_limits_are_exact_under_concurrency(store: RepositoryUnderTest) ->
         await store.repository.insert(tenant, user("dup", second.attributes["userName"]), USER)
     await store.repository.insert(tenant, user("again", "again"), USER)
     assert "403" in await create(99)
+
+
+async def test_purge_removes_one_tenant_only(store: RepositoryUnderTest) -> None:
+    doomed, kept = await store.tenant(limits={"User": 2}), await store.tenant()
+    for tenant in (doomed, kept):
+        await store.repository.insert(tenant, user("u1", "same"), USER)
+        await store.repository.insert(tenant, group("g1", "u1"), GROUP)
+    await store.repository.purge(doomed, (USER, GROUP))
+    assert (await store.repository.list(doomed, USER, None, 0, 10)).total == 0
+    assert (await store.repository.list(doomed, GROUP, None, 0, 10)).total == 0
+    assert (await store.repository.list(kept, USER, None, 0, 10)).total == 1
+    assert await store.repository.get(kept, GROUP, "g1") == group("g1", "u1")
+    # The purged tenant's storage, names and limit places are free again.
+    await store.repository.provision(doomed, (USER, GROUP))
+    for index in range(2):
+        await store.repository.insert(doomed, user(f"n{index}", f"same{index}"), USER)

@@ -63,3 +63,15 @@ async def test_keys_are_listed_per_tenant_and_updated_in_place(tenant_store: Ten
     await tenant_store.save_key(used)
     assert await tenant_store.find_key(first.key_hash) == used
     assert await tenant_store.list_keys("nobody") == []
+
+
+async def test_delete_forgets_the_tenant_and_its_keys(tenant_store: TenantStore) -> None:
+    doomed, kept = make_tenant(), make_tenant()
+    for tenant in (doomed, kept):
+        await tenant_store.create(tenant)
+        await tenant_store.save_key(new_api_key(tenant.tenant_id, NOW)[0])
+    await tenant_store.delete(doomed.tenant_id)
+    assert await tenant_store.get(doomed.tenant_id) is None
+    assert await tenant_store.list_keys(doomed.tenant_id) == []
+    assert await tenant_store.get(kept.tenant_id) == kept
+    assert len(await tenant_store.list_keys(kept.tenant_id)) == 1

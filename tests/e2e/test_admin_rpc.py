@@ -199,3 +199,30 @@ async def test_keys_rotate_with_an_overlap_and_revoke_at_once(
             metadata=ADMIN,
         )
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_deleting_a_tenant_purges_it(channel: grpc.aio.Channel, stack: Stack) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    doomed = await stack.tenant(IsolationLevel.STRICT)
+    kept = await stack.tenant(IsolationLevel.STRICT)
+    for scim in (doomed, kept):
+        assert (await scim.post("/Users", user_body("someone"))).status_code == 201
+    await admin.DeleteTenant(
+        admin_pb2.DeleteTenantRequest(tenant_id=doomed.tenant_id), metadata=ADMIN
+    )
+    assert (await doomed.get("/Users")).status_code == 401
+    with pytest.raises(grpc.aio.AioRpcError) as gone:
+        await admin.GetTenant(
+            admin_pb2.GetTenantRequest(tenant_id=doomed.tenant_id), metadata=ADMIN
+        )
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+    assert (await kept.get("/Users")).json()["totalResults"] == 1
+    # The id can be used again, and starts empty.
+    await admin.CreateTenant(
+        admin_pb2.CreateTenantRequest(tenant_id=doomed.tenant_id), metadata=ADMIN
+    )
+    issued = await admin.IssueApiKey(
+        admin_pb2.IssueApiKeyRequest(tenant_id=doomed.tenant_id), metadata=ADMIN
+    )
+    doomed.api_key = issued.api_key
+    assert (await doomed.get("/Users")).json()["totalResults"] == 0

@@ -132,3 +132,9 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
     ) -> pb.ActivateTenantResponse:
         tenant = await self._admin.set_status(request.tenant_id, TenantStatus.ACTIVE)
         return pb.ActivateTenantResponse(tenant=tenant_message(tenant))
+
+    async def DeleteTenant(
+        self, request: pb.DeleteTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteTenantResponse:
+        await self._admin.delete_tenant(request.tenant_id)
+        return pb.DeleteTenantResponse()

@@ -91,6 +91,14 @@ class TenantAdministration:
         await self.get_tenant(tenant_id)
         await self._store.save_key(api_key_from_secret(secret, tenant_id, self._clock()))
 
+    async def delete_tenant(self, tenant_id: str) -> None:
+        """Suspends, purges, then forgets the tenant; a failed purge leaves it suspended, so
+        the deletion can simply be repeated."""
+        tenant = await self.set_status(tenant_id, TenantStatus.SUSPENDED)
+        await self._repository.purge(tenant, self._registry.all())
+        await self._store.delete(tenant_id)
+        self._resolver.invalidate_tenant(tenant_id)
+
     async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         await self.get_tenant(tenant_id)
         return await self._store.list_keys(tenant_id)

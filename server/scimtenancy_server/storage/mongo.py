@@ -192,3 +192,13 @@ class MongoResourceRepository(ResourceRepository):
 
     async def _free_slot(self, scope: Scope, resource_id: str) -> None:
         await self._slots.free(scope, resource_id)
+
+    async def _purge(self, scope: Scope) -> None:
+        collection = self._collection(scope)
+        with database_errors():
+            if scope.isolation is IsolationLevel.STRICT:
+                await collection.drop()
+            else:
+                await collection.delete_many({"tenant_id": scope.tenant_id})
+        await self._slots.purge(scope)
+        await self._claims.purge(f"{collection_name(scope)}|{document_id(scope, '')}")

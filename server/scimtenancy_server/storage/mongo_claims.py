@@ -10,6 +10,7 @@ seconds may be taken over.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,11 @@ class VersionClaims:
         """Drops every claim of a deleted resource."""
         with database_errors():
             await self._claims.delete_many({"target": target})
+
+    async def purge(self, target_prefix: str) -> None:
+        """Drops the claims of every resource whose target starts with `target_prefix`."""
+        with database_errors():
+            await self._claims.delete_many({"target": {"$regex": f"^{re.escape(target_prefix)}"}})
 
     async def ensure_indexes(self) -> None:
         with database_errors():

@@ -53,6 +53,10 @@ class UsageSlots:
         with database_errors():
             return int(await self._slots.count_documents({"owner": _owner(scope)}))
 
+    async def purge(self, scope: Scope) -> None:
+        with database_errors():
+            await self._slots.delete_many({"owner": _owner(scope)})
+
     async def ensure_indexes(self) -> None:
         with database_errors():
             await self._slots.create_index(

@@ -78,6 +78,11 @@ class MongoTenantStore(TenantStore):
             )
         return None if document is None else _tenant(document)
 
+    async def delete(self, tenant_id: str) -> None:
+        with database_errors():
+            await self._keys.delete_many({"tenant_id": tenant_id})
+            await self._tenants.delete_one({"_id": tenant_id})
+
     async def save_key(self, key: ApiKey) -> None:
         document = {
             "_id": key.key_hash,

@@ -143,6 +143,11 @@ class ResourceRepository(ABC):
         """Takes `member_id` out of every group of the tenant (a new version for each)."""
         await self._remove_member(_scope(tenant, groups), member_id, now)
 
+    async def purge(self, tenant: Tenant, resource_types: tuple[ResourceType, ...]) -> None:
+        """Deletes every resource of the tenant, and what storage kept for it."""
+        for resource_type in resource_types:
+            await self._purge(_scope(tenant, resource_type))
+
     async def close(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Releases connections."""
 
@@ -178,6 +183,9 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _free_slot(self, scope: Scope, resource_id: str) -> None: ...
+
+    @abstractmethod
+    async def _purge(self, scope: Scope) -> None: ...
 
     @abstractmethod
     async def _containing_members(

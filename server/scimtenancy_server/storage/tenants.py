@@ -27,6 +27,10 @@ class TenantStore(ABC):
     async def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant | None: ...
 
     @abstractmethod
+    async def delete(self, tenant_id: str) -> None:
+        """Forgets the tenant and all its keys."""
+
+    @abstractmethod
     async def save_key(self, key: ApiKey) -> None:
         """Stores a key record, replacing the one with the same hash."""
 
@@ -68,6 +72,10 @@ class InMemoryTenantStore(TenantStore):
         if tenant is not None:
             tenant = self._tenants[tenant_id] = tenant.with_status(status)
         return tenant
+
+    async def delete(self, tenant_id: str) -> None:
+        self._tenants.pop(tenant_id, None)
+        self._keys = {h: k for h, k in self._keys.items() if k.tenant_id != tenant_id}
 
     async def save_key(self, key: ApiKey) -> None:
         self._keys[key.key_hash] = key

@@ -83,6 +83,11 @@ class TenantAdminServiceStub:
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantResponse.FromString,
                 _registered_method=True)
+        self.DeleteTenant = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/DeleteTenant',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantResponse.FromString,
+                _registered_method=True)
 
 
 class TenantAdminServiceServicer:
@@ -155,6 +160,13 @@ class TenantAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteTenant(self, request, context):
+        """DeleteTenant suspends the tenant, purges its resources and keys, then forgets it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -202,6 +214,11 @@ def add_TenantAdminServiceServicer_to_server(servicer, server):
                     servicer.ActivateTenant,
                     request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantRequest.FromString,
                     response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantResponse.SerializeToString,
+            ),
+            'DeleteTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTenant,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -451,6 +468,33 @@ class TenantAdminService:
             '/scimtenancy.admin.v1.TenantAdminService/ActivateTenant',
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantRequest.SerializeToString,
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/DeleteTenant',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantResponse.FromString,
             options,
             channel_credentials,
             insecure,
