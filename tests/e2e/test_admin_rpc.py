@@ -226,3 +226,38 @@ async def test_deleting_a_tenant_purges_it(channel: grpc.aio.Channel, stack: Sta
     )
     doomed.api_key = issued.api_key
     assert (await doomed.get("/Users")).json()["totalResults"] == 0
+
+
+@pytest.mark.parametrize("level", [IsolationLevel.STRICT, IsolationLevel.STANDARD])
+async def test_health_check_reports_the_tenant(
+    channel: grpc.aio.Channel, stack: Stack, level: IsolationLevel
+) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    tenant_id = unique_id()
+    isolation = {
+        IsolationLevel.STRICT: admin_pb2.ISOLATION_LEVEL_STRICT,
+        IsolationLevel.STANDARD: admin_pb2.ISOLATION_LEVEL_STANDARD,
+    }[level]
+    await admin.CreateTenant(
+        admin_pb2.CreateTenantRequest(
+            tenant_id=tenant_id, isolation_level=isolation, limits=admin_pb2.Limits(max_users=5)
+        ),
+        metadata=ADMIN,
+    )
+    key = await admin.IssueApiKey(admin_pb2.IssueApiKeyRequest(tenant_id=tenant_id), metadata=ADMIN)
+    as_tenant = (("authorization", f"Bearer {key.api_key}"),)
+    resources = resources_pb2_grpc.ResourceServiceStub(channel)
+    for name in ("a", "b"):
+        await resources.CreateResource(
+            resources_pb2.CreateResourceRequest(
+                resource_type="User", json=orjson.dumps(user_body(name))
+            ),
+            metadata=as_tenant,
+        )
+    health = await resources.CheckHealth(resources_pb2.CheckHealthRequest(), metadata=as_tenant)
+    assert (health.tenant_id, health.isolation_level) == (tenant_id, level.value)
+    usage = {
+        u.resource_type: (u.used, u.limit if u.HasField("limit") else None) for u in health.usage
+    }
+    assert usage == {"User": (2, 5), "Group": (0, None)}
+    assert health.storage_round_trip.ToTimedelta().total_seconds() >= 0

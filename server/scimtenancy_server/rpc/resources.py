@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import grpc
 import orjson
+from google.protobuf.duration_pb2 import Duration
 
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy.resources.v1 import resources_pb2_grpc
@@ -143,3 +145,20 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         current = current_request()
         response = await self._bulk.run(current.tenant, request.json, current.base_url)
         return pb.BulkResponse(json=orjson.dumps(response))
+
+    async def CheckHealth(
+        self, request: pb.CheckHealthRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckHealthResponse:
+        tenant = current_request().tenant
+        health = await self._service.health(tenant)
+        round_trip = Duration()
+        round_trip.FromTimedelta(timedelta(seconds=health.storage_round_trip))
+        return pb.CheckHealthResponse(
+            tenant_id=tenant.tenant_id,
+            isolation_level=tenant.tenant.isolation.value,
+            storage_round_trip=round_trip,
+            usage=[
+                pb.ResourceUsage(resource_type=u.resource_type, used=u.used, limit=u.limit)
+                for u in health.usage
+            ],
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +44,19 @@ class ListResult:
     cursor_paging: bool = False
     next_cursor: str = ""
     previous_cursor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    resource_type: str
+    used: int
+    limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    storage_round_trip: float  # seconds
+    usage: list[Usage]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +218,22 @@ class ResourceService:
             skip = max(0, skip - page.total)
             found += page.resources
         return ListResult(Page(total, found), start)
+
+    async def health(self, ctx: TenantContext) -> Health:
+        """A storage round trip in the tenant's scope, and its usage against its limits."""
+        ctx.require(Permission.READ)
+        started = time.perf_counter()
+        await self._repository.probe(ctx.tenant, self._clock())
+        round_trip = time.perf_counter() - started
+        usage = [
+            Usage(
+                rt.name,
+                (await self._repository.list(ctx.tenant, rt, None, 0, 0)).total,
+                ctx.tenant.limit(rt.name),
+            )
+            for rt in self._registry.all()
+        ]
+        return Health(round_trip, usage)
 
     async def resolve_me(self, ctx: TenantContext) -> str:
         """The User behind the credential (RFC 7644 §3.11): the one whose externalId, or else

@@ -16,6 +16,7 @@ from scimtenancy_server.domain.filter import (
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource, member_values, without_member
 from scimtenancy_server.domain.sorting import sort_resources
+from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.repository import (
     Page,
     Query,
@@ -152,3 +153,6 @@ class InMemoryResourceRepository(ResourceRepository):
     async def _purge(self, scope: Scope) -> None:
         self._resources.pop(self._namespace(scope), None)
         self._unique.pop(self._namespace(scope), None)
+
+    async def _probe(self, tenant_id: str, isolation: IsolationLevel, now: datetime) -> None:
+        return None  # process memory: nothing that can fail independently of the process

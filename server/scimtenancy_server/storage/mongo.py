@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,8 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import has_value_path, relax
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.resource import StoredResource, without_member
-from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.storage.mongo_claims import VersionClaims
 from scimtenancy_server.storage.mongo_codec import (
     collection_name,
@@ -202,3 +204,23 @@ class MongoResourceRepository(ResourceRepository):
                 await collection.delete_many({"tenant_id": scope.tenant_id})
         await self._slots.purge(scope)
         await self._claims.purge(f"{collection_name(scope)}|{document_id(scope, '')}")
+
+    def _health(self, tenant_id: str, isolation: IsolationLevel) -> AsyncIOMotorCollection[Any]:
+        strict = isolation is IsolationLevel.STRICT
+        return self._database[f"t.{tenant_id}.health" if strict else "health"]
+
+    async def purge(self, tenant: Tenant, resource_types: tuple[ResourceType, ...]) -> None:
+        await super().purge(tenant, resource_types)
+        if tenant.isolation is IsolationLevel.STRICT:
+            with database_errors():
+                await self._health(tenant.tenant_id, tenant.isolation).drop()
+
+    async def _probe(self, tenant_id: str, isolation: IsolationLevel, now: datetime) -> None:
+        collection = self._health(tenant_id, isolation)
+        key = f"{tenant_id}:{uuid.uuid4()}"
+        with database_errors():
+            await collection.insert_one({"_id": key, "tenant_id": tenant_id, "at": now})
+            found = await collection.find_one({"_id": key, "tenant_id": tenant_id})
+            await collection.delete_one({"_id": key})
+        if found is None:
+            raise ScimError.unavailable("the storage probe could not read back what it wrote")

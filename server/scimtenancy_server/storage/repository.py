@@ -143,6 +143,11 @@ class ResourceRepository(ABC):
         """Takes `member_id` out of every group of the tenant (a new version for each)."""
         await self._remove_member(_scope(tenant, groups), member_id, now)
 
+    async def probe(self, tenant: Tenant, now: datetime) -> None:
+        """Writes, reads back and deletes a probe document in the tenant's scope; raises
+        when any step fails."""
+        await self._probe(tenant.tenant_id, tenant.isolation, now)
+
     async def purge(self, tenant: Tenant, resource_types: tuple[ResourceType, ...]) -> None:
         """Deletes every resource of the tenant, and what storage kept for it."""
         for resource_type in resource_types:
@@ -186,6 +191,9 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _purge(self, scope: Scope) -> None: ...
+
+    @abstractmethod
+    async def _probe(self, tenant_id: str, isolation: IsolationLevel, now: datetime) -> None: ...
 
     @abstractmethod
     async def _containing_members(

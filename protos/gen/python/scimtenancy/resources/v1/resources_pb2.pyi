@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -5,6 +8,32 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class CheckHealthRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ResourceUsage(_message.Message):
+    __slots__ = ("resource_type", "used", "limit")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    used: int
+    limit: int
+    def __init__(self, resource_type: _Optional[str] = ..., used: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class CheckHealthResponse(_message.Message):
+    __slots__ = ("tenant_id", "isolation_level", "storage_round_trip", "usage")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_ROUND_TRIP_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    isolation_level: str
+    storage_round_trip: _duration_pb2.Duration
+    usage: _containers.RepeatedCompositeFieldContainer[ResourceUsage]
+    def __init__(self, tenant_id: _Optional[str] = ..., isolation_level: _Optional[str] = ..., storage_round_trip: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., usage: _Optional[_Iterable[_Union[ResourceUsage, _Mapping]]] = ...) -> None: ...
 
 class BulkRequest(_message.Message):
     __slots__ = ("json",)

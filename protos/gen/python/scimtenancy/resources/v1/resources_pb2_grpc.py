@@ -91,6 +91,11 @@ class ResourceServiceStub:
                 request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkResponse.FromString,
                 _registered_method=True)
+        self.CheckHealth = channel.unary_unary(
+                '/scimtenancy.resources.v1.ResourceService/CheckHealth',
+                request_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.CheckHealthRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.CheckHealthResponse.FromString,
+                _registered_method=True)
 
 
 class ResourceServiceServicer:
@@ -173,6 +178,14 @@ class ResourceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckHealth(self, request, context):
+        """CheckHealth checks the caller's tenant end to end: its credential resolves, a storage
+        write, read and delete succeed in the tenant's scope, and it reports usage and limits.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResourceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -220,6 +233,11 @@ def add_ResourceServiceServicer_to_server(servicer, server):
                     servicer.Bulk,
                     request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkRequest.FromString,
                     response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkResponse.SerializeToString,
+            ),
+            'CheckHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckHealth,
+                    request_deserializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.CheckHealthRequest.FromString,
+                    response_serializer=scimtenancy_dot_resources_dot_v1_dot_resources__pb2.CheckHealthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -477,6 +495,33 @@ class ResourceService:
             '/scimtenancy.resources.v1.ResourceService/Bulk',
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkRequest.SerializeToString,
             scimtenancy_dot_resources_dot_v1_dot_resources__pb2.BulkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.resources.v1.ResourceService/CheckHealth',
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.CheckHealthRequest.SerializeToString,
+            scimtenancy_dot_resources_dot_v1_dot_resources__pb2.CheckHealthResponse.FromString,
             options,
             channel_credentials,
             insecure,
