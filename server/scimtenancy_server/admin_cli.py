@@ -1,0 +1,180 @@
+"""`scimtenancy-admin`: tenant administration over the gRPC admin API.
+
+scimtenancy-admin --target 127.0.0.1:50051 --token $SCIMTENANCY_ADMIN_TOKEN create acme
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+import grpc
+import typer
+from google.protobuf.duration_pb2 import Duration
+from rich.console import Console
+from rich.table import Table
+
+from scimtenancy.admin.v1 import admin_pb2 as pb
+from scimtenancy.admin.v1 import admin_pb2_grpc
+
+app = typer.Typer(help="Manage the tenants of a scim-tenancy server.", no_args_is_help=True)
+console = Console()
+_LEVELS = {"strict": pb.ISOLATION_LEVEL_STRICT, "standard": pb.ISOLATION_LEVEL_STANDARD}
+
+
+class _Connection:
+    def __init__(self, target: str, token: str) -> None:
+        self.channel = grpc.insecure_channel(target)
+        self.stub = admin_pb2_grpc.TenantAdminServiceStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {token}"),)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Option(envvar="SCIMTENANCY_GRPC_TARGET")] = "127.0.0.1:50051",
+    token: Annotated[str, typer.Option(envvar="SCIMTENANCY_ADMIN_TOKEN")] = "",
+) -> None:
+    ctx.obj = _Connection(target, token)
+
+
+def _call(ctx: typer.Context, method: str, request: object) -> object:
+    connection: _Connection = ctx.obj
+    try:
+        return getattr(connection.stub, method)(request, metadata=connection.metadata, timeout=30)
+    except grpc.RpcError as error:
+        console.print(f"[red]{error.code().name}[/red]: {error.details()}")
+        raise typer.Exit(1) from None
+
+
+def _show(tenants: list[pb.Tenant]) -> None:
+    table = Table("tenant", "name", "isolation", "status", "limits")
+    for t in tenants:
+        limits = ", ".join(f"{f.name}={v}" for f, v in t.limits.ListFields()) or "-"
+        table.add_row(
+            t.tenant_id,
+            t.display_name,
+            pb.IsolationLevel.Name(t.isolation_level).removeprefix("ISOLATION_LEVEL_"),
+            pb.TenantStatus.Name(t.status).removeprefix("TENANT_STATUS_"),
+            limits,
+        )
+    console.print(table)
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    tenant_id: str,
+    name: str = "",
+    isolation: Annotated[str, typer.Option(help="strict or standard")] = "standard",
+    max_users: int | None = None,
+    max_groups: int | None = None,
+) -> None:
+    """Create a tenant."""
+    if isolation not in _LEVELS:
+        raise typer.BadParameter("isolation must be strict or standard")
+    limits = pb.Limits(max_users=max_users, max_groups=max_groups)
+    reply = _call(
+        ctx,
+        "CreateTenant",
+        pb.CreateTenantRequest(
+            tenant_id=tenant_id,
+            display_name=name,
+            isolation_level=_LEVELS[isolation],
+            limits=limits,
+        ),
+    )
+    assert isinstance(reply, pb.CreateTenantResponse)
+    _show([reply.tenant])
+
+
+@app.command("list")
+def list_tenants(ctx: typer.Context) -> None:
+    """List every tenant."""
+    tenants: list[pb.Tenant] = []
+    token = ""
+    while True:
+        reply = _call(ctx, "ListTenants", pb.ListTenantsRequest(page_size=500, page_token=token))
+        assert isinstance(reply, pb.ListTenantsResponse)
+        tenants.extend(reply.tenants)
+        token = reply.next_page_token
+        if not token:
+            break
+    _show(tenants)
+
+
+@app.command()
+def suspend(ctx: typer.Context, tenant_id: str) -> None:
+    """Refuse a tenant's requests."""
+    reply = _call(ctx, "SuspendTenant", pb.SuspendTenantRequest(tenant_id=tenant_id))
+    assert isinstance(reply, pb.SuspendTenantResponse)
+    _show([reply.tenant])
+
+
+@app.command()
+def activate(ctx: typer.Context, tenant_id: str) -> None:
+    """Serve a suspended tenant again."""
+    reply = _call(ctx, "ActivateTenant", pb.ActivateTenantRequest(tenant_id=tenant_id))
+    assert isinstance(reply, pb.ActivateTenantResponse)
+    _show([reply.tenant])
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    tenant_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
+    """Delete a tenant and purge all its resources and keys."""
+    if not yes:
+        typer.confirm(f"Delete tenant {tenant_id} and all its data?", abort=True)
+    _call(ctx, "DeleteTenant", pb.DeleteTenantRequest(tenant_id=tenant_id))
+    console.print(f"deleted {tenant_id}")
+
+
+@app.command("issue-key")
+def issue_key(ctx: typer.Context, tenant_id: str) -> None:
+    """Issue an API key; its secret is printed once."""
+    reply = _call(ctx, "IssueApiKey", pb.IssueApiKeyRequest(tenant_id=tenant_id))
+    assert isinstance(reply, pb.IssueApiKeyResponse)
+    console.print(f"key id: {reply.key_id}")
+    print(reply.api_key)  # plain, so scripts can capture it
+
+
+@app.command("rotate-key")
+def rotate_key(
+    ctx: typer.Context, tenant_id: str, key_id: str, overlap_hours: float = 24.0
+) -> None:
+    """Issue a successor key; the old one keeps working for the overlap."""
+    overlap = Duration()
+    overlap.FromTimedelta(datetime.timedelta(hours=overlap_hours))
+    reply = _call(
+        ctx,
+        "RotateApiKey",
+        pb.RotateApiKeyRequest(tenant_id=tenant_id, key_id=key_id, overlap=overlap),
+    )
+    assert isinstance(reply, pb.RotateApiKeyResponse)
+    console.print(f"key id: {reply.key_id}")
+    print(reply.api_key)
+
+
+@app.command("revoke-key")
+def revoke_key(ctx: typer.Context, tenant_id: str, key_id: str) -> None:
+    """Stop an API key at once."""
+    _call(ctx, "RevokeApiKey", pb.RevokeApiKeyRequest(tenant_id=tenant_id, key_id=key_id))
+    console.print(f"revoked {key_id}")
+
+
+@app.command("keys")
+def keys(ctx: typer.Context, tenant_id: str) -> None:
+    """List a tenant's API keys (never their secrets)."""
+    reply = _call(ctx, "ListApiKeys", pb.ListApiKeysRequest(tenant_id=tenant_id))
+    assert isinstance(reply, pb.ListApiKeysResponse)
+    table = Table("key id", "created", "expires", "revoked", "last used")
+    for k in reply.keys:
+        expires = k.expire_time.ToDatetime().isoformat() if k.HasField("expire_time") else "-"
+        used = k.last_use_time.ToDatetime().isoformat() if k.HasField("last_use_time") else "-"
+        table.add_row(
+            k.key_id, k.create_time.ToDatetime().isoformat(), expires, str(k.revoked), used
+        )
+    console.print(table)

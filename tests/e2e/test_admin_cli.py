@@ -1,0 +1,73 @@
+"""The admin CLI against a running server: the tenant lifecycle as an operator drives it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from e2e.stack import ADMIN_TOKEN, ScimClient, Stack
+from helpers import unique_id, user_body
+
+CLI = Path(sys.executable).parent / "scimtenancy-admin"
+
+
+async def admin(stack: Stack, *args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        "--target",
+        stack.grpc_target,
+        "--token",
+        ADMIN_TOKEN,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+async def test_tenant_lifecycle_from_the_cli(stack: Stack) -> None:
+    tenant_id = unique_id("cli")
+    code, out = await admin(stack, "create", tenant_id, "--isolation", "strict", "--max-users", "1")
+    assert code == 0, out
+    assert tenant_id in out
+    assert "max_users=1" in out
+    code, out = await admin(stack, "issue-key", tenant_id)
+    assert code == 0, out
+    scim = ScimClient(stack, "path", tenant_id, out.strip().splitlines()[-1])
+    assert (await scim.post("/Users", user_body("one"))).status_code == 201
+    assert (await scim.post("/Users", user_body("two"))).status_code == 403  # the limit
+
+    _, listed = await admin(stack, "list")
+    assert tenant_id in listed
+    assert (await admin(stack, "suspend", tenant_id))[0] == 0
+    assert (await scim.get("/Users")).status_code == 403
+    assert (await admin(stack, "activate", tenant_id))[0] == 0
+    assert (await scim.get("/Users")).status_code == 200
+    _, keys = await admin(stack, "keys", tenant_id)
+    assert scim.api_key not in keys
+
+    assert (await admin(stack, "delete", tenant_id, "--yes"))[0] == 0
+    assert (await scim.get("/Users")).status_code == 401
+    code, out = await admin(stack, "suspend", tenant_id)
+    assert code == 1
+    assert "NOT_FOUND" in out
+
+
+async def test_the_cli_needs_the_admin_token(stack: Stack) -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        "--target",
+        stack.grpc_target,
+        "--token",
+        "wrong",
+        "list",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert b"UNAUTHENTICATED" in out
