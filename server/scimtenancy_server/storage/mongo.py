@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Collection
 from datetime import datetime
@@ -21,6 +22,7 @@ from scimtenancy_server.storage.mongo_codec import (
     collection_name,
     document_id,
     from_document,
+    owned,
     scoped,
     shadow_field,
     to_document,
@@ -86,10 +88,24 @@ class MongoResourceRepository(ResourceRepository):
         with database_errors(self._unique_detail(scope)):
             await self._collection(scope).insert_one(to_document(scope, resource))
 
-    async def _get(self, scope: Scope, resource_id: str) -> StoredResource | None:
-        query = scoped(scope, {"_id": document_id(scope, resource_id)})
+    # Single-document operations select by `_id` alone: it already names the tenant (its prefix
+    # in shared collections, the collection itself under strict isolation), and FerretDB 1.24
+    # serves only a bare `_id` equality from its primary key; any other condition is a scan.
+    # The tenant is checked again on the document read.
+
+    async def _find(
+        self, scope: Scope, resource_id: str, **projection: int
+    ) -> dict[str, Any] | None:
         with database_errors():
-            document = await self._collection(scope).find_one(query)
+            document: dict[str, Any] | None = await self._collection(scope).find_one(
+                {"_id": document_id(scope, resource_id)}, projection=projection or None
+            )
+        if document is None or not owned(scope, document):
+            return None
+        return document
+
+    async def _get(self, scope: Scope, resource_id: str) -> StoredResource | None:
+        document = await self._find(scope, resource_id)
         return None if document is None else from_document(scope.resource_type, document)
 
     def _target(self, scope: Scope, resource_id: str) -> str:
@@ -99,32 +115,34 @@ class MongoResourceRepository(ResourceRepository):
         target = self._target(scope, resource.id)
         if not await self._claims.claim(target, expected_version + 1):
             return False  # another writer is moving this resource past `expected_version`
-        query = scoped(scope, {"_id": document_id(scope, resource.id), "version": expected_version})
-        with database_errors(self._unique_detail(scope)):
-            try:
+        try:
+            current = await self._find(scope, resource.id, version=1, tenant_id=1)
+            if current is None or current["version"] != expected_version:
+                return False
+            with database_errors(self._unique_detail(scope)):
                 result = await self._collection(scope).replace_one(
-                    query, to_document(scope, resource)
+                    {"_id": document_id(scope, resource.id)}, to_document(scope, resource)
                 )
-            except BaseException:
-                await self._claims.release(target, expected_version + 1)
-                raise
-        if not result.matched_count:
+            return bool(result.matched_count)
+        finally:
             await self._claims.release(target, expected_version + 1)
-            return False
-        await self._claims.release(target, expected_version)
-        return True
 
     async def _delete(self, scope: Scope, resource_id: str, expected_version: int | None) -> bool:
+        selector = {"_id": document_id(scope, resource_id)}
+        if expected_version is None:
+            with database_errors():
+                return bool((await self._collection(scope).delete_one(selector)).deleted_count)
         target = self._target(scope, resource_id)
-        query = scoped(scope, {"_id": document_id(scope, resource_id)})
-        if expected_version is not None:
-            if not await self._claims.claim(target, expected_version + 1):
+        if not await self._claims.claim(target, expected_version + 1):
+            return False
+        try:
+            current = await self._find(scope, resource_id, version=1, tenant_id=1)
+            if current is None or current["version"] != expected_version:
                 return False
-            query["version"] = expected_version
-        with database_errors():
-            result = await self._collection(scope).delete_one(query)
-        await self._claims.forget(target)
-        return bool(result.deleted_count)
+            with database_errors():
+                return bool((await self._collection(scope).delete_one(selector)).deleted_count)
+        finally:
+            await self._claims.release(target, expected_version + 1)
 
     async def _list(self, scope: Scope, query: Query) -> Page:
         where, offset, limit = query.where, query.offset, query.limit
@@ -164,11 +182,8 @@ class MongoResourceRepository(ResourceRepository):
         return Page(total, resources)
 
     async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]:
-        keys = [document_id(scope, i) for i in ids]
-        selector = scoped(scope, {"_id": {"$in": keys}})
-        with database_errors():
-            cursor = self._collection(scope).find(selector, projection={"id": 1})
-            return {document["id"] async for document in cursor}
+        found = await asyncio.gather(*(self._find(scope, i, tenant_id=1) for i in ids))
+        return {i for i, document in zip(ids, found, strict=True) if document is not None}
 
     async def _containing_members(
         self, scope: Scope, member_ids: Collection[str]

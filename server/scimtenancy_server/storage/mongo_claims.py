@@ -1,11 +1,11 @@
 """Exclusive version transitions. FerretDB 1.24 does not apply a conditional update
 atomically: several concurrent `replace_one({_id, version: N})` calls can all match. Inserting
 a document with a unique `_id` is atomic on every MongoDB-compatible server, so a writer first
-claims the transition `N → N+1` by inserting its key; only the claim's holder writes. The final
-write keeps its version condition, so a stale writer still matches nothing.
-
-A claim whose holder died would block the resource, so claims older than `stale_after`
-seconds may be taken over.
+claims the transition `N → N+1` by inserting its key; only the claim's holder writes. It then
+reads the document by `_id`, checks that it is still at version N (a stale writer stops here),
+writes it by `_id` (queries FerretDB serves from its primary key) and drops the claim: claims
+live only for the duration of one write. A claim whose holder died would block the resource,
+so claims older than `stale_after` seconds may be taken over.
 """
 
 from __future__ import annotations
@@ -50,14 +50,8 @@ class VersionClaims:
         return False
 
     async def release(self, target: str, version: int) -> None:
-        """Drops the claim that led to `version`, once a newer version exists."""
         with database_errors():
             await self._claims.delete_one({"_id": self._key(target, version)})
-
-    async def forget(self, target: str) -> None:
-        """Drops every claim of a deleted resource."""
-        with database_errors():
-            await self._claims.delete_many({"target": target})
 
     async def purge(self, target_prefix: str) -> None:
         """Drops the claims of every resource whose target starts with `target_prefix`."""

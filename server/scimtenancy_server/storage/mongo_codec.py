@@ -66,6 +66,11 @@ def scoped(scope: Scope, query: dict[str, Any]) -> dict[str, Any]:
     return {"tenant_id": scope.tenant_id, **query}
 
 
+def owned(scope: Scope, document: dict[str, Any]) -> bool:
+    """Whether a document read by `_id` belongs to the scope's tenant."""
+    return scope.isolation is IsolationLevel.STRICT or document.get("tenant_id") == scope.tenant_id
+
+
 def document_id(scope: Scope, resource_id: str) -> str:
     if scope.isolation is IsolationLevel.STRICT:
         return resource_id
