@@ -12,6 +12,7 @@ from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
 from scimtenancy_server.config import ServerSettings
 from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
+from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
@@ -25,6 +26,7 @@ from scimtenancy_server.services.resolution import (
     TenantResolver,
 )
 from scimtenancy_server.services.resources import ResourceService
+from scimtenancy_server.services.shared_namespace import SharedNamespace
 from scimtenancy_server.services.tenants import TenantAdministration
 from scimtenancy_server.storage.memory import InMemoryResourceRepository
 from scimtenancy_server.storage.repository import ResourceRepository
@@ -65,8 +67,15 @@ def build_application(settings: ServerSettings) -> Application:
     }
     chain = [available[name] for name in settings.credential_resolvers]
     resolver = TenantResolver(chain, ttl=settings.tenant_cache_ttl)
+
+    async def namespace() -> Tenant | None:
+        if not settings.shared_namespace:
+            return None
+        return await tenant_store.get(settings.shared_namespace)
+
+    shared = SharedNamespace(repository, namespace, frozenset(settings.shared_resource_types))
     resources = ResourceService(
-        repository, DEFAULT_REGISTRY, max_filter_scan=settings.max_filter_scan
+        repository, DEFAULT_REGISTRY, max_filter_scan=settings.max_filter_scan, shared=shared
     )
     return Application(
         repository=repository,
@@ -75,7 +84,12 @@ def build_application(settings: ServerSettings) -> Application:
         resources=resources,
         bulk=BulkService(resources, settings.bulk_max_operations, settings.bulk_max_payload),
         administration=TenantAdministration(
-            tenant_store, repository, DEFAULT_REGISTRY, resolver, settings.default_isolation
+            tenant_store,
+            repository,
+            DEFAULT_REGISTRY,
+            resolver,
+            settings.default_isolation,
+            shared_available=bool(settings.shared_namespace),
         ),
         _client=client,
     )

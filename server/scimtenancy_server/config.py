@@ -45,6 +45,12 @@ class ServerSettings(BaseSettings):
     jwt_issuers: list[JwtIssuer] = Field(
         [], description="trusted JWT issuers (JSON list; see the README)"
     )
+    shared_namespace: str = Field(
+        "", description="tenant whose resources tenants at the shared level may read"
+    )
+    shared_resource_types: list[str] = Field(
+        ["Group"], description="resource types the shared namespace exposes"
+    )
     rate_limit: float = Field(
         0.0, ge=0, description="requests per second per tenant and process (0: unlimited)"
     )

@@ -26,8 +26,9 @@ from scimtenancy_server.domain.resource import (
 from scimtenancy_server.domain.schema import GROUP, USER, ResourceType, ResourceTypeRegistry
 from scimtenancy_server.domain.search import ListRequest, parse_search_request
 from scimtenancy_server.domain.sorting import resolve_sort
-from scimtenancy_server.domain.tenant import TenantContext
+from scimtenancy_server.domain.tenant import Tenant, TenantContext
 from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
+from scimtenancy_server.services.shared_namespace import SharedNamespace, read_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
 
 # The resource types a group may list as members (RFC 7643 §4.2).
@@ -82,8 +83,10 @@ class ResourceService:
         default_count: int = 100,
         max_count: int = 1000,
         max_filter_scan: int = 10_000,
+        shared: SharedNamespace | None = None,
     ) -> None:
         self._repository = repository
+        self._shared = shared or SharedNamespace(repository, _no_namespace, frozenset())
         self._registry = registry
         self._clock = clock
         self.default_count = default_count
@@ -105,12 +108,18 @@ class ResourceService:
 
     async def get(self, ctx: TenantContext, type_key: str, resource_id: str) -> StoredResource:
         ctx.require(Permission.READ)
-        return await self._fetch(ctx, self.resource_type(type_key), resource_id)
+        return await self._fetch(ctx, self.resource_type(type_key), resource_id, to_write=False)
 
     async def _fetch(
-        self, ctx: TenantContext, rt: ResourceType, resource_id: str
+        self, ctx: TenantContext, rt: ResourceType, resource_id: str, *, to_write: bool = True
     ) -> StoredResource:
+        """The caller's resource; shared resources are found too, but only for reading."""
         resource = await self._repository.get(ctx.tenant, rt, resource_id)
+        if resource is None:
+            shared = await self._shared.get(ctx, rt, resource_id)
+            if shared is not None and to_write:
+                raise read_only(rt, resource_id)
+            resource = shared
         if resource is None:
             raise _not_found(rt, resource_id)
         return resource
@@ -156,6 +165,7 @@ class ResourceService:
         if not await self._repository.delete(ctx.tenant, rt, resource_id, expected):
             if if_match:
                 raise _changed(rt, resource_id)
+            await self._shared.refuse_write(ctx, rt, resource_id)
             raise _not_found(rt, resource_id)
         if rt.name in MEMBER_TYPES:
             # A deleted resource leaves every group it was a member of (RFC 7643 §4.2).
@@ -177,9 +187,7 @@ class ResourceService:
         key = query_key(rt.name, request.filter, request.sort_by, request.sort_order)
         if request.cursor is not None:
             start = decode_cursor(request.cursor, key) + 1
-        page = await self._repository.list(
-            ctx.tenant, rt, where, start - 1, limit, sort, self._max_scan
-        )
+        page = await self._shared.list(ctx, rt, where, start - 1, limit, sort, self._max_scan)
         if request.cursor is None:
             return ListResult(page, start)
         offset, end = start - 1, start - 1 + len(page.resources)
@@ -325,6 +333,10 @@ class ResourceService:
             if if_match:
                 raise _changed(rt, resource_id)
         raise ScimError.conflict(f"{rt.name} {resource_id!r} is changing too often; retry")
+
+
+async def _no_namespace() -> Tenant | None:
+    return None
 
 
 def _check_precondition(current: StoredResource, if_match: str) -> None:

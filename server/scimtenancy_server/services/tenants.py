@@ -32,7 +32,10 @@ class TenantAdministration:
         resolver: TenantResolver,
         default_isolation: IsolationLevel = IsolationLevel.STANDARD,
         clock: Clock = utc_now,
+        *,
+        shared_available: bool = False,
     ) -> None:
+        self._shared_available = shared_available
         self._store = store
         self._repository = repository
         self._registry = registry
@@ -51,8 +54,10 @@ class TenantAdministration:
         if any(value < 0 for value in (limits or {}).values()):
             raise ScimError.invalid_value("limits cannot be negative")
         level = isolation or self._default_isolation
-        if level is IsolationLevel.SHARED:
-            raise ScimError.invalid_value("the shared isolation level is not available yet")
+        if level is IsolationLevel.SHARED and not self._shared_available:
+            raise ScimError.invalid_value(
+                "the shared isolation level needs a shared namespace (SCIMTENANCY_SHARED_NAMESPACE)"
+            )
         tenant = Tenant(
             tenant_id,
             display_name or tenant_id,
