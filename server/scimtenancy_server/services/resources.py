@@ -97,14 +97,28 @@ class ResourceService:
         return self._registry.resolve(key)
 
     async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
+        return await self.store_new(ctx, type_key, parse_json_object(body), str(uuid.uuid4()))
+
+    async def store_new(
+        self, ctx: TenantContext, type_key: str, document: JsonObject, resource_id: str
+    ) -> StoredResource:
+        """Creates a resource with the given id (imports and migrations keep their ids)."""
         ctx.require(Permission.CREATE)
         rt = self.resource_type(type_key)
-        attributes = canonical_attributes(rt, parse_json_object(body))
+        attributes = canonical_attributes(rt, document)
         attributes = await self._resolve_members(ctx, rt, attributes)
         now = self._clock()
-        resource = StoredResource(rt.name, str(uuid.uuid4()), 1, now, now, attributes)
+        resource = StoredResource(rt.name, resource_id, 1, now, now, attributes)
         await self._repository.insert(ctx.tenant, resource, rt)
         return resource
+
+    async def exists(self, ctx: TenantContext, type_key: str, resource_id: str) -> bool:
+        rt = self.resource_type(type_key)
+        return await self._repository.get(ctx.tenant, rt, resource_id) is not None
+
+    def validate(self, type_key: str, document: JsonObject) -> None:
+        """Raises the ScimError a create of `document` would raise for its content."""
+        canonical_attributes(self.resource_type(type_key), document)
 
     async def get(self, ctx: TenantContext, type_key: str, resource_id: str) -> StoredResource:
         ctx.require(Permission.READ)
