@@ -76,3 +76,12 @@ async def test_a_token_cannot_reach_another_tenant(jwt_stack: Stack) -> None:
     response = await expired.get("/Users")
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
+
+
+async def test_limits_can_come_from_the_token(jwt_stack: Stack) -> None:
+    admin = await jwt_stack.tenant(IsolationLevel.STANDARD)
+    limited = token_client(admin, sub="x", max_users=1)
+    assert (await limited.post("/Users", user_body("first"))).status_code == 201
+    refused = await limited.post("/Users", user_body("second"))
+    assert refused.status_code == 403
+    assert "max_users=1" in refused.json()["detail"]

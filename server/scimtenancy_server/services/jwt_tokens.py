@@ -7,6 +7,7 @@ claim; permissions come from a claim; `sub` is the actor."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -33,6 +34,10 @@ class JwtIssuer(BaseModel):
     tenant: str | None = None  # every token of this issuer belongs to this tenant
     tenant_claim: str = "tenant_id"  # otherwise the tenant is this claim's value
     permissions_claim: str = "scope"
+    # Claims that set the tenant's limits for requests with this token (e.g. "max_users").
+    limit_claims: dict[str, str] = Field(
+        default_factory=lambda: {"max_users": "User", "max_groups": "Group"}
+    )
     default_permissions: list[str] = Field(
         default_factory=lambda: sorted(p.value for p in ALL_PERMISSIONS)
     )
@@ -80,6 +85,13 @@ class JwtResolver:
         tenant = await self._store.get(tenant_id) if isinstance(tenant_id, str) else None
         if tenant is None:
             raise _unauthenticated("it names no tenant of this service")
+        limits = {
+            rt: value
+            for claim, rt in issuer.limit_claims.items()
+            if isinstance(value := claims.get(claim), int) and not isinstance(value, bool)
+        }
+        if limits:
+            tenant = replace(tenant, limits={**tenant.limits, **limits})
         raw = claims.get(issuer.permissions_claim, issuer.default_permissions)
         subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
         context = TenantContext(tenant, f"jwt:{subject or '?'}", parse_permissions(raw), subject)
