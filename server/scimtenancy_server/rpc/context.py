@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 from scimtenancy_server.domain.tenant import TenantContext
@@ -25,9 +25,9 @@ def current_request() -> RequestContext:
     return _current.get()
 
 
-def enter_request(context: RequestContext) -> object:
+def enter_request(context: RequestContext) -> Token[RequestContext]:
     return _current.set(context)
 
 
-def leave_request(token: object) -> None:
-    _current.reset(token)  # type: ignore[arg-type]
+def leave_request(token: Token[RequestContext]) -> None:
+    _current.reset(token)
