@@ -4,12 +4,15 @@ in `schemas/*.json`, which /Schemas serves as they are."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scimtenancy_server.domain.errors import ScimError
+
+if TYPE_CHECKING:
+    from scimtenancy_server.domain.tenant import Tenant
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -203,6 +206,35 @@ class ResourceTypeRegistry:
     def __init__(self, types: tuple[ResourceType, ...]) -> None:
         self._types = types
         self._by_key = {k: t for t in types for k in (t.name, t.endpoint)}
+        self._per_tenant: dict[tuple[str, tuple[Any, ...]], ResourceTypeRegistry] = {}
+
+    def for_tenant(self, tenant: Tenant | None) -> ResourceTypeRegistry:
+        """The resource types as one tenant sees them: with its own schema extensions."""
+        if tenant is None or not tenant.extensions:
+            return self
+        key = (tenant.tenant_id, tenant.extensions)
+        found = self._per_tenant.get(key)
+        if found is None:
+            if len(self._per_tenant) > 10_000:
+                self._per_tenant.clear()
+            found = self._per_tenant[key] = ResourceTypeRegistry(
+                tuple(
+                    replace(
+                        rt,
+                        extensions=(
+                            *rt.extensions,
+                            *(
+                                (e.schema, e.required)
+                                for e in tenant.extensions
+                                if e.resource_type == rt.name
+                            ),
+                        ),
+                        _by_lower={},
+                    )
+                    for rt in self._types
+                )
+            )
+        return found
 
     def all(self) -> tuple[ResourceType, ...]:
         return self._types

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission, require
+from scimtenancy_server.domain.schema import Schema
 
 # Tenant ids appear in collection names, subdomains and URL paths, so they keep to the
 # characters that are safe in all three.
@@ -39,6 +40,13 @@ def validate_tenant_id(tenant_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class TenantExtension:
+    resource_type: str
+    schema: Schema
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Tenant:
     tenant_id: str
     display_name: str
@@ -47,6 +55,8 @@ class Tenant:
     created: datetime
     # Most resources per resource type name (`User`, `Group`); absent: unlimited.
     limits: Mapping[str, int] = field(default_factory=dict)
+    # Schema extensions of this tenant only (visible to and enforced for no other tenant).
+    extensions: tuple[TenantExtension, ...] = ()
 
     def limit(self, resource_type: str) -> int | None:
         return self.limits.get(resource_type)

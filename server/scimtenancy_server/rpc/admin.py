@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
 from scimtenancy_server.domain.credentials import ApiKey
+from scimtenancy_server.domain.resource import parse_json_object
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
 from scimtenancy_server.services.tenants import TenantAdministration
 
@@ -138,3 +139,12 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
     ) -> pb.DeleteTenantResponse:
         await self._admin.delete_tenant(request.tenant_id)
         return pb.DeleteTenantResponse()
+
+    async def RegisterSchemaExtension(
+        self, request: pb.RegisterSchemaExtensionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RegisterSchemaExtensionResponse:
+        document = parse_json_object(request.schema_json, "schema_json")
+        await self._admin.register_extension(
+            request.tenant_id, request.resource_type, document, request.required
+        )
+        return pb.RegisterSchemaExtensionResponse()

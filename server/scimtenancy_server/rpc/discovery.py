@@ -33,6 +33,9 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
         self._max_results = max_results
         self._default_count = default_count
 
+    def _types(self) -> ResourceTypeRegistry:
+        return self._registry.for_tenant(current_request().tenant.tenant)
+
     async def GetServiceProviderConfig(
         self, request: pb.GetServiceProviderConfigRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetServiceProviderConfigResponse:
@@ -49,13 +52,13 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
         self, request: pb.ListResourceTypesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListResourceTypesResponse:
         base = current_request().base_url
-        documents = [resource_type_document(rt, base) for rt in self._registry.all()]
+        documents = [resource_type_document(rt, base) for rt in self._types().all()]
         return pb.ListResourceTypesResponse(json=orjson.dumps(list_response(documents)))
 
     async def GetResourceType(
         self, request: pb.GetResourceTypeRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetResourceTypeResponse:
-        rt = find_resource_type(self._registry, request.id)
+        rt = find_resource_type(self._types(), request.id)
         document = resource_type_document(rt, current_request().base_url)
         return pb.GetResourceTypeResponse(json=orjson.dumps(document))
 
@@ -63,12 +66,12 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
         self, request: pb.ListSchemasRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSchemasResponse:
         base = current_request().base_url
-        documents = [schema_document(s, base) for s in self._registry.schemas()]
+        documents = [schema_document(s, base) for s in self._types().schemas()]
         return pb.ListSchemasResponse(json=orjson.dumps(list_response(documents)))
 
     async def GetSchema(
         self, request: pb.GetSchemaRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetSchemaResponse:
-        schema = find_schema(self._registry, request.id)
+        schema = find_schema(self._types(), request.id)
         document = schema_document(schema, current_request().base_url)
         return pb.GetSchemaResponse(json=orjson.dumps(document))

@@ -52,7 +52,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return (await self._rendered([resource], projection))[0]
 
     def _message(self, resource: StoredResource, projection: Projection) -> pb.Resource:
-        rt = self._service.resource_type(resource.resource_type)
+        rt = self._service.resource_type(resource.resource_type, current_request().tenant.tenant)
         return pb.Resource(
             id=resource.id,
             resource_type=resource.resource_type,

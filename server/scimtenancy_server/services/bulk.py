@@ -79,7 +79,7 @@ class BulkService:
         if resource is not None:
             if operation.method == "POST" and operation.bulk_id:
                 ids[operation.bulk_id] = resource.id
-            rt = self._resources.resource_type(resource.resource_type)
+            rt = self._resources.resource_type(resource.resource_type, ctx.tenant)
             result["location"] = resource_location(base_url, rt.endpoint, resource.id)
             result["version"] = resource.etag
         return result

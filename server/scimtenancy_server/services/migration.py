@@ -56,7 +56,7 @@ async def migrate(
                 report.skipped[type_name] += 1
                 continue
             if dry_run:
-                resources.validate(type_name, document)
+                resources.validate(ctx, type_name, document)
             else:
                 await resources.store_new(ctx, type_name, document, resource_id)
             report.migrated[type_name] += 1
@@ -92,7 +92,7 @@ async def export_jsonl(
     written = 0
     with path.open("wb") as out:
         for type_name in ORDER:
-            rt = resources.resource_type(type_name)
+            rt = resources.resource_type(type_name, ctx.tenant)
             offset = 0
             while page := (await repository.list(ctx.tenant, rt, None, offset, 500)).resources:
                 for resource in page:

@@ -93,8 +93,12 @@ class ResourceService:
         self.max_count = max_count
         self._max_scan = max_filter_scan
 
-    def resource_type(self, key: str) -> ResourceType:
-        return self._registry.resolve(key)
+    def types(self, tenant: Tenant | None) -> ResourceTypeRegistry:
+        """The resource types as this tenant sees them (with its own schema extensions)."""
+        return self._registry.for_tenant(tenant)
+
+    def resource_type(self, key: str, tenant: Tenant | None = None) -> ResourceType:
+        return self.types(tenant).resolve(key)
 
     async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
         return await self.store_new(ctx, type_key, parse_json_object(body), str(uuid.uuid4()))
@@ -104,7 +108,7 @@ class ResourceService:
     ) -> StoredResource:
         """Creates a resource with the given id (imports and migrations keep their ids)."""
         ctx.require(Permission.CREATE)
-        rt = self.resource_type(type_key)
+        rt = self.resource_type(type_key, ctx.tenant)
         attributes = canonical_attributes(rt, document)
         attributes = await self._resolve_members(ctx, rt, attributes)
         now = self._clock()
@@ -113,16 +117,18 @@ class ResourceService:
         return resource
 
     async def exists(self, ctx: TenantContext, type_key: str, resource_id: str) -> bool:
-        rt = self.resource_type(type_key)
+        rt = self.resource_type(type_key, ctx.tenant)
         return await self._repository.get(ctx.tenant, rt, resource_id) is not None
 
-    def validate(self, type_key: str, document: JsonObject) -> None:
+    def validate(self, ctx: TenantContext, type_key: str, document: JsonObject) -> None:
         """Raises the ScimError a create of `document` would raise for its content."""
-        canonical_attributes(self.resource_type(type_key), document)
+        canonical_attributes(self.resource_type(type_key, ctx.tenant), document)
 
     async def get(self, ctx: TenantContext, type_key: str, resource_id: str) -> StoredResource:
         ctx.require(Permission.READ)
-        return await self._fetch(ctx, self.resource_type(type_key), resource_id, to_write=False)
+        return await self._fetch(
+            ctx, self.resource_type(type_key, ctx.tenant), resource_id, to_write=False
+        )
 
     async def _fetch(
         self, ctx: TenantContext, rt: ResourceType, resource_id: str, *, to_write: bool = True
@@ -142,7 +148,7 @@ class ResourceService:
         self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
     ) -> StoredResource:
         ctx.require(Permission.UPDATE)
-        rt = self.resource_type(type_key)
+        rt = self.resource_type(type_key, ctx.tenant)
         document = parse_json_object(body)
         canonical_attributes(rt, document)  # refuse bad input before reading anything
 
@@ -156,7 +162,7 @@ class ResourceService:
         self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
     ) -> StoredResource:
         ctx.require(Permission.UPDATE)
-        rt = self.resource_type(type_key)
+        rt = self.resource_type(type_key, ctx.tenant)
         operations = parse_patch(parse_json_object(body))
         return await self._update(
             ctx,
@@ -170,7 +176,7 @@ class ResourceService:
         self, ctx: TenantContext, type_key: str, resource_id: str, if_match: str
     ) -> None:
         ctx.require(Permission.DELETE)
-        rt = self.resource_type(type_key)
+        rt = self.resource_type(type_key, ctx.tenant)
         expected: int | None = None
         if if_match:
             current = await self._fetch(ctx, rt, resource_id)
@@ -190,7 +196,7 @@ class ResourceService:
     ) -> ListResult:
         """A list query; `in_url` when its parameters came in a request URI (GET)."""
         ctx.require(Permission.LIST)
-        rt = self.resource_type(type_key)
+        rt = self.resource_type(type_key, ctx.tenant)
         where = parse_filter(request.filter) if request.filter else None
         if where is not None:
             if in_url:
@@ -224,10 +230,11 @@ class ResourceService:
 
     async def _search_all(self, ctx: TenantContext, request: ListRequest) -> ListResult:
         where = parse_filter(request.filter) if request.filter else None
-        types = [rt for rt in self._registry.all() if where is None or _filterable(rt, where)]
+        registry = self.types(ctx.tenant)
+        types = [rt for rt in registry.all() if where is None or _filterable(rt, where)]
         if not types:
             assert where is not None
-            check_filter(self._registry.all()[0], where)  # raises the first type's complaint
+            check_filter(registry.all()[0], where)  # raises the first type's complaint
         start, limit = self._page(request)
         skip, total = start - 1, 0
         found: list[StoredResource] = []
@@ -253,7 +260,7 @@ class ResourceService:
                 (await self._repository.list(ctx.tenant, rt, None, 0, 0)).total,
                 ctx.tenant.limit(rt.name),
             )
-            for rt in self._registry.all()
+            for rt in self.types(ctx.tenant).all()
         ]
         return Health(round_trip, usage)
 
@@ -278,11 +285,13 @@ class ResourceService:
     ) -> JsonObject:
         """Group members must be Users or Groups of the same tenant; each gets its `type`."""
         members = attributes.get("members")
-        if rt is not GROUP or not isinstance(members, list):
+        if rt.name != GROUP.name or not isinstance(members, list):
             return attributes
         ids = {m["value"] for m in members if isinstance(m.get("value"), str)}
         found = {
-            name: await self._repository.existing(ctx.tenant, self.resource_type(name), ids)
+            name: await self._repository.existing(
+                ctx.tenant, self.resource_type(name, ctx.tenant), ids
+            )
             for name in MEMBER_TYPES
         }
         resolved = []

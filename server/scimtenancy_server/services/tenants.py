@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, new_api_key
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.schema import ResourceTypeRegistry
+from scimtenancy_server.domain.schema import ResourceTypeRegistry, Schema
 from scimtenancy_server.domain.tenant import (
     IsolationLevel,
     Tenant,
+    TenantExtension,
     TenantStatus,
     validate_tenant_id,
 )
@@ -96,6 +98,24 @@ class TenantAdministration:
         await self.get_tenant(tenant_id)
         await self._store.save_key(api_key_from_secret(secret, tenant_id, self._clock()))
 
+    async def register_extension(
+        self, tenant_id: str, resource_type: str, document: dict[str, Any], required: bool
+    ) -> Tenant:
+        """Adds (or replaces, by URN) a schema extension of one tenant's resource type."""
+        tenant = await self.get_tenant(tenant_id)
+        rt = self._registry.resolve(resource_type)
+        schema = _extension_schema(document)
+        known = {s.id.lower() for s in self._registry.schemas()}
+        if schema.id.lower() in known:
+            raise ScimError.invalid_value(f"{schema.id} is a schema of the service itself")
+        kept = tuple(e for e in tenant.extensions if e.schema.id.lower() != schema.id.lower())
+        extensions = (*kept, TenantExtension(rt.name, schema, required))
+        updated = await self._store.set_extensions(tenant_id, extensions)
+        if updated is None:
+            raise ScimError.not_found(f"tenant {tenant_id!r} not found")
+        self._resolver.invalidate_tenant(tenant_id)
+        return updated
+
     async def delete_tenant(self, tenant_id: str) -> None:
         """Suspends, purges, then forgets the tenant; a failed purge leaves it suspended, so
         the deletion can simply be repeated."""
@@ -141,3 +161,29 @@ class TenantAdministration:
             raise ScimError.not_found(f"tenant {tenant_id!r} not found")
         self._resolver.invalidate_tenant(tenant_id)
         return tenant
+
+
+def _extension_schema(document: dict[str, Any]) -> Schema:
+    """A schema representation (RFC 7643 §7) checked enough to be enforced and served."""
+    schema_id = document.get("id")
+    if not isinstance(schema_id, str) or not schema_id.startswith("urn:"):
+        raise ScimError.invalid_value("an extension schema needs an 'id' URN")
+    if not isinstance(document.get("attributes"), list) or not document["attributes"]:
+        raise ScimError.invalid_value("an extension schema needs 'attributes'")
+    try:
+        schema = Schema.from_json(document)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ScimError.invalid_value(f"the extension schema is malformed: {error}") from None
+    kinds = {
+        "string",
+        "boolean",
+        "decimal",
+        "integer",
+        "dateTime",
+        "reference",
+        "complex",
+        "binary",
+    }
+    if any(a.type not in kinds for a in schema.attributes):
+        raise ScimError.invalid_value(f"attribute types must be among {sorted(kinds)}")
+    return schema

@@ -9,7 +9,8 @@ from pymongo import ASCENDING, ReturnDocument
 
 from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
+from scimtenancy_server.domain.schema import Schema
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantExtension, TenantStatus
 from scimtenancy_server.storage.mongo_errors import database_errors
 from scimtenancy_server.storage.tenants import TenantStore, tenant_exists
 
@@ -22,7 +23,18 @@ def _tenant(document: dict[str, Any]) -> Tenant:
         status=TenantStatus(document["status"]),
         created=document["created"],
         limits=dict(document.get("limits") or {}),
+        extensions=tuple(
+            TenantExtension(e["resource_type"], Schema.from_json(e["schema"]), e["required"])
+            for e in document.get("extensions") or ()
+        ),
     )
+
+
+def _extension_documents(extensions: tuple[TenantExtension, ...]) -> list[dict[str, Any]]:
+    return [
+        {"resource_type": e.resource_type, "required": e.required, "schema": e.schema.document}
+        for e in extensions
+    ]
 
 
 def _api_key(document: dict[str, Any]) -> ApiKey:
@@ -50,6 +62,7 @@ class MongoTenantStore(TenantStore):
             "status": tenant.status.value,
             "created": tenant.created,
             "limits": dict(tenant.limits),
+            "extensions": _extension_documents(tenant.extensions),
         }
         try:
             with database_errors():
@@ -74,6 +87,17 @@ class MongoTenantStore(TenantStore):
             document = await self._tenants.find_one_and_update(
                 {"_id": tenant_id},
                 {"$set": {"status": status.value}},
+                return_document=ReturnDocument.AFTER,
+            )
+        return None if document is None else _tenant(document)
+
+    async def set_extensions(
+        self, tenant_id: str, extensions: tuple[TenantExtension, ...]
+    ) -> Tenant | None:
+        with database_errors():
+            document = await self._tenants.find_one_and_update(
+                {"_id": tenant_id},
+                {"$set": {"extensions": _extension_documents(extensions)}},
                 return_document=ReturnDocument.AFTER,
             )
         return None if document is None else _tenant(document)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 
 from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.tenant import Tenant, TenantStatus
+from scimtenancy_server.domain.tenant import Tenant, TenantExtension, TenantStatus
 
 
 class TenantStore(ABC):
@@ -25,6 +26,11 @@ class TenantStore(ABC):
 
     @abstractmethod
     async def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant | None: ...
+
+    @abstractmethod
+    async def set_extensions(
+        self, tenant_id: str, extensions: tuple[TenantExtension, ...]
+    ) -> Tenant | None: ...
 
     @abstractmethod
     async def delete(self, tenant_id: str) -> None:
@@ -71,6 +77,14 @@ class InMemoryTenantStore(TenantStore):
         tenant = self._tenants.get(tenant_id)
         if tenant is not None:
             tenant = self._tenants[tenant_id] = tenant.with_status(status)
+        return tenant
+
+    async def set_extensions(
+        self, tenant_id: str, extensions: tuple[TenantExtension, ...]
+    ) -> Tenant | None:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is not None:
+            tenant = self._tenants[tenant_id] = replace(tenant, extensions=extensions)
         return tenant
 
     async def delete(self, tenant_id: str) -> None:

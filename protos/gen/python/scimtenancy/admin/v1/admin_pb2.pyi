@@ -206,3 +206,19 @@ class DeleteTenantRequest(_message.Message):
 class DeleteTenantResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class RegisterSchemaExtensionRequest(_message.Message):
+    __slots__ = ("tenant_id", "resource_type", "schema_json", "required")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    resource_type: str
+    schema_json: bytes
+    required: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., schema_json: _Optional[bytes] = ..., required: _Optional[bool] = ...) -> None: ...
+
+class RegisterSchemaExtensionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

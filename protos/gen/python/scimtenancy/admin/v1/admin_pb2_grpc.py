@@ -83,6 +83,11 @@ class TenantAdminServiceStub:
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantResponse.FromString,
                 _registered_method=True)
+        self.RegisterSchemaExtension = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/RegisterSchemaExtension',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.FromString,
+                _registered_method=True)
         self.DeleteTenant = channel.unary_unary(
                 '/scimtenancy.admin.v1.TenantAdminService/DeleteTenant',
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.SerializeToString,
@@ -160,6 +165,14 @@ class TenantAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterSchemaExtension(self, request, context):
+        """RegisterSchemaExtension adds a schema extension to one resource type of one tenant only;
+        it validates that tenant's resources and appears in that tenant's discovery endpoints.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteTenant(self, request, context):
         """DeleteTenant suspends the tenant, purges its resources and keys, then forgets it.
         """
@@ -214,6 +227,11 @@ def add_TenantAdminServiceServicer_to_server(servicer, server):
                     servicer.ActivateTenant,
                     request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantRequest.FromString,
                     response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantResponse.SerializeToString,
+            ),
+            'RegisterSchemaExtension': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterSchemaExtension,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.SerializeToString,
             ),
             'DeleteTenant': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteTenant,
@@ -468,6 +486,33 @@ class TenantAdminService:
             '/scimtenancy.admin.v1.TenantAdminService/ActivateTenant',
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantRequest.SerializeToString,
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ActivateTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterSchemaExtension(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/RegisterSchemaExtension',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.FromString,
             options,
             channel_credentials,
             insecure,
