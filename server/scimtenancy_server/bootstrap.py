@@ -90,6 +90,7 @@ def build_application(settings: ServerSettings) -> Application:
             resolver,
             settings.default_isolation,
             shared_available=bool(settings.shared_namespace),
+            move_settle=settings.tenant_cache_ttl,
         ),
         _client=client,
     )

@@ -28,6 +28,7 @@ class IsolationLevel(StrEnum):
 class TenantStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    MOVING = "moving"  # between isolation levels: reads are served, writes wait (503)
 
 
 def validate_tenant_id(tenant_id: str) -> str:

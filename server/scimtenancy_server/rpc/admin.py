@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
 from scimtenancy_server.domain.credentials import ApiKey
+from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.resource import parse_json_object
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
 from scimtenancy_server.services.tenants import TenantAdministration
@@ -24,6 +25,7 @@ _ISOLATION_FROM_PB = {v: k for k, v in _ISOLATION_TO_PB.items()}
 _STATUS_TO_PB = {
     TenantStatus.ACTIVE: pb.TENANT_STATUS_ACTIVE,
     TenantStatus.SUSPENDED: pb.TENANT_STATUS_SUSPENDED,
+    TenantStatus.MOVING: pb.TENANT_STATUS_MOVING,
 }
 
 
@@ -148,3 +150,12 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             request.tenant_id, request.resource_type, document, request.required
         )
         return pb.RegisterSchemaExtensionResponse()
+
+    async def MoveTenant(
+        self, request: pb.MoveTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MoveTenantResponse:
+        level = _ISOLATION_FROM_PB.get(request.isolation_level)
+        if level is None:
+            raise ScimError.invalid_value("name the isolation level to move to")
+        tenant = await self._admin.move_tenant(request.tenant_id, level)
+        return pb.MoveTenantResponse(tenant=tenant_message(tenant))

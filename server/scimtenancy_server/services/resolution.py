@@ -104,7 +104,7 @@ class TenantResolver:
             context = await self._load_once(cache_key, token)
         if context is None:
             raise ScimError.unauthenticated(_INVALID)
-        if context.tenant.status is not TenantStatus.ACTIVE:
+        if context.tenant.status is TenantStatus.SUSPENDED:
             raise ScimError.forbidden("the tenant is suspended")
         return context
 

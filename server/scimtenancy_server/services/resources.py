@@ -26,7 +26,7 @@ from scimtenancy_server.domain.resource import (
 from scimtenancy_server.domain.schema import GROUP, USER, ResourceType, ResourceTypeRegistry
 from scimtenancy_server.domain.search import ListRequest, parse_search_request
 from scimtenancy_server.domain.sorting import resolve_sort
-from scimtenancy_server.domain.tenant import Tenant, TenantContext
+from scimtenancy_server.domain.tenant import Tenant, TenantContext, TenantStatus
 from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
 from scimtenancy_server.services.shared_namespace import SharedNamespace, read_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
@@ -108,6 +108,7 @@ class ResourceService:
     ) -> StoredResource:
         """Creates a resource with the given id (imports and migrations keep their ids)."""
         ctx.require(Permission.CREATE)
+        _refuse_while_moving(ctx)
         rt = self.resource_type(type_key, ctx.tenant)
         attributes = canonical_attributes(rt, document)
         attributes = await self._resolve_members(ctx, rt, attributes)
@@ -176,6 +177,7 @@ class ResourceService:
         self, ctx: TenantContext, type_key: str, resource_id: str, if_match: str
     ) -> None:
         ctx.require(Permission.DELETE)
+        _refuse_while_moving(ctx)
         rt = self.resource_type(type_key, ctx.tenant)
         expected: int | None = None
         if if_match:
@@ -345,6 +347,7 @@ class ResourceService:
         if_match: str,
         change: Callable[[StoredResource], JsonObject],
     ) -> StoredResource:
+        _refuse_while_moving(ctx)
         for _ in range(_WRITE_ATTEMPTS):
             current = await self._fetch(ctx, rt, resource_id)
             if if_match:
@@ -356,6 +359,13 @@ class ResourceService:
             if if_match:
                 raise _changed(rt, resource_id)
         raise ScimError.conflict(f"{rt.name} {resource_id!r} is changing too often; retry")
+
+
+def _refuse_while_moving(ctx: TenantContext) -> None:
+    if ctx.tenant.status is TenantStatus.MOVING:
+        raise ScimError.unavailable(
+            "the tenant is moving between isolation levels; retry in a few seconds"
+        )
 
 
 async def _no_namespace() -> Tenant | None:

@@ -19,6 +19,7 @@ from scimtenancy_server.domain.tenant import (
     validate_tenant_id,
 )
 from scimtenancy_server.services.resolution import TenantResolver
+from scimtenancy_server.services.tenant_moves import move_tenant
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import TenantStore
 
@@ -36,8 +37,10 @@ class TenantAdministration:
         clock: Clock = utc_now,
         *,
         shared_available: bool = False,
+        move_settle: float = 30.0,
     ) -> None:
         self._shared_available = shared_available
+        self._move_settle = move_settle
         self._store = store
         self._repository = repository
         self._registry = registry
@@ -115,6 +118,23 @@ class TenantAdministration:
             raise ScimError.not_found(f"tenant {tenant_id!r} not found")
         self._resolver.invalidate_tenant(tenant_id)
         return updated
+
+    async def move_tenant(self, tenant_id: str, level: IsolationLevel) -> Tenant:
+        """Moves the tenant to another isolation level while it keeps serving."""
+        tenant = await self.get_tenant(tenant_id)
+        if tenant.status is not TenantStatus.ACTIVE:
+            raise ScimError.conflict(f"tenant {tenant_id!r} is {tenant.status.value}")
+        if level is IsolationLevel.SHARED and not self._shared_available:
+            raise ScimError.invalid_value("the shared isolation level needs a shared namespace")
+        return await move_tenant(
+            self._store,
+            self._repository,
+            self._registry.all(),
+            tenant,
+            level,
+            self._move_settle,
+            self._resolver.invalidate_tenant,
+        )
 
     async def delete_tenant(self, tenant_id: str) -> None:
         """Suspends, purges, then forgets the tenant; a failed purge leaves it suspended, so

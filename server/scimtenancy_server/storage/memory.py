@@ -150,7 +150,7 @@ class InMemoryResourceRepository(ResourceRepository):
     async def _free_slot(self, scope: Scope, resource_id: str) -> None:
         return None  # the count is the resources themselves
 
-    async def _purge(self, scope: Scope) -> None:
+    async def _purge(self, scope: Scope, keep_usage: bool) -> None:
         self._resources.pop(self._namespace(scope), None)
         self._unique.pop(self._namespace(scope), None)
 

@@ -210,22 +210,29 @@ class MongoResourceRepository(ResourceRepository):
     async def _free_slot(self, scope: Scope, resource_id: str) -> None:
         await self._slots.free(scope, resource_id)
 
-    async def _purge(self, scope: Scope) -> None:
+    def stores_apart(self, first: IsolationLevel, second: IsolationLevel) -> bool:
+        strict = IsolationLevel.STRICT
+        return (first is strict) != (second is strict)
+
+    async def _purge(self, scope: Scope, keep_usage: bool) -> None:
         collection = self._collection(scope)
         with database_errors():
             if scope.isolation is IsolationLevel.STRICT:
                 await collection.drop()
             else:
                 await collection.delete_many({"tenant_id": scope.tenant_id})
-        await self._slots.purge(scope)
+        if not keep_usage:
+            await self._slots.purge(scope)
         await self._claims.purge(f"{collection_name(scope)}|{document_id(scope, '')}")
 
     def _health(self, tenant_id: str, isolation: IsolationLevel) -> AsyncIOMotorCollection[Any]:
         strict = isolation is IsolationLevel.STRICT
         return self._database[f"t.{tenant_id}.health" if strict else "health"]
 
-    async def purge(self, tenant: Tenant, resource_types: tuple[ResourceType, ...]) -> None:
-        await super().purge(tenant, resource_types)
+    async def purge(
+        self, tenant: Tenant, resource_types: tuple[ResourceType, ...], *, keep_usage: bool = False
+    ) -> None:
+        await super().purge(tenant, resource_types, keep_usage=keep_usage)
         if tenant.isolation is IsolationLevel.STRICT:
             with database_errors():
                 await self._health(tenant.tenant_id, tenant.isolation).drop()

@@ -30,6 +30,18 @@ def _tenant(document: dict[str, Any]) -> Tenant:
     )
 
 
+def _document(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "_id": tenant.tenant_id,
+        "display_name": tenant.display_name,
+        "isolation": tenant.isolation.value,
+        "status": tenant.status.value,
+        "created": tenant.created,
+        "limits": dict(tenant.limits),
+        "extensions": _extension_documents(tenant.extensions),
+    }
+
+
 def _extension_documents(extensions: tuple[TenantExtension, ...]) -> list[dict[str, Any]]:
     return [
         {"resource_type": e.resource_type, "required": e.required, "schema": e.schema.document}
@@ -55,15 +67,7 @@ class MongoTenantStore(TenantStore):
         self._keys = database["api_keys"]
 
     async def create(self, tenant: Tenant) -> None:
-        document = {
-            "_id": tenant.tenant_id,
-            "display_name": tenant.display_name,
-            "isolation": tenant.isolation.value,
-            "status": tenant.status.value,
-            "created": tenant.created,
-            "limits": dict(tenant.limits),
-            "extensions": _extension_documents(tenant.extensions),
-        }
+        document = _document(tenant)
         try:
             with database_errors():
                 await self._tenants.insert_one(document)
@@ -71,6 +75,10 @@ class MongoTenantStore(TenantStore):
             if error.scim_type == "uniqueness":
                 raise tenant_exists(tenant.tenant_id) from None
             raise
+
+    async def save(self, tenant: Tenant) -> None:
+        with database_errors():
+            await self._tenants.replace_one({"_id": tenant.tenant_id}, _document(tenant))
 
     async def get(self, tenant_id: str) -> Tenant | None:
         with database_errors():

@@ -148,10 +148,17 @@ class ResourceRepository(ABC):
         when any step fails."""
         await self._probe(tenant.tenant_id, tenant.isolation, now)
 
-    async def purge(self, tenant: Tenant, resource_types: tuple[ResourceType, ...]) -> None:
-        """Deletes every resource of the tenant, and what storage kept for it."""
+    async def purge(
+        self, tenant: Tenant, resource_types: tuple[ResourceType, ...], *, keep_usage: bool = False
+    ) -> None:
+        """Deletes every resource of the tenant at its isolation level, and what storage kept
+        for it; `keep_usage` keeps its limit places (the resources live on elsewhere)."""
         for resource_type in resource_types:
-            await self._purge(_scope(tenant, resource_type))
+            await self._purge(_scope(tenant, resource_type), keep_usage)
+
+    def stores_apart(self, first: IsolationLevel, second: IsolationLevel) -> bool:
+        """Whether a tenant's resources live in different places at these two levels."""
+        return False
 
     async def close(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Releases connections."""
@@ -190,7 +197,7 @@ class ResourceRepository(ABC):
     async def _free_slot(self, scope: Scope, resource_id: str) -> None: ...
 
     @abstractmethod
-    async def _purge(self, scope: Scope) -> None: ...
+    async def _purge(self, scope: Scope, keep_usage: bool) -> None: ...
 
     @abstractmethod
     async def _probe(self, tenant_id: str, isolation: IsolationLevel, now: datetime) -> None: ...

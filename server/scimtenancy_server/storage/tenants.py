@@ -28,6 +28,10 @@ class TenantStore(ABC):
     async def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant | None: ...
 
     @abstractmethod
+    async def save(self, tenant: Tenant) -> None:
+        """Replaces an existing tenant's record."""
+
+    @abstractmethod
     async def set_extensions(
         self, tenant_id: str, extensions: tuple[TenantExtension, ...]
     ) -> Tenant | None: ...
@@ -78,6 +82,9 @@ class InMemoryTenantStore(TenantStore):
         if tenant is not None:
             tenant = self._tenants[tenant_id] = tenant.with_status(status)
         return tenant
+
+    async def save(self, tenant: Tenant) -> None:
+        self._tenants[tenant.tenant_id] = tenant
 
     async def set_extensions(
         self, tenant_id: str, extensions: tuple[TenantExtension, ...]

@@ -23,6 +23,7 @@ class TenantStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TENANT_STATUS_UNSPECIFIED: _ClassVar[TenantStatus]
     TENANT_STATUS_ACTIVE: _ClassVar[TenantStatus]
     TENANT_STATUS_SUSPENDED: _ClassVar[TenantStatus]
+    TENANT_STATUS_MOVING: _ClassVar[TenantStatus]
 ISOLATION_LEVEL_UNSPECIFIED: IsolationLevel
 ISOLATION_LEVEL_STRICT: IsolationLevel
 ISOLATION_LEVEL_STANDARD: IsolationLevel
@@ -30,6 +31,7 @@ ISOLATION_LEVEL_SHARED: IsolationLevel
 TENANT_STATUS_UNSPECIFIED: TenantStatus
 TENANT_STATUS_ACTIVE: TenantStatus
 TENANT_STATUS_SUSPENDED: TenantStatus
+TENANT_STATUS_MOVING: TenantStatus
 
 class Tenant(_message.Message):
     __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits")
@@ -222,3 +224,17 @@ class RegisterSchemaExtensionRequest(_message.Message):
 class RegisterSchemaExtensionResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class MoveTenantRequest(_message.Message):
+    __slots__ = ("tenant_id", "isolation_level")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    isolation_level: IsolationLevel
+    def __init__(self, tenant_id: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ...) -> None: ...
+
+class MoveTenantResponse(_message.Message):
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: Tenant
+    def __init__(self, tenant: _Optional[_Union[Tenant, _Mapping]] = ...) -> None: ...

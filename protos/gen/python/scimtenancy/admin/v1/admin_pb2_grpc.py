@@ -88,6 +88,11 @@ class TenantAdminServiceStub:
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.FromString,
                 _registered_method=True)
+        self.MoveTenant = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/MoveTenant',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.MoveTenantRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.MoveTenantResponse.FromString,
+                _registered_method=True)
         self.DeleteTenant = channel.unary_unary(
                 '/scimtenancy.admin.v1.TenantAdminService/DeleteTenant',
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.SerializeToString,
@@ -173,6 +178,14 @@ class TenantAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MoveTenant(self, request, context):
+        """MoveTenant moves a tenant to another isolation level while it keeps serving: a live copy,
+        a short write freeze for the final copy, a count check, the switch, then clean-up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteTenant(self, request, context):
         """DeleteTenant suspends the tenant, purges its resources and keys, then forgets it.
         """
@@ -232,6 +245,11 @@ def add_TenantAdminServiceServicer_to_server(servicer, server):
                     servicer.RegisterSchemaExtension,
                     request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.FromString,
                     response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.SerializeToString,
+            ),
+            'MoveTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveTenant,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.MoveTenantRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.MoveTenantResponse.SerializeToString,
             ),
             'DeleteTenant': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteTenant,
@@ -513,6 +531,33 @@ class TenantAdminService:
             '/scimtenancy.admin.v1.TenantAdminService/RegisterSchemaExtension',
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.SerializeToString,
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/MoveTenant',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.MoveTenantRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.MoveTenantResponse.FromString,
             options,
             channel_credentials,
             insecure,
