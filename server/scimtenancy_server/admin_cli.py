@@ -19,7 +19,11 @@ from scimtenancy.admin.v1 import admin_pb2_grpc
 
 app = typer.Typer(help="Manage the tenants of a scim-tenancy server.", no_args_is_help=True)
 console = Console()
-_LEVELS = {"strict": pb.ISOLATION_LEVEL_STRICT, "standard": pb.ISOLATION_LEVEL_STANDARD}
+_LEVELS = {
+    "strict": pb.ISOLATION_LEVEL_STRICT,
+    "standard": pb.ISOLATION_LEVEL_STANDARD,
+    "shared": pb.ISOLATION_LEVEL_SHARED,
+}
 
 
 class _Connection:
@@ -38,10 +42,11 @@ def main(
     ctx.obj = _Connection(target, token)
 
 
-def _call(ctx: typer.Context, method: str, request: object) -> object:
+def _call(ctx: typer.Context, method: str, request: object, timeout: float = 30) -> object:
     connection: _Connection = ctx.obj
     try:
-        return getattr(connection.stub, method)(request, metadata=connection.metadata, timeout=30)
+        stub_method = getattr(connection.stub, method)
+        return stub_method(request, metadata=connection.metadata, timeout=timeout)
     except grpc.RpcError as error:
         console.print(f"[red]{error.code().name}[/red]: {error.details()}")
         raise typer.Exit(1) from None
@@ -85,6 +90,41 @@ def create(
         ),
     )
     assert isinstance(reply, pb.CreateTenantResponse)
+    _show([reply.tenant])
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    tenant_id: str,
+    name: str | None = None,
+    max_users: int | None = None,
+    max_groups: int | None = None,
+    permission: Annotated[list[str] | None, typer.Option(help="repeat; replaces all")] = None,
+) -> None:
+    """Change a tenant's name, limits (both replaced when either is given) or permissions."""
+    request = pb.UpdateTenantRequest(tenant_id=tenant_id, display_name=name)
+    if max_users is not None or max_groups is not None:
+        request.limits.CopyFrom(pb.Limits(max_users=max_users, max_groups=max_groups))
+    if permission:
+        request.permissions.extend(permission)
+        request.update_permissions = True
+    reply = _call(ctx, "UpdateTenant", request)
+    assert isinstance(reply, pb.UpdateTenantResponse)
+    _show([reply.tenant])
+
+
+@app.command()
+def move(ctx: typer.Context, tenant_id: str, isolation: str) -> None:
+    """Move a tenant to another isolation level while it keeps serving."""
+    if isolation not in _LEVELS:
+        raise typer.BadParameter("isolation must be strict, standard or shared")
+    reply = _call(
+        ctx,
+        "MoveTenant",
+        pb.MoveTenantRequest(tenant_id=tenant_id, isolation_level=_LEVELS[isolation]),
+    )
+    assert isinstance(reply, pb.MoveTenantResponse)
     _show([reply.tenant])
 
 

@@ -41,6 +41,11 @@ async def test_tenant_lifecycle_from_the_cli(stack: Stack) -> None:
     assert (await scim.post("/Users", user_body("one"))).status_code == 201
     assert (await scim.post("/Users", user_body("two"))).status_code == 403  # the limit
 
+    code, out = await admin(stack, "update", tenant_id, "--name", "Renamed", "--max-users", "2")
+    assert code == 0, out
+    assert "Renamed" in out
+    assert (await scim.post("/Users", user_body("two"))).status_code == 201
+
     _, listed = await admin(stack, "list")
     assert tenant_id in listed
     assert (await admin(stack, "suspend", tenant_id))[0] == 0

@@ -261,3 +261,51 @@ async def test_health_check_reports_the_tenant(
     }
     assert usage == {"User": (2, 5), "Group": (0, None)}
     assert health.storage_round_trip.ToTimedelta().total_seconds() >= 0
+
+
+async def test_update_tenant_permissions_limits_and_name(
+    channel: grpc.aio.Channel, stack: Stack
+) -> None:
+    admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+    tenant_id = unique_id()
+    created = await admin.CreateTenant(
+        admin_pb2.CreateTenantRequest(tenant_id=tenant_id, permissions=["scim:read", "scim:list"]),
+        metadata=ADMIN,
+    )
+    assert list(created.tenant.permissions) == ["scim:list", "scim:read"]
+    key = await admin.IssueApiKey(admin_pb2.IssueApiKeyRequest(tenant_id=tenant_id), metadata=ADMIN)
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    scim.tenant_id, scim.api_key = tenant_id, key.api_key
+    assert (await scim.post("/Users", user_body("a"))).status_code == 403
+    assert (await scim.get("/Users")).status_code == 200
+
+    everything = ["scim:create", "scim:read", "scim:update", "scim:delete", "scim:list"]
+    await admin.UpdateTenant(
+        admin_pb2.UpdateTenantRequest(
+            tenant_id=tenant_id,
+            permissions=everything,
+            update_permissions=True,
+            display_name="Renamed",
+        ),
+        metadata=ADMIN,
+    )
+    for name in ("a", "b"):
+        assert (await scim.post("/Users", user_body(name))).status_code == 201
+    with pytest.raises(grpc.aio.AioRpcError) as too_low:
+        await admin.UpdateTenant(
+            admin_pb2.UpdateTenantRequest(
+                tenant_id=tenant_id, limits=admin_pb2.Limits(max_users=1)
+            ),
+            metadata=ADMIN,
+        )
+    assert too_low.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    updated = await admin.UpdateTenant(
+        admin_pb2.UpdateTenantRequest(tenant_id=tenant_id, limits=admin_pb2.Limits(max_users=3)),
+        metadata=ADMIN,
+    )
+    assert (updated.tenant.display_name, updated.tenant.limits.max_users) == ("Renamed", 3)
+    assert (await scim.post("/Users", user_body("c"))).status_code == 201
+    assert (await scim.post("/Users", user_body("d"))).status_code == 403  # 2 old + 1 new
+    stats = await admin.GetServerStats(admin_pb2.GetServerStatsRequest(), metadata=ADMIN)
+    assert stats.credential_cache_hits > 0
+    assert stats.credential_cache_misses > 0

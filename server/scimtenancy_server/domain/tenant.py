@@ -58,6 +58,8 @@ class Tenant:
     limits: Mapping[str, int] = field(default_factory=dict)
     # Schema extensions of this tenant only (visible to and enforced for no other tenant).
     extensions: tuple[TenantExtension, ...] = ()
+    # What the tenant's credentials may do at most.
+    permissions: frozenset[Permission] = ALL_PERMISSIONS
 
     def limit(self, resource_type: str) -> int | None:
         return self.limits.get(resource_type)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import grpc
@@ -12,6 +12,7 @@ from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
 from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission, parse_permissions
 from scimtenancy_server.domain.resource import parse_json_object
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
 from scimtenancy_server.services.tenants import TenantAdministration
@@ -58,6 +59,14 @@ def key_message(key: ApiKey) -> pb.ApiKey:
     )
 
 
+def _permissions(values: Iterable[str]) -> frozenset[Permission]:
+    granted = parse_permissions(list(values))
+    unknown = set(values) - {p.value for p in granted}
+    if unknown:
+        raise ScimError.invalid_value(f"unknown permissions {sorted(unknown)}")
+    return granted
+
+
 def tenant_message(tenant: Tenant) -> pb.Tenant:
     return pb.Tenant(
         tenant_id=tenant.tenant_id,
@@ -66,6 +75,7 @@ def tenant_message(tenant: Tenant) -> pb.Tenant:
         status=_STATUS_TO_PB[tenant.status],
         create_time=_timestamp(tenant.created),
         limits=limits_message(tenant.limits),
+        permissions=sorted(p.value for p in tenant.permissions),
     )
 
 
@@ -81,6 +91,7 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             request.display_name,
             _ISOLATION_FROM_PB.get(request.isolation_level),
             limits_from(request.limits),
+            _permissions(request.permissions) if request.permissions else ALL_PERMISSIONS,
         )
         return pb.CreateTenantResponse(tenant=tenant_message(tenant))
 
@@ -159,3 +170,20 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             raise ScimError.invalid_value("name the isolation level to move to")
         tenant = await self._admin.move_tenant(request.tenant_id, level)
         return pb.MoveTenantResponse(tenant=tenant_message(tenant))
+
+    async def UpdateTenant(
+        self, request: pb.UpdateTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateTenantResponse:
+        tenant = await self._admin.update_tenant(
+            request.tenant_id,
+            display_name=request.display_name if request.HasField("display_name") else None,
+            limits=limits_from(request.limits) if request.HasField("limits") else None,
+            permissions=_permissions(request.permissions) if request.update_permissions else None,
+        )
+        return pb.UpdateTenantResponse(tenant=tenant_message(tenant))
+
+    async def GetServerStats(
+        self, request: pb.GetServerStatsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetServerStatsResponse:
+        hits, misses = self._admin.cache_counters()
+        return pb.GetServerStatsResponse(credential_cache_hits=hits, credential_cache_misses=misses)

@@ -94,7 +94,8 @@ class JwtResolver:
             tenant = replace(tenant, limits={**tenant.limits, **limits})
         raw = claims.get(issuer.permissions_claim, issuer.default_permissions)
         subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
-        context = TenantContext(tenant, f"jwt:{subject or '?'}", parse_permissions(raw), subject)
+        granted = parse_permissions(raw) & tenant.permissions  # the tenant caps every token
+        context = TenantContext(tenant, f"jwt:{subject or '?'}", granted, subject)
         return context, float(claims["exp"])
 
     def _issuer_of(self, token: str) -> tuple[JwtIssuer, dict[str, Any]]:

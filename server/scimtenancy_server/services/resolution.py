@@ -56,7 +56,7 @@ class ApiKeyResolver:
             return None
         await self._store.save_key(replace(key, last_used=now))
         expiry = key.expires.timestamp() if key.expires else None
-        return TenantContext(tenant, f"key:{key.key_id}"), expiry
+        return TenantContext(tenant, f"key:{key.key_id}", tenant.permissions), expiry
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, new_api_key
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission
 from scimtenancy_server.domain.schema import ResourceTypeRegistry, Schema
 from scimtenancy_server.domain.tenant import (
     IsolationLevel,
@@ -54,6 +55,7 @@ class TenantAdministration:
         display_name: str,
         isolation: IsolationLevel | None,
         limits: Mapping[str, int] | None = None,
+        permissions: frozenset[Permission] = ALL_PERMISSIONS,
     ) -> Tenant:
         validate_tenant_id(tenant_id)
         if any(value < 0 for value in (limits or {}).values()):
@@ -70,6 +72,7 @@ class TenantAdministration:
             TenantStatus.ACTIVE,
             self._clock(),
             dict(limits or {}),
+            permissions=permissions,
         )
         # Provisioning is idempotent, so it runs first: a tenant is never visible without storage.
         await self._repository.provision(tenant, self._registry.all())
@@ -100,6 +103,36 @@ class TenantAdministration:
         """Stores a configured secret (the development tenant's key) as a hash."""
         await self.get_tenant(tenant_id)
         await self._store.save_key(api_key_from_secret(secret, tenant_id, self._clock()))
+
+    async def update_tenant(
+        self,
+        tenant_id: str,
+        display_name: str | None = None,
+        limits: Mapping[str, int] | None = None,
+        permissions: frozenset[Permission] | None = None,
+    ) -> Tenant:
+        tenant = await self.get_tenant(tenant_id)
+        if display_name is not None:
+            tenant = replace(tenant, display_name=display_name or tenant_id)
+        if permissions is not None:
+            tenant = replace(tenant, permissions=permissions)
+        if limits is not None:
+            tenant = replace(tenant, limits=dict(limits))
+            for rt in self._registry.all():
+                limit = tenant.limit(rt.name)
+                used = (await self._repository.list(tenant, rt, None, 0, 0)).total
+                if limit is not None and used > limit:
+                    raise ScimError.invalid_value(
+                        f"the tenant holds {used} {rt.endpoint}, more than the limit {limit}"
+                    )
+                await self._repository.reserve_existing(tenant, rt)
+        await self._store.save(tenant)
+        self._resolver.invalidate_tenant(tenant_id)
+        return tenant
+
+    def cache_counters(self) -> tuple[int, int]:
+        """This process's credential cache hits and misses."""
+        return self._resolver.hits, self._resolver.misses
 
     async def register_extension(
         self, tenant_id: str, resource_type: str, document: dict[str, Any], required: bool

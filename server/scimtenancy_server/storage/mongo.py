@@ -210,6 +210,10 @@ class MongoResourceRepository(ResourceRepository):
     async def _free_slot(self, scope: Scope, resource_id: str) -> None:
         await self._slots.free(scope, resource_id)
 
+    async def _reserve(self, scope: Scope, resource_id: str, limit: int) -> None:
+        if not await self._slots.holds(scope, resource_id):
+            await self._slots.take(scope, resource_id, limit)
+
     def stores_apart(self, first: IsolationLevel, second: IsolationLevel) -> bool:
         strict = IsolationLevel.STRICT
         return (first is strict) != (second is strict)

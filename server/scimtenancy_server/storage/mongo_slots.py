@@ -49,6 +49,11 @@ class UsageSlots:
         with database_errors():
             await self._slots.delete_one({"owner": _owner(scope), "resource": resource_id})
 
+    async def holds(self, scope: Scope, resource_id: str) -> bool:
+        with database_errors():
+            found = await self._slots.find_one({"owner": _owner(scope), "resource": resource_id})
+        return found is not None
+
     async def used(self, scope: Scope) -> int:
         with database_errors():
             return int(await self._slots.count_documents({"owner": _owner(scope)}))

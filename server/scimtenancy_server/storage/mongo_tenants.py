@@ -9,6 +9,7 @@ from pymongo import ASCENDING, ReturnDocument
 
 from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, parse_permissions
 from scimtenancy_server.domain.schema import Schema
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantExtension, TenantStatus
 from scimtenancy_server.storage.mongo_errors import database_errors
@@ -27,6 +28,9 @@ def _tenant(document: dict[str, Any]) -> Tenant:
             TenantExtension(e["resource_type"], Schema.from_json(e["schema"]), e["required"])
             for e in document.get("extensions") or ()
         ),
+        permissions=parse_permissions(document["permissions"])
+        if "permissions" in document
+        else ALL_PERMISSIONS,
     )
 
 
@@ -39,6 +43,7 @@ def _document(tenant: Tenant) -> dict[str, Any]:
         "created": tenant.created,
         "limits": dict(tenant.limits),
         "extensions": _extension_documents(tenant.extensions),
+        "permissions": sorted(p.value for p in tenant.permissions),
     }
 
 

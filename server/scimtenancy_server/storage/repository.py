@@ -156,6 +156,19 @@ class ResourceRepository(ABC):
         for resource_type in resource_types:
             await self._purge(_scope(tenant, resource_type), keep_usage)
 
+    async def reserve_existing(self, tenant: Tenant, rt: ResourceType) -> None:
+        """Gives every stored resource of the type its limit place, for a limit set on a
+        tenant that already holds resources."""
+        limit = tenant.limit(rt.name)
+        if limit is None:
+            return
+        scope = _scope(tenant, rt)
+        offset = 0
+        while page := (await self.list(tenant, rt, None, offset, 500)).resources:
+            for resource in page:
+                await self._reserve(scope, resource.id, limit)
+            offset += len(page)
+
     def stores_apart(self, first: IsolationLevel, second: IsolationLevel) -> bool:
         """Whether a tenant's resources live in different places at these two levels."""
         return False
@@ -195,6 +208,11 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _free_slot(self, scope: Scope, resource_id: str) -> None: ...
+
+    async def _reserve(self, scope: Scope, resource_id: str, limit: int) -> None:
+        """Takes a limit place for a stored resource unless it holds one already; adapters
+        that count the resources themselves have nothing to do."""
+        return
 
     @abstractmethod
     async def _purge(self, scope: Scope, keep_usage: bool) -> None: ...

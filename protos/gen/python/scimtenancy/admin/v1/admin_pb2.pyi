@@ -34,20 +34,22 @@ TENANT_STATUS_SUSPENDED: TenantStatus
 TENANT_STATUS_MOVING: TenantStatus
 
 class Tenant(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits", "permissions")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
     status: TenantStatus
     create_time: _timestamp_pb2.Timestamp
     limits: Limits
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+    permissions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_users", "max_groups")
@@ -58,16 +60,18 @@ class Limits(_message.Message):
     def __init__(self, max_users: _Optional[int] = ..., max_groups: _Optional[int] = ...) -> None: ...
 
 class CreateTenantRequest(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level", "limits")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "limits", "permissions")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
     limits: Limits
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+    permissions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateTenantResponse(_message.Message):
     __slots__ = ("tenant",)
@@ -238,3 +242,35 @@ class MoveTenantResponse(_message.Message):
     TENANT_FIELD_NUMBER: _ClassVar[int]
     tenant: Tenant
     def __init__(self, tenant: _Optional[_Union[Tenant, _Mapping]] = ...) -> None: ...
+
+class UpdateTenantRequest(_message.Message):
+    __slots__ = ("tenant_id", "display_name", "limits", "permissions", "update_permissions")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    display_name: str
+    limits: Limits
+    permissions: _containers.RepeatedScalarFieldContainer[str]
+    update_permissions: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., update_permissions: _Optional[bool] = ...) -> None: ...
+
+class UpdateTenantResponse(_message.Message):
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: Tenant
+    def __init__(self, tenant: _Optional[_Union[Tenant, _Mapping]] = ...) -> None: ...
+
+class GetServerStatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetServerStatsResponse(_message.Message):
+    __slots__ = ("credential_cache_hits", "credential_cache_misses")
+    CREDENTIAL_CACHE_HITS_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_CACHE_MISSES_FIELD_NUMBER: _ClassVar[int]
+    credential_cache_hits: int
+    credential_cache_misses: int
+    def __init__(self, credential_cache_hits: _Optional[int] = ..., credential_cache_misses: _Optional[int] = ...) -> None: ...

@@ -88,6 +88,16 @@ class TenantAdminServiceStub:
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.FromString,
                 _registered_method=True)
+        self.UpdateTenant = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/UpdateTenant',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.UpdateTenantRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.UpdateTenantResponse.FromString,
+                _registered_method=True)
+        self.GetServerStats = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/GetServerStats',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.GetServerStatsRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.GetServerStatsResponse.FromString,
+                _registered_method=True)
         self.MoveTenant = channel.unary_unary(
                 '/scimtenancy.admin.v1.TenantAdminService/MoveTenant',
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.MoveTenantRequest.SerializeToString,
@@ -178,6 +188,20 @@ class TenantAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateTenant(self, request, context):
+        """UpdateTenant changes a tenant's name, limits or permissions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetServerStats(self, request, context):
+        """GetServerStats reports this server process's credential cache counters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def MoveTenant(self, request, context):
         """MoveTenant moves a tenant to another isolation level while it keeps serving: a live copy,
         a short write freeze for the final copy, a count check, the switch, then clean-up.
@@ -245,6 +269,16 @@ def add_TenantAdminServiceServicer_to_server(servicer, server):
                     servicer.RegisterSchemaExtension,
                     request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.FromString,
                     response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.SerializeToString,
+            ),
+            'UpdateTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTenant,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.UpdateTenantRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.UpdateTenantResponse.SerializeToString,
+            ),
+            'GetServerStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerStats,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.GetServerStatsRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.GetServerStatsResponse.SerializeToString,
             ),
             'MoveTenant': grpc.unary_unary_rpc_method_handler(
                     servicer.MoveTenant,
@@ -531,6 +565,60 @@ class TenantAdminService:
             '/scimtenancy.admin.v1.TenantAdminService/RegisterSchemaExtension',
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionRequest.SerializeToString,
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.RegisterSchemaExtensionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/UpdateTenant',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.UpdateTenantRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.UpdateTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/GetServerStats',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.GetServerStatsRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.GetServerStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,
