@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.server
 import json
+import threading
 import time
 from typing import Any
 
@@ -199,3 +201,44 @@ async def test_cached_tokens_do_not_outlive_their_expiry(setup: tuple[JwtResolve
     now[0] += 15  # past the token's expiry, well within the cache TTL: verified again
     await chain.resolve(f"Bearer {token}")
     assert (chain.hits, chain.misses) == (1, 2)
+
+
+async def test_keys_come_from_a_jwks_url_and_are_cached() -> None:
+    served: list[str] = []
+    document = json.dumps({"keys": [jwk(RSA_KEY, "k9", jwt.algorithms.RSAAlgorithm)]}).encode()
+
+    class Keys(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = InMemoryTenantStore()
+        tenant = make_tenant()
+        await store.create(tenant)
+        url = f"http://127.0.0.1:{server.server_address[1]}/keys"
+        resolver = JwtResolver(
+            [JwtIssuer(issuer=ENTRA, audience="scim", tenant=tenant.tenant_id, jwks_url=url)],
+            store,
+        )
+        for _ in range(3):
+            resolution = await resolver.load(rs256(claims(), kid="k9"))
+            assert resolution is not None
+            assert resolution[0].tenant_id == tenant.tenant_id
+        assert served == ["/keys"]  # fetched once, then served from the cache
+        with pytest.raises(ScimError) as refused:
+            await resolver.load(rs256(claims(), kid="rotated-away"))
+        assert refused.value.status == 401
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
