@@ -15,6 +15,7 @@ from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
 from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
+from scimtenancy_server.rpc.health import add_health_and_reflection
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
 from scimtenancy_server.rpc.resources import ResourceServicer
 from scimtenancy_server.services.bulk import BulkService
@@ -96,7 +97,9 @@ def build_application(settings: ServerSettings) -> Application:
     )
 
 
-def build_grpc_server(app: Application, settings: ServerSettings) -> tuple[grpc.aio.Server, int]:
+async def build_grpc_server(
+    app: Application, settings: ServerSettings
+) -> tuple[grpc.aio.Server, int]:
     """Returns the server (not started) and the port it is bound to."""
     server = grpc.aio.server(
         interceptors=[
@@ -116,6 +119,7 @@ def build_grpc_server(app: Application, settings: ServerSettings) -> tuple[grpc.
         app.bulk, DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count
     )
     discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(discovery, server)
+    await add_health_and_reflection(server, app.repository.ping)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     if port == 0:
         raise OSError(f"cannot bind gRPC to {settings.grpc_host}:{settings.grpc_port}")

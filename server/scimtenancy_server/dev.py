@@ -71,7 +71,7 @@ async def run(settings: DevSettings) -> None:
     app = build_application(settings)
     await app.administration.create_tenant(settings.dev_tenant, "Development tenant", None)
     await app.administration.register_api_key(settings.dev_tenant, settings.dev_api_key)
-    grpc_server, grpc_port = build_grpc_server(app, settings)
+    grpc_server, grpc_port = await build_grpc_server(app, settings)
     await grpc_server.start()
     client = ResourceClient(f"127.0.0.1:{grpc_port}", settings.rpc_timeout)
     http = build_server(settings, client)

@@ -19,7 +19,7 @@ GRACE_SECONDS = 10.0
 
 async def serve(settings: ServerSettings) -> None:
     app = build_application(settings)
-    server, port = build_grpc_server(app, settings)
+    server, port = await build_grpc_server(app, settings)
     await server.start()
     logger.info(
         "gRPC tenancy server listening on %s:%d (storage: %s)",

@@ -142,7 +142,7 @@ async def http_transcoder(settings: TranscoderSettings, target: str) -> AsyncIte
 @asynccontextmanager
 async def running_stack(server_settings: ServerSettings, **transcoder: Any) -> AsyncIterator[Stack]:
     app = build_application(server_settings)
-    grpc_server, port = build_grpc_server(app, server_settings)
+    grpc_server, port = await build_grpc_server(app, server_settings)
     await grpc_server.start()
     target = f"127.0.0.1:{port}"
     origins: dict[str, str] = {}

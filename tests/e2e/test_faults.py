@@ -61,7 +61,12 @@ async def test_outage_gives_503_and_recovers(outage: tuple[Stack, CuttableProxy]
         assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
         assert "retry" in response.json()["detail"]
 
+    readyz = f"{stack.origins['path']}/readyz"
+    not_ready = await stack.http.get(readyz)
+    assert (not_ready.status_code, not_ready.json()["status"]) == (503, "not ready")
+
     await proxy.restore()
+    assert (await _eventually_ok(lambda: stack.http.get(readyz))).status_code == 200
     healed = await _eventually_ok(lambda: scim.get(f"/Users/{created['id']}"))
     assert healed.status_code == 200
     assert healed.json() == created

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from scimtenancy_transcoder.errors import HttpScimError, error_response
+from scimtenancy_transcoder.probes import healthz, readiness
 from scimtenancy_transcoder.routes import ScimRoutes
 from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import UrlStrategy
@@ -71,6 +72,8 @@ def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: in
     other_version = strategy.mount.replace("/scim/v2", "/scim/{version}/{rest:path}")
     return Starlette(
         routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readiness(client)),
             Mount(strategy.mount, routes=routes),
             Route(other_version, _unsupported_version, methods=every_method),
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
+from grpc_health.v1 import health_pb2_grpc
 
 from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
@@ -33,6 +34,7 @@ class ResourceClient:
         self._channel = grpc.aio.insecure_channel(target)
         self.stub = resources_pb2_grpc.ResourceServiceStub(self._channel)
         self.discovery = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
+        self.health = health_pb2_grpc.HealthStub(self._channel)
         self.timeout = timeout
 
     async def close(self) -> None:

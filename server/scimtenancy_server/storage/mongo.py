@@ -10,6 +10,7 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
 from pymongo import ASCENDING
+from pymongo.errors import PyMongoError
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import has_value_path, relax
@@ -58,6 +59,13 @@ class MongoResourceRepository(ResourceRepository):
         self._database = database
         self._claims = VersionClaims(database)
         self._slots = UsageSlots(database)
+
+    async def ping(self) -> bool:
+        try:
+            await self._database.command("ping")
+        except PyMongoError:
+            return False
+        return True
 
     def _collection(self, scope: Scope) -> AsyncIOMotorCollection[Any]:
         return self._database[collection_name(scope)]

@@ -173,6 +173,10 @@ class ResourceRepository(ABC):
         """Whether a tenant's resources live in different places at these two levels."""
         return False
 
+    async def ping(self) -> bool:
+        """Whether the storage answers now (health checks)."""
+        return True
+
     async def close(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Releases connections."""
 
