@@ -59,14 +59,8 @@ async def memory_stack() -> AsyncIterator[Stack]:
 
 @pytest.fixture(scope="session")
 async def mongodb_stack() -> AsyncIterator[Stack]:
-    settings = server_settings("mongodb", require_mongodb())
-    try:
-        async with running_stack(settings) as stack:
-            yield stack
-    finally:
-        client = connect(settings.mongodb_uri)
-        await client.drop_database(settings.mongodb_database)
-        client.close()
+    async with running_stack(server_settings("mongodb", require_mongodb())) as stack:
+        yield stack
 
 
 @pytest.fixture(params=["memory", "mongodb"])

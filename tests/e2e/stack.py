@@ -15,6 +15,7 @@ from helpers import unique_id
 from scimtenancy_server.bootstrap import Application, build_application, build_grpc_server
 from scimtenancy_server.config import ServerSettings
 from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.storage.mongo import connect
 from scimtenancy_transcoder.config import TranscoderSettings
 from scimtenancy_transcoder.main import build_server
 from scimtenancy_transcoder.rpc_client import ResourceClient
@@ -161,6 +162,11 @@ async def running_stack(server_settings: ServerSettings, **transcoder: Any) -> A
     finally:
         await grpc_server.stop(None)
         await app.close()
+        if server_settings.storage == "mongodb":
+            # The database was made for this stack (see server_settings): drop it.
+            client = connect(server_settings.mongodb_uri)
+            await client.drop_database(server_settings.mongodb_database)
+            client.close()
 
 
 def server_settings(storage: str, mongodb_uri: str = "") -> ServerSettings:

@@ -13,7 +13,6 @@ from e2e.stack import Stack, running_stack, server_settings
 from helpers import require_mongodb, user_body
 
 from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.storage.mongo import connect
 
 RECOVERY_ATTEMPTS = 40  # x 0.25 s: the driver must reconnect well within ten seconds
 
@@ -28,13 +27,10 @@ async def outage() -> AsyncIterator[tuple[Stack, CuttableProxy]]:
     )
     settings.mongodb_timeout_ms = 1500
     try:
-        async with running_stack(settings) as stack:
+        async with running_stack(settings) as stack:  # drops its database through the proxy
             yield stack, proxy
     finally:
         await proxy.stop()
-        client = connect(require_mongodb())
-        await client.drop_database(settings.mongodb_database)
-        client.close()
 
 
 async def _eventually_ok(request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:

@@ -13,7 +13,6 @@ from helpers import require_mongodb, unique_id, user_body
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimtenancy_server.domain.schema import GROUP_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.storage.mongo import connect
 
 PLATFORM = unique_id("platform")
 PATCH = {
@@ -31,15 +30,9 @@ async def shared_stack(request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
     uri = require_mongodb() if request.param == "mongodb" else ""
     settings = server_settings(request.param, uri)
     settings.shared_namespace = PLATFORM
-    try:
-        async with running_stack(settings) as stack:
-            await stack.app.administration.create_tenant(PLATFORM, "Platform", None)
-            yield stack
-    finally:
-        if uri:
-            client = connect(uri)
-            await client.drop_database(settings.mongodb_database)
-            client.close()
+    async with running_stack(settings) as stack:
+        await stack.app.administration.create_tenant(PLATFORM, "Platform", None)
+        yield stack
 
 
 async def test_shared_tenants_read_but_never_write_the_namespace(shared_stack: Stack) -> None:

@@ -13,7 +13,6 @@ from helpers import require_mongodb, user_body
 
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.storage.mongo import connect
 
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
 LEVELS = {
@@ -26,13 +25,8 @@ LEVELS = {
 async def quick_stack() -> AsyncIterator[Stack]:
     settings = server_settings("mongodb", require_mongodb())
     settings.tenant_cache_ttl = 0.3  # how long a move waits for caches to see its freeze
-    try:
-        async with running_stack(settings) as stack:
-            yield stack
-    finally:
-        client = connect(settings.mongodb_uri)
-        await client.drop_database(settings.mongodb_database)
-        client.close()
+    async with running_stack(settings) as stack:
+        yield stack
 
 
 @pytest.mark.parametrize(
