@@ -10,9 +10,9 @@ import grpc
 from scimtenancy.admin.v1 import admin_pb2_grpc
 from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
-from scimtenancy_server.config import ServerSettings
+from scimtenancy_common.settings import Settings
 from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
-from scimtenancy_server.domain.tenant import Tenant
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.health import add_health_and_reflection
@@ -49,7 +49,7 @@ class Application:
             self._client.close()
 
 
-def _storage(settings: ServerSettings) -> tuple[ResourceRepository, TenantStore, Any]:
+def _storage(settings: Settings) -> tuple[ResourceRepository, TenantStore, Any]:
     if settings.storage == "memory":
         return InMemoryResourceRepository(), InMemoryTenantStore(), None
     from scimtenancy_server.storage.mongo import MongoResourceRepository, connect
@@ -60,7 +60,7 @@ def _storage(settings: ServerSettings) -> tuple[ResourceRepository, TenantStore,
     return MongoResourceRepository(database), MongoTenantStore(database), client
 
 
-def build_application(settings: ServerSettings) -> Application:
+def build_application(settings: Settings) -> Application:
     repository, tenant_store, client = _storage(settings)
     available: dict[str, CredentialResolver] = {
         "jwt": JwtResolver(settings.jwt_issuers, tenant_store),
@@ -89,7 +89,7 @@ def build_application(settings: ServerSettings) -> Application:
             repository,
             DEFAULT_REGISTRY,
             resolver,
-            settings.default_isolation,
+            IsolationLevel(settings.default_isolation),
             shared_available=bool(settings.shared_namespace),
             move_settle=settings.tenant_cache_ttl,
         ),
@@ -97,9 +97,7 @@ def build_application(settings: ServerSettings) -> Application:
     )
 
 
-async def build_grpc_server(
-    app: Application, settings: ServerSettings
-) -> tuple[grpc.aio.Server, int]:
+async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.aio.Server, int]:
     """Returns the server (not started) and the port it is bound to."""
     server = grpc.aio.server(
         interceptors=[

@@ -8,21 +8,13 @@ import contextlib
 import logging
 import signal
 import socket
-import sys
 
 import uvloop
-from pydantic import Field
 
+from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
-from scimtenancy_server.config import ServerSettings
-from scimtenancy_transcoder.config import TranscoderSettings
 from scimtenancy_transcoder.main import build_server
 from scimtenancy_transcoder.rpc_client import ResourceClient
-
-
-class DevSettings(ServerSettings, TranscoderSettings):
-    dev_tenant: str = Field("dev", description="id of the development tenant")
-    dev_api_key: str = Field("dev-api-key", description="API key of the development tenant")
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -33,7 +25,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _base_url(settings: DevSettings, port: int) -> str:
+def _base_url(settings: Settings, port: int) -> str:
     host = settings.http_host
     if settings.url_strategy == "path":
         return f"http://{host}:{port}/tenants/{settings.dev_tenant}/scim/v2"
@@ -42,7 +34,7 @@ def _base_url(settings: DevSettings, port: int) -> str:
     return f"http://{host}:{port}/scim/v2"
 
 
-def banner(settings: DevSettings, http_port: int, grpc_port: int) -> str:
+def banner(settings: Settings, http_port: int, grpc_port: int) -> str:
     base = _base_url(settings, http_port)
     header = (
         f" -H 'X-Tenant-ID: {settings.dev_tenant}'" if settings.url_strategy == "header" else ""
@@ -67,7 +59,7 @@ def banner(settings: DevSettings, http_port: int, grpc_port: int) -> str:
     )
 
 
-async def run(settings: DevSettings) -> None:
+async def run(settings: Settings) -> None:
     app = build_application(settings)
     await app.administration.create_tenant(settings.dev_tenant, "Development tenant", None)
     await app.administration.register_api_key(settings.dev_tenant, settings.dev_api_key)
@@ -94,5 +86,5 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    settings = DevSettings.from_argv(sys.argv[1:] if argv is None else argv)
+    settings = load_settings(argv)
     uvloop.run(run(settings))

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 
 import uvloop
 
+from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
-from scimtenancy_server.config import ServerSettings
 
 logger = logging.getLogger("scimtenancy_server")
 
 GRACE_SECONDS = 10.0
 
 
-async def serve(settings: ServerSettings) -> None:
+async def serve(settings: Settings) -> None:
     app = build_application(settings)
     server, port = await build_grpc_server(app, settings)
     await server.start()
@@ -39,5 +38,5 @@ async def serve(settings: ServerSettings) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = ServerSettings.from_argv(sys.argv[1:] if argv is None else argv)
+    settings = load_settings(argv)
     uvloop.run(serve(settings))

@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application
-from scimtenancy_server.config import ServerSettings
 from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.services.migration import (
     MigrationReport,
@@ -40,7 +40,7 @@ T = TypeVar("T")
 async def _with_tenant(
     tenant_id: str, work: Callable[[Application, TenantContext], Awaitable[T]]
 ) -> T:
-    application = build_application(ServerSettings())
+    application = build_application(Settings())
     try:
         tenant = await application.administration.get_tenant(tenant_id)
         return await work(application, TenantContext(tenant, "migration"))

@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 from helpers import unique_id
 
+from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application, build_grpc_server
-from scimtenancy_server.config import ServerSettings
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.mongo import connect
-from scimtenancy_transcoder.config import TranscoderSettings
 from scimtenancy_transcoder.main import build_server
 from scimtenancy_transcoder.rpc_client import ResourceClient
 
@@ -123,7 +122,7 @@ def _listening_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def http_transcoder(settings: TranscoderSettings, target: str) -> AsyncIterator[str]:
+async def http_transcoder(settings: Settings, target: str) -> AsyncIterator[str]:
     """A transcoder on a real socket; yields its origin."""
     client = ResourceClient(target, settings.rpc_timeout)
     server = build_server(settings, client)
@@ -141,7 +140,7 @@ async def http_transcoder(settings: TranscoderSettings, target: str) -> AsyncIte
 
 
 @asynccontextmanager
-async def running_stack(server_settings: ServerSettings, **transcoder: Any) -> AsyncIterator[Stack]:
+async def running_stack(server_settings: Settings, **transcoder: Any) -> AsyncIterator[Stack]:
     app = build_application(server_settings)
     grpc_server, port = await build_grpc_server(app, server_settings)
     await grpc_server.start()
@@ -149,12 +148,12 @@ async def running_stack(server_settings: ServerSettings, **transcoder: Any) -> A
     origins: dict[str, str] = {}
     try:
         async with (
-            http_transcoder(TranscoderSettings(url_strategy="path", **transcoder), target) as p,
+            http_transcoder(Settings(url_strategy="path", **transcoder), target) as p,
             http_transcoder(
-                TranscoderSettings(url_strategy="subdomain", base_domain=BASE_DOMAIN, **transcoder),
+                Settings(url_strategy="subdomain", base_domain=BASE_DOMAIN, **transcoder),
                 target,
             ) as s,
-            http_transcoder(TranscoderSettings(url_strategy="header", **transcoder), target) as h,
+            http_transcoder(Settings(url_strategy="header", **transcoder), target) as h,
             httpx.AsyncClient(timeout=30) as http,
         ):
             origins.update(path=p, subdomain=s, header=h)
@@ -169,8 +168,8 @@ async def running_stack(server_settings: ServerSettings, **transcoder: Any) -> A
             client.close()
 
 
-def server_settings(storage: str, mongodb_uri: str = "") -> ServerSettings:
-    return ServerSettings(
+def server_settings(storage: str, mongodb_uri: str = "") -> Settings:
+    return Settings(
         grpc_port=0,
         storage=storage,
         mongodb_uri=mongodb_uri or "mongodb://127.0.0.1:1",

@@ -12,8 +12,8 @@ import pytest
 from e2e.stack import ScimClient, Stack, running_stack, server_settings
 from helpers import user_body
 
+from scimtenancy_common.settings import JwtIssuer
 from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.services.jwt_tokens import JwtIssuer
 
 ISSUER = "https://idp.example"
 SECRET = "a-shared-secret-long-enough-for-hs256!"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from helpers import require_mongodb, unique_id
 
+from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application
-from scimtenancy_server.config import ServerSettings
 from scimtenancy_server.domain.schema import GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.mongo import connect
@@ -59,7 +59,7 @@ async def target() -> AsyncIterator[tuple[Application, str, str, str]]:
         }
     )
     app = build_application(
-        ServerSettings(storage="mongodb", mongodb_uri=uri, mongodb_database=target_db)
+        Settings(storage="mongodb", mongodb_uri=uri, mongodb_database=target_db)
     )
     try:
         yield app, uri, target_db, legacy_db

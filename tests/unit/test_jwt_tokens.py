@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from helpers import make_tenant
 
+from scimtenancy_common.settings import JwtIssuer
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission
-from scimtenancy_server.services.jwt_tokens import JwtIssuer, JwtResolver
+from scimtenancy_server.services.jwt_tokens import JwtResolver
 from scimtenancy_server.services.resolution import ApiKeyResolver, TenantResolver
 from scimtenancy_server.storage.tenants import InMemoryTenantStore
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import uvicorn
 import uvloop
 
+from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_transcoder.app import create_app
-from scimtenancy_transcoder.config import TranscoderSettings
 from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import strategy_for
 
 
-def build_server(settings: TranscoderSettings, client: ResourceClient) -> uvicorn.Server:
+def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
     app = create_app(client, strategy_for(settings), settings.max_body_bytes)
     config = uvicorn.Config(
         app,
@@ -27,7 +26,7 @@ def build_server(settings: TranscoderSettings, client: ResourceClient) -> uvicor
     return uvicorn.Server(config)
 
 
-async def serve(settings: TranscoderSettings) -> None:
+async def serve(settings: Settings) -> None:
     client = ResourceClient(settings.grpc_target, settings.rpc_timeout)
     try:
         await build_server(settings, client).serve()
@@ -37,7 +36,7 @@ async def serve(settings: TranscoderSettings) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = TranscoderSettings.from_argv(sys.argv[1:] if argv is None else argv)
+    settings = load_settings(argv)
     logging.getLogger(__name__).info(
         "SCIM transcoder on http://%s:%d (%s strategy) -> gRPC %s",
         settings.http_host,

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from starlette.requests import Request
 
-from scimtenancy_transcoder.config import TranscoderSettings
+from scimtenancy_common.settings import Settings
 from scimtenancy_transcoder.errors import HttpScimError
 
 SCIM_PREFIX = "/scim/v2"
@@ -71,7 +71,7 @@ class HeaderStrategy:
         return f"{_origin(request)}{SCIM_PREFIX}"
 
 
-def strategy_for(settings: TranscoderSettings) -> UrlStrategy:
+def strategy_for(settings: Settings) -> UrlStrategy:
     if settings.url_strategy == "subdomain":
         return SubdomainStrategy(settings.base_domain)
     if settings.url_strategy == "header":

@@ -11,8 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 import jwt
-from pydantic import BaseModel, Field, SecretStr
 
+from scimtenancy_common.settings import JwtIssuer
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, parse_permissions
 from scimtenancy_server.domain.tenant import TenantContext
@@ -20,28 +20,6 @@ from scimtenancy_server.storage.tenants import TenantStore
 
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 _ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"})
-
-
-class JwtIssuer(BaseModel):
-    """One trusted token issuer, e.g. an Entra ID tenant `https://sts.windows.net/<id>/`."""
-
-    issuer: str
-    audience: str | None = None
-    algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
-    secret: SecretStr | None = None
-    jwks_url: str | None = None
-    jwks: dict[str, Any] | None = None
-    tenant: str | None = None  # every token of this issuer belongs to this tenant
-    tenant_claim: str = "tenant_id"  # otherwise the tenant is this claim's value
-    permissions_claim: str = "scope"
-    # Claims that set the tenant's limits for requests with this token (e.g. "max_users").
-    limit_claims: dict[str, str] = Field(
-        default_factory=lambda: {"max_users": "User", "max_groups": "Group"}
-    )
-    default_permissions: list[str] = Field(
-        default_factory=lambda: sorted(p.value for p in ALL_PERMISSIONS)
-    )
-    leeway: float = 30.0
 
 
 def _unauthenticated(detail: str) -> ScimError:
@@ -92,7 +70,10 @@ class JwtResolver:
         }
         if limits:
             tenant = replace(tenant, limits={**tenant.limits, **limits})
-        raw = claims.get(issuer.permissions_claim, issuer.default_permissions)
+        default = issuer.default_permissions
+        if default is None:
+            default = sorted(p.value for p in ALL_PERMISSIONS)
+        raw = claims.get(issuer.permissions_claim, default)
         subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
         granted = parse_permissions(raw) & tenant.permissions  # the tenant caps every token
         context = TenantContext(tenant, f"jwt:{subject or '?'}", granted, subject)

@@ -1,0 +1,134 @@
+"""One settings model for both processes: environment variables `SCIMTENANCY_*`, or flags.
+
+The server reads its fields, the transcoder its own, and the development command both; a bad
+value stops either process at start with one line per value naming the variable."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IsolationName = Literal["strict", "standard", "shared"]
+UrlStrategyName = Literal["path", "subdomain", "header"]
+ENV_PREFIX = "SCIMTENANCY_"
+# Values of these settings are never echoed back in error messages.
+SECRET_SETTINGS = frozenset({"admin_token", "jwt_issuers", "dev_api_key"})
+
+
+class JwtIssuer(BaseModel):
+    """One trusted token issuer, e.g. an Entra ID tenant `https://sts.windows.net/<id>/`."""
+
+    issuer: str
+    audience: str | None = None
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
+    secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwks: dict[str, Any] | None = None
+    tenant: str | None = None  # every token of this issuer belongs to this tenant
+    tenant_claim: str = "tenant_id"  # otherwise the tenant is this claim's value
+    permissions_claim: str = "scope"
+    # Claims that set the tenant's limits for requests with this token (e.g. "max_users").
+    limit_claims: dict[str, str] = Field(
+        default_factory=lambda: {"max_users": "User", "max_groups": "Group"}
+    )
+    # Permissions of tokens without the claim; None: all of them.
+    default_permissions: list[str] | None = None
+    leeway: float = 30.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, cli_kebab_case=True, cli_implicit_flags=True, extra="ignore"
+    )
+
+    # -- tenancy server
+    grpc_host: str = Field("127.0.0.1", description="address the gRPC server binds")
+    grpc_port: int = Field(50051, ge=0, le=65535, description="gRPC port (0: any free port)")
+    storage: Literal["memory", "mongodb"] = Field(
+        "memory", description="'memory' (embedded, lost at exit) or 'mongodb'"
+    )
+    mongodb_uri: str = Field("mongodb://127.0.0.1:27017", description="MongoDB connection URI")
+    mongodb_database: str = Field("scimtenancy", description="MongoDB database name")
+    mongodb_timeout_ms: int = Field(
+        5000, gt=0, description="per-operation database timeout; past it requests get 503"
+    )
+    admin_token: SecretStr = Field(
+        SecretStr(""), description="bearer token of the tenant admin API (empty: disabled)"
+    )
+    default_isolation: IsolationName = Field(
+        "standard", description="isolation level of tenants created without one"
+    )
+    max_filter_scan: int = Field(
+        10_000, gt=0, description="value filters examining more resources get 400 tooMany"
+    )
+    bulk_max_operations: int = Field(1000, gt=0, description="operations per /Bulk request")
+    bulk_max_payload: int = Field(
+        1_048_576, gt=0, description="bytes per /Bulk request (keep <= the transcoder's limit)"
+    )
+    credential_resolvers: list[Literal["jwt", "api_key"]] = Field(
+        ["jwt", "api_key"], description="resolvers tried in order for a bearer credential"
+    )
+    jwt_issuers: list[JwtIssuer] = Field(
+        [], description="trusted JWT issuers (JSON list; see the README)"
+    )
+    shared_namespace: str = Field(
+        "", description="tenant whose resources tenants at the shared level may read"
+    )
+    shared_resource_types: list[str] = Field(
+        ["Group"], description="resource types the shared namespace exposes"
+    )
+    rate_limit: float = Field(
+        0.0, ge=0, description="requests per second per tenant and process (0: unlimited)"
+    )
+    rate_burst: int = Field(100, gt=0, description="requests a tenant may send at once")
+    tenant_cache_ttl: float = Field(
+        30.0, ge=0, description="seconds a resolved credential is cached"
+    )
+
+    # -- transcoder
+    http_host: str = Field("127.0.0.1", description="address the HTTP transcoder binds")
+    http_port: int = Field(8080, ge=0, le=65535, description="HTTP port")
+    grpc_target: str = Field("127.0.0.1:50051", description="the tenancy server's address")
+    url_strategy: UrlStrategyName = Field(
+        "path",
+        description="tenant URLs: 'path' (/tenants/{tenant}/scim/v2), 'subdomain' "
+        "({tenant}.{base domain}/scim/v2) or 'header' (/scim/v2 with X-Tenant-ID)",
+    )
+    base_domain: str = Field("localhost", description="base domain of the subdomain strategy")
+    max_body_bytes: int = Field(1_048_576, gt=0, description="largest accepted request body")
+    rpc_timeout: float = Field(10.0, gt=0, description="seconds before an RPC gives 503")
+
+    # -- development command
+    dev_tenant: str = Field("dev", description="id of the development tenant")
+    dev_api_key: str = Field("dev-api-key", description="API key of the development tenant")
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> Self:
+        """Settings from the environment, overridden by command-line flags."""
+        factory: Any = cls  # pydantic-settings takes the flags as a private init argument
+        settings: Self = factory(_cli_parse_args=argv)
+        return settings
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per bad value, naming its environment variable; secrets are not echoed."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        where = ".".join(str(part) for part in problem["loc"][1:])
+        name = f"{ENV_PREFIX}{field.upper()}" + (f" ({where})" if where else "")
+        got = "" if field in SECRET_SETTINGS else f" (got {problem.get('input')!r})"
+        lines.append(f"{name}: {problem['msg']}{got}")
+    return lines
+
+
+def load_settings(argv: list[str] | None = None) -> Settings:
+    """The process's settings, or exit status 2 with a clear message per bad value."""
+    try:
+        return Settings.from_argv(sys.argv[1:] if argv is None else argv)
+    except ValidationError as error:
+        print("invalid settings:", *describe_errors(error), sep="\n  ", file=sys.stderr)
+        raise SystemExit(2) from None
