@@ -6,9 +6,10 @@ value stops either process at start with one line per value naming the variable.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 IsolationName = Literal["strict", "standard", "shared"]
@@ -16,6 +17,14 @@ UrlStrategyName = Literal["path", "subdomain", "header"]
 ENV_PREFIX = "SCIMTENANCY_"
 # Values of these settings are never echoed back in error messages.
 SECRET_SETTINGS = frozenset({"admin_token", "jwt_issuers", "dev_api_key"})
+TLS_FILE_SETTINGS = (
+    "grpc_tls_cert",
+    "grpc_tls_key",
+    "grpc_tls_client_ca",
+    "grpc_tls_ca",
+    "grpc_tls_client_cert",
+    "grpc_tls_client_key",
+)
 
 
 class JwtIssuer(BaseModel):
@@ -88,6 +97,28 @@ class Settings(BaseSettings):
         30.0, ge=0, description="seconds a resolved credential is cached"
     )
 
+    # -- gRPC transport security (PEM file paths; empty: not used)
+    grpc_tls_cert: str = Field(
+        "", description="server certificate chain; set with grpc_tls_key, gRPC is served over TLS"
+    )
+    grpc_tls_key: str = Field("", description="private key of grpc_tls_cert")
+    grpc_tls_client_ca: str = Field(
+        "", description="CA certificates of callers; set: every caller needs a client certificate"
+    )
+    grpc_tls: bool = Field(
+        False, description="dial the tenancy server over TLS (implied by the two below)"
+    )
+    grpc_tls_ca: str = Field(
+        "", description="CA certificates trusted for the server (empty: the system's roots)"
+    )
+    grpc_tls_client_cert: str = Field(
+        "", description="certificate chain presented to a server that requires one"
+    )
+    grpc_tls_client_key: str = Field("", description="private key of grpc_tls_client_cert")
+    grpc_tls_server_name: str = Field(
+        "", description="name checked in the server's certificate (empty: the target's host)"
+    )
+
     # -- transcoder
     http_host: str = Field("127.0.0.1", description="address the HTTP transcoder binds")
     http_port: int = Field(8080, ge=0, le=65535, description="HTTP port")
@@ -105,6 +136,23 @@ class Settings(BaseSettings):
     dev_tenant: str = Field("dev", description="id of the development tenant")
     dev_api_key: str = Field("dev-api-key", description="API key of the development tenant")
 
+    @model_validator(mode="after")
+    def _check_tls_files(self) -> Self:
+        problems = [*_unpaired(self, "grpc_tls_cert", "grpc_tls_key")]
+        problems += _unpaired(self, "grpc_tls_client_cert", "grpc_tls_client_key")
+        if self.grpc_tls_client_ca and not self.grpc_tls_cert:
+            problems.append(
+                f"{_variable('grpc_tls_client_ca')} needs {_variable('grpc_tls_cert')}: "
+                "client certificates are checked only over TLS"
+            )
+        for name in TLS_FILE_SETTINGS:
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                problems.append(f"{_variable(name)}: no such file {path!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @classmethod
     def from_argv(cls, argv: list[str]) -> Self:
         """Settings from the environment, overridden by command-line flags."""
@@ -113,11 +161,24 @@ class Settings(BaseSettings):
         return settings
 
 
+def _variable(name: str) -> str:
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def _unpaired(settings: Settings, first: str, second: str) -> list[str]:
+    if bool(getattr(settings, first)) == bool(getattr(settings, second)):
+        return []
+    return [f"{_variable(first)} and {_variable(second)} are set together, or neither"]
+
+
 def describe_errors(error: ValidationError) -> list[str]:
     """One line per bad value, naming its environment variable; secrets are not echoed."""
     lines = []
     for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        if not problem["loc"]:  # a rule across settings: its message names them, no input echoed
+            lines.append(problem["msg"].removeprefix("Value error, "))
+            continue
+        field = str(problem["loc"][0])
         where = ".".join(str(part) for part in problem["loc"][1:])
         name = f"{ENV_PREFIX}{field.upper()}" + (f" ({where})" if where else "")
         got = "" if field in SECRET_SETTINGS else f" (got {problem.get('input')!r})"

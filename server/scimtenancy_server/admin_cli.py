@@ -11,11 +11,14 @@ from typing import Annotated
 import grpc
 import typer
 from google.protobuf.duration_pb2 import Duration
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
+from scimtenancy_common.grpc_tls import ChannelSecurity, channel_security
+from scimtenancy_common.settings import Settings, describe_errors
 
 app = typer.Typer(help="Manage the tenants of a scim-tenancy server.", no_args_is_help=True)
 console = Console()
@@ -27,8 +30,8 @@ _LEVELS = {
 
 
 class _Connection:
-    def __init__(self, target: str, token: str) -> None:
-        self.channel = grpc.insecure_channel(target)
+    def __init__(self, target: str, token: str, security: ChannelSecurity) -> None:
+        self.channel = security.channel(target)
         self.stub = admin_pb2_grpc.TenantAdminServiceStub(self.channel)
         self.metadata = (("authorization", f"Bearer {token}"),)
 
@@ -38,8 +41,24 @@ def main(
     ctx: typer.Context,
     target: Annotated[str, typer.Option(envvar="SCIMTENANCY_GRPC_TARGET")] = "127.0.0.1:50051",
     token: Annotated[str, typer.Option(envvar="SCIMTENANCY_ADMIN_TOKEN")] = "",
+    tls: Annotated[bool, typer.Option(envvar="SCIMTENANCY_GRPC_TLS")] = False,
+    tls_ca: Annotated[str, typer.Option(envvar="SCIMTENANCY_GRPC_TLS_CA")] = "",
+    tls_cert: Annotated[str, typer.Option(envvar="SCIMTENANCY_GRPC_TLS_CLIENT_CERT")] = "",
+    tls_key: Annotated[str, typer.Option(envvar="SCIMTENANCY_GRPC_TLS_CLIENT_KEY")] = "",
+    tls_server_name: Annotated[str, typer.Option(envvar="SCIMTENANCY_GRPC_TLS_SERVER_NAME")] = "",
 ) -> None:
-    ctx.obj = _Connection(target, token)
+    try:
+        tls_settings = Settings(
+            grpc_tls=tls,
+            grpc_tls_ca=tls_ca,
+            grpc_tls_client_cert=tls_cert,
+            grpc_tls_client_key=tls_key,
+            grpc_tls_server_name=tls_server_name,
+        )
+    except ValidationError as error:
+        console.print("[red]invalid settings[/red]:", *describe_errors(error), sep="\n  ")
+        raise typer.Exit(2) from None
+    ctx.obj = _Connection(target, token, channel_security(tls_settings))
 
 
 def _call(ctx: typer.Context, method: str, request: object, timeout: float = 30) -> object:

@@ -18,6 +18,7 @@ from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.health import add_health_and_reflection
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
 from scimtenancy_server.rpc.resources import ResourceServicer
+from scimtenancy_server.rpc.tls import add_port
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.jwt_tokens import JwtResolver
 from scimtenancy_server.services.rate_limits import TenantRateLimiter
@@ -118,7 +119,4 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
     )
     discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(discovery, server)
     await add_health_and_reflection(server, app.repository.ping)
-    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    if port == 0:
-        raise OSError(f"cannot bind gRPC to {settings.grpc_host}:{settings.grpc_port}")
-    return server, port
+    return server, add_port(server, settings)

@@ -11,6 +11,7 @@ import socket
 
 import uvloop
 
+from scimtenancy_common.grpc_tls import channel_security
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
 from scimtenancy_transcoder.main import build_server
@@ -65,7 +66,9 @@ async def run(settings: Settings) -> None:
     await app.administration.register_api_key(settings.dev_tenant, settings.dev_api_key)
     grpc_server, grpc_port = await build_grpc_server(app, settings)
     await grpc_server.start()
-    client = ResourceClient(f"127.0.0.1:{grpc_port}", settings.rpc_timeout)
+    client = ResourceClient(
+        f"127.0.0.1:{grpc_port}", settings.rpc_timeout, channel_security(settings)
+    )
     http = build_server(settings, client)
     sock = _bind(settings.http_host, settings.http_port)
     print(banner(settings, sock.getsockname()[1], grpc_port), flush=True)

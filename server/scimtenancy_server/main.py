@@ -10,6 +10,7 @@ import uvloop
 
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
+from scimtenancy_server.rpc.tls import transport_security
 
 logger = logging.getLogger("scimtenancy_server")
 
@@ -21,10 +22,11 @@ async def serve(settings: Settings) -> None:
     server, port = await build_grpc_server(app, settings)
     await server.start()
     logger.info(
-        "gRPC tenancy server listening on %s:%d (storage: %s)",
+        "gRPC tenancy server listening on %s:%d (storage: %s, %s)",
         settings.grpc_host,
         port,
         settings.storage,
+        transport_security(settings),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

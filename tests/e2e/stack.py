@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from helpers import unique_id
 
+from scimtenancy_common.grpc_tls import channel_security
 from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application, build_grpc_server
 from scimtenancy_server.domain.tenant import IsolationLevel
@@ -124,7 +125,7 @@ def _listening_socket() -> socket.socket:
 @asynccontextmanager
 async def http_transcoder(settings: Settings, target: str) -> AsyncIterator[str]:
     """A transcoder on a real socket; yields its origin."""
-    client = ResourceClient(target, settings.rpc_timeout)
+    client = ResourceClient(target, settings.rpc_timeout, channel_security(settings))
     server = build_server(settings, client)
     sock = _listening_socket()
     config = server.config

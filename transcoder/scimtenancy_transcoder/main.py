@@ -7,6 +7,7 @@ import logging
 import uvicorn
 import uvloop
 
+from scimtenancy_common.grpc_tls import channel_security
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_transcoder.app import create_app
 from scimtenancy_transcoder.rpc_client import ResourceClient
@@ -27,7 +28,7 @@ def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
 
 
 async def serve(settings: Settings) -> None:
-    client = ResourceClient(settings.grpc_target, settings.rpc_timeout)
+    client = ResourceClient(settings.grpc_target, settings.rpc_timeout, channel_security(settings))
     try:
         await build_server(settings, client).serve()
     finally:

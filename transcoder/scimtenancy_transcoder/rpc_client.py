@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import grpc
 from grpc_health.v1 import health_pb2_grpc
 
 from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
+from scimtenancy_common.grpc_tls import PLAINTEXT, ChannelSecurity
+from scimtenancy_common.logs import request_id_var
+from scimtenancy_transcoder.observability import client_interceptors
 
 TENANT_HINT_KEY = "x-scim-tenant-hint"
 BASE_URL_KEY = "x-scim-base-url"
+REQUEST_ID_KEY = "x-request-id"
 
 
 @dataclass(frozen=True)
@@ -24,14 +27,16 @@ class CallOptions:
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         pairs = [("authorization", self.authorization), (BASE_URL_KEY, self.base_url)]
+        if request_id := request_id_var.get():
+            pairs.append((REQUEST_ID_KEY, request_id))
         if self.tenant_hint:
             pairs.append((TENANT_HINT_KEY, self.tenant_hint))
         return tuple(pairs)
 
 
 class ResourceClient:
-    def __init__(self, target: str, timeout: float) -> None:
-        self._channel = grpc.aio.insecure_channel(target)
+    def __init__(self, target: str, timeout: float, security: ChannelSecurity = PLAINTEXT) -> None:
+        self._channel = security.aio_channel(target, client_interceptors())
         self.stub = resources_pb2_grpc.ResourceServiceStub(self._channel)
         self.discovery = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
         self.health = health_pb2_grpc.HealthStub(self._channel)
