@@ -7,7 +7,7 @@ the same answers, which the storage contract tests check.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from scimtenancy_server.domain.attribute_paths import ResolvedPath, resolve_path, resolve_sub_path
@@ -228,7 +228,9 @@ def check_filter(resource_type: ResourceType, expression: Filter) -> None:
             matches(resource_type, _EMPTY, node)
 
 
-_EMPTY = StoredResource("", "", 0, datetime.min, datetime.min, {})
+_EMPTY = StoredResource(
+    "", "", 0, datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC), {}
+)
 
 
 def refuse_sensitive(resource_type: ResourceType, expression: Filter) -> None:
