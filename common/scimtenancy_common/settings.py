@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         "", description="name checked in the server's certificate (empty: the target's host)"
     )
 
+    # -- both processes: lifecycle
+    shutdown_grace: int = Field(
+        10, ge=0, description="seconds in-flight requests get to finish after SIGTERM"
+    )
+
     # -- transcoder
     http_host: str = Field("127.0.0.1", description="address the HTTP transcoder binds")
     http_port: int = Field(8080, ge=0, le=65535, description="HTTP port")
@@ -131,6 +136,24 @@ class Settings(BaseSettings):
     base_domain: str = Field("localhost", description="base domain of the subdomain strategy")
     max_body_bytes: int = Field(1_048_576, gt=0, description="largest accepted request body")
     rpc_timeout: float = Field(10.0, gt=0, description="seconds before an RPC gives 503")
+
+    # -- both processes
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="lowest level logged"
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="'json' (one object per line) or 'text'"
+    )
+    metrics_host: str = Field("127.0.0.1", description="address of the Prometheus /metrics server")
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="port of the Prometheus /metrics server (0: not served)"
+    )
+    metrics_tenant_labels: bool = Field(
+        True, description="label metrics by tenant (switch off for very large fleets)"
+    )
+    metrics_refresh_seconds: float = Field(
+        30.0, gt=0, description="how often resource-count and limit gauges are recounted"
+    )
 
     # -- development command
     dev_tenant: str = Field("dev", description="id of the development tenant")

@@ -17,8 +17,14 @@ from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.health import add_health_and_reflection
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
+from scimtenancy_server.rpc.observability import OperationLabels, OperationMetrics
 from scimtenancy_server.rpc.resources import ResourceServicer
 from scimtenancy_server.rpc.tls import add_port
+from scimtenancy_server.rpc.tracing import (
+    aio_server_interceptor,
+    instrument_mongodb_driver,
+    resource_type_name,
+)
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.jwt_tokens import JwtResolver
 from scimtenancy_server.services.rate_limits import TenantRateLimiter
@@ -30,6 +36,7 @@ from scimtenancy_server.services.resolution import (
 from scimtenancy_server.services.resources import ResourceService
 from scimtenancy_server.services.shared_namespace import SharedNamespace
 from scimtenancy_server.services.tenants import TenantAdministration
+from scimtenancy_server.services.usage_gauges import UsageGauges
 from scimtenancy_server.storage.memory import InMemoryResourceRepository
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import InMemoryTenantStore, TenantStore
@@ -43,6 +50,7 @@ class Application:
     resources: ResourceService
     bulk: BulkService
     administration: TenantAdministration
+    usage_gauges: UsageGauges
     _client: Any = field(default=None, repr=False)
 
     async def close(self) -> None:
@@ -56,6 +64,7 @@ def _storage(settings: Settings) -> tuple[ResourceRepository, TenantStore, Any]:
     from scimtenancy_server.storage.mongo import MongoResourceRepository, connect
     from scimtenancy_server.storage.mongo_tenants import MongoTenantStore
 
+    instrument_mongodb_driver()
     client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
     database = client[settings.mongodb_database]
     return MongoResourceRepository(database), MongoTenantStore(database), client
@@ -85,6 +94,7 @@ def build_application(settings: Settings) -> Application:
         resolver=resolver,
         resources=resources,
         bulk=BulkService(resources, settings.bulk_max_operations, settings.bulk_max_payload),
+        usage_gauges=UsageGauges(tenant_store, resources, resolver, settings.metrics_tenant_labels),
         administration=TenantAdministration(
             tenant_store,
             repository,
@@ -100,12 +110,16 @@ def build_application(settings: Settings) -> Application:
 
 async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.aio.Server, int]:
     """Returns the server (not started) and the port it is bound to."""
+    metrics = OperationMetrics(
+        OperationLabels(settings.metrics_tenant_labels, resource_type_name(DEFAULT_REGISTRY))
+    )
     server = grpc.aio.server(
         interceptors=[
+            aio_server_interceptor(),  # outermost: the trace span of every RPC
             TenantInterceptor(
-                app.resolver, TenantRateLimiter(settings.rate_limit, settings.rate_burst)
+                app.resolver, TenantRateLimiter(settings.rate_limit, settings.rate_burst), metrics
             ),
-            AdminInterceptor(settings.admin_token.get_secret_value()),
+            AdminInterceptor(settings.admin_token.get_secret_value(), metrics),
         ]
     )
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(

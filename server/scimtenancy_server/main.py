@@ -8,13 +8,14 @@ import signal
 
 import uvloop
 
+from scimtenancy_common.logs import configure_logging
 from scimtenancy_common.settings import Settings, load_settings
+from scimtenancy_common.telemetry import exports_metrics, start_process_telemetry
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
 from scimtenancy_server.rpc.tls import transport_security
+from scimtenancy_server.services.usage_gauges import start_usage_gauges
 
 logger = logging.getLogger("scimtenancy_server")
-
-GRACE_SECONDS = 10.0
 
 
 async def serve(settings: Settings) -> None:
@@ -32,13 +33,24 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    gauges = None
+    if exports_metrics(settings.metrics_port):
+        gauges = start_usage_gauges(app.usage_gauges, settings.metrics_refresh_seconds)
     await stop.wait()
     # Stop accepting, let in-flight calls finish within the grace period, then close storage.
-    await server.stop(GRACE_SECONDS)
+    await server.stop(settings.shutdown_grace)
+    if gauges is not None:
+        gauges.cancel()
     await app.close()
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings(argv)
-    uvloop.run(serve(settings))
+    configure_logging(settings.log_level, settings.log_format)
+    telemetry = start_process_telemetry(
+        "scimtenancy-server", settings.metrics_host, settings.metrics_port
+    )
+    try:
+        uvloop.run(serve(settings))
+    finally:
+        telemetry.shutdown()

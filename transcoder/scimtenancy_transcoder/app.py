@@ -11,6 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from scimtenancy_transcoder.errors import HttpScimError, error_response
+from scimtenancy_transcoder.observability import middleware
+from scimtenancy_transcoder.openapi import OPENAPI_PATH, openapi_endpoint
 from scimtenancy_transcoder.probes import healthz, readiness
 from scimtenancy_transcoder.routes import ScimRoutes
 from scimtenancy_transcoder.rpc_client import ResourceClient
@@ -74,9 +76,11 @@ def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: in
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readiness(client)),
+            Route(OPENAPI_PATH, openapi_endpoint(strategy)),
             Mount(strategy.mount, routes=routes),
             Route(other_version, _unsupported_version, methods=every_method),
         ],
+        middleware=middleware(),
         exception_handlers={
             HttpScimError: _scim_error,
             HTTPException: _http_error,

@@ -8,7 +8,9 @@ import uvicorn
 import uvloop
 
 from scimtenancy_common.grpc_tls import channel_security
+from scimtenancy_common.logs import configure_logging
 from scimtenancy_common.settings import Settings, load_settings
+from scimtenancy_common.telemetry import start_process_telemetry
 from scimtenancy_transcoder.app import create_app
 from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import strategy_for
@@ -20,9 +22,10 @@ def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
         app,
         host=settings.http_host,
         port=settings.http_port,
-        log_level="warning",
+        log_config=None,  # the process's own logging (JSON or text) takes uvicorn's lines too
+        access_log=False,  # one access line per request comes from RequestIdMiddleware
         server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_grace,
     )
     return uvicorn.Server(config)
 
@@ -36,8 +39,11 @@ async def serve(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings(argv)
+    configure_logging(settings.log_level, settings.log_format)
+    telemetry = start_process_telemetry(
+        "scimtenancy-transcoder", settings.metrics_host, settings.metrics_port
+    )
     logging.getLogger(__name__).info(
         "SCIM transcoder on http://%s:%d (%s strategy) -> gRPC %s",
         settings.http_host,
@@ -45,4 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         settings.url_strategy,
         settings.grpc_target,
     )
-    uvloop.run(serve(settings))
+    try:
+        uvloop.run(serve(settings))
+    finally:
+        telemetry.shutdown()

@@ -18,6 +18,12 @@ from scimtenancy_server.rpc.context import (
     leave_request,
 )
 from scimtenancy_server.rpc.errors import abort
+from scimtenancy_server.rpc.observability import (
+    Observation,
+    OperationMetrics,
+    operation_name,
+    tracer,
+)
 from scimtenancy_server.services.rate_limits import TenantRateLimiter
 from scimtenancy_server.services.resolution import TenantResolver, bearer_token
 
@@ -37,13 +43,25 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
 
 
-def _guarded(method: str, behaviour: Behaviour, guard: Guard) -> Behaviour:
+def _guarded(
+    method: str, behaviour: Behaviour, guard: Guard, guard_span: str, metrics: OperationMetrics
+) -> Behaviour:
+    operation = operation_name(method)
+
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        metadata = _metadata(context)
+        observation = Observation.begin(method, request, metadata, metrics)
+        failure: ScimError | None = None
         try:
-            request_context = await guard(_metadata(context))
+            with tracer.start_as_current_span(guard_span):
+                request_context = await guard(metadata)
+            observation.resolved(request_context)
             token = enter_request(request_context) if request_context else None
             try:
-                return await behaviour(request, context)
+                with tracer.start_as_current_span(f"scim.{operation}") as span:
+                    if observation.tenant:
+                        span.set_attribute("tenant.id", observation.tenant)
+                    return await behaviour(request, context)
             finally:
                 if token is not None:
                     leave_request(token)
@@ -52,6 +70,9 @@ def _guarded(method: str, behaviour: Behaviour, guard: Guard) -> Behaviour:
         except Exception:
             logger.exception("unexpected failure in %s", method)
             failure = ScimError.internal()
+        finally:
+            observation.end(failure)
+        assert failure is not None
         await abort(context, failure)
 
     return handle
@@ -59,6 +80,8 @@ def _guarded(method: str, behaviour: Behaviour, guard: Guard) -> Behaviour:
 
 class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     prefixes: tuple[str, ...] = ()
+    guard_span = ""
+    metrics: OperationMetrics
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:
         raise NotImplementedError
@@ -73,7 +96,7 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None or handler.unary_unary is None or not method.startswith(self.prefixes):
             return handler
         return grpc.unary_unary_rpc_method_handler(
-            _guarded(method, handler.unary_unary, self.guard),
+            _guarded(method, handler.unary_unary, self.guard, self.guard_span, self.metrics),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
@@ -83,8 +106,12 @@ class TenantInterceptor(_GuardInterceptor):
     """Resolves the caller's tenant from its credential for every resource and discovery RPC."""
 
     prefixes = TENANT_SERVICES
+    guard_span = "tenant.resolve"
 
-    def __init__(self, resolver: TenantResolver, rate_limiter: TenantRateLimiter) -> None:
+    def __init__(
+        self, resolver: TenantResolver, rate_limiter: TenantRateLimiter, metrics: OperationMetrics
+    ) -> None:
+        self.metrics = metrics
         self._resolver = resolver
         self._rate_limiter = rate_limiter
 
@@ -102,8 +129,10 @@ class AdminInterceptor(_GuardInterceptor):
     """Admits tenant-admin RPCs only with the configured admin token."""
 
     prefixes = ADMIN_SERVICES
+    guard_span = "admin.authorize"
 
-    def __init__(self, admin_token: str) -> None:
+    def __init__(self, admin_token: str, metrics: OperationMetrics) -> None:
+        self.metrics = metrics
         self._admin_token = admin_token.encode()
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:

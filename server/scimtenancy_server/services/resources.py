@@ -6,6 +6,7 @@ import builtins
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 
 from scimtenancy_server.domain.clock import Clock, utc_now
@@ -28,6 +29,7 @@ from scimtenancy_server.domain.search import ListRequest, parse_search_request
 from scimtenancy_server.domain.sorting import resolve_sort
 from scimtenancy_server.domain.tenant import Tenant, TenantContext, TenantStatus
 from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
+from scimtenancy_server.services.audit import AuditEntry, AuditLog
 from scimtenancy_server.services.shared_namespace import SharedNamespace, read_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
 
@@ -84,7 +86,9 @@ class ResourceService:
         max_count: int = 1000,
         max_filter_scan: int = 10_000,
         shared: SharedNamespace | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
+        self.audit = audit or AuditLog.off()
         self._repository = repository
         self._shared = shared or SharedNamespace(repository, _no_namespace, frozenset())
         self._registry = registry
@@ -100,6 +104,13 @@ class ResourceService:
     def resource_type(self, key: str, tenant: Tenant | None = None) -> ResourceType:
         return self.types(tenant).resolve(key)
 
+    def type_name(self, ctx: TenantContext, key: str) -> str:
+        """The name of the resource type `key` names, or `key` itself if it names none."""
+        try:
+            return self.resource_type(key, ctx.tenant).name
+        except ScimError:
+            return key
+
     async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
         return await self.store_new(ctx, type_key, parse_json_object(body), str(uuid.uuid4()))
 
@@ -107,15 +118,23 @@ class ResourceService:
         self, ctx: TenantContext, type_key: str, document: JsonObject, resource_id: str
     ) -> StoredResource:
         """Creates a resource with the given id (imports and migrations keep their ids)."""
-        ctx.require(Permission.CREATE)
-        _refuse_while_moving(ctx)
-        rt = self.resource_type(type_key, ctx.tenant)
-        attributes = canonical_attributes(rt, document)
-        attributes = await self._resolve_members(ctx, rt, attributes)
-        now = self._clock()
-        resource = StoredResource(rt.name, resource_id, 1, now, now, attributes)
-        await self._repository.insert(ctx.tenant, resource, rt)
-        return resource
+        async with self._audited(ctx, "create", type_key, resource_id) as audit:
+            ctx.require(Permission.CREATE)
+            _refuse_while_moving(ctx)
+            rt = self.resource_type(type_key, ctx.tenant)
+            attributes = canonical_attributes(rt, document)
+            attributes = await self._resolve_members(ctx, rt, attributes)
+            now = self._clock()
+            resource = StoredResource(rt.name, resource_id, 1, now, now, attributes)
+            await audit.begin(None, resource.version)
+            await self._repository.insert(ctx.tenant, resource, rt)
+            return resource
+
+    def _audited(
+        self, ctx: TenantContext, operation: str, type_key: str, resource_id: str
+    ) -> AbstractAsyncContextManager[AuditEntry]:
+        name = self.type_name(ctx, type_key)
+        return self.audit.record(ctx.tenant_id, ctx.actor, operation, name, resource_id)
 
     async def exists(self, ctx: TenantContext, type_key: str, resource_id: str) -> bool:
         rt = self.resource_type(type_key, ctx.tenant)
@@ -148,33 +167,42 @@ class ResourceService:
     async def replace(
         self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
     ) -> StoredResource:
-        ctx.require(Permission.UPDATE)
-        rt = self.resource_type(type_key, ctx.tenant)
-        document = parse_json_object(body)
-        canonical_attributes(rt, document)  # refuse bad input before reading anything
+        async with self._audited(ctx, "replace", type_key, resource_id) as audit:
+            ctx.require(Permission.UPDATE)
+            rt = self.resource_type(type_key, ctx.tenant)
+            document = parse_json_object(body)
+            canonical_attributes(rt, document)  # refuse bad input before reading anything
 
-        def replacement(current: StoredResource) -> JsonObject:
-            attributes = canonical_attributes(rt, document, existing=current.attributes)
-            return preserve_write_only(rt, attributes, current.attributes)
+            def replacement(current: StoredResource) -> JsonObject:
+                attributes = canonical_attributes(rt, document, existing=current.attributes)
+                return preserve_write_only(rt, attributes, current.attributes)
 
-        return await self._update(ctx, rt, resource_id, if_match, replacement)
+            return await self._update(ctx, rt, resource_id, if_match, replacement, audit)
 
     async def patch(
         self, ctx: TenantContext, type_key: str, resource_id: str, body: bytes, if_match: str
     ) -> StoredResource:
-        ctx.require(Permission.UPDATE)
-        rt = self.resource_type(type_key, ctx.tenant)
-        operations = parse_patch(parse_json_object(body))
-        return await self._update(
-            ctx,
-            rt,
-            resource_id,
-            if_match,
-            lambda current: apply_patch(rt, current.attributes, operations),
-        )
+        async with self._audited(ctx, "patch", type_key, resource_id) as audit:
+            ctx.require(Permission.UPDATE)
+            rt = self.resource_type(type_key, ctx.tenant)
+            operations = parse_patch(parse_json_object(body))
+            return await self._update(
+                ctx,
+                rt,
+                resource_id,
+                if_match,
+                lambda current: apply_patch(rt, current.attributes, operations),
+                audit,
+            )
 
     async def delete(
         self, ctx: TenantContext, type_key: str, resource_id: str, if_match: str
+    ) -> None:
+        async with self._audited(ctx, "delete", type_key, resource_id) as audit:
+            await self._delete(ctx, type_key, resource_id, if_match, audit)
+
+    async def _delete(
+        self, ctx: TenantContext, type_key: str, resource_id: str, if_match: str, audit: AuditEntry
     ) -> None:
         ctx.require(Permission.DELETE)
         _refuse_while_moving(ctx)
@@ -184,6 +212,7 @@ class ResourceService:
             current = await self._fetch(ctx, rt, resource_id)
             _check_precondition(current, if_match)
             expected = current.version
+        await audit.begin(expected, None)  # without If-Match the version is not read
         if not await self._repository.delete(ctx.tenant, rt, resource_id, expected):
             if if_match:
                 raise _changed(rt, resource_id)
@@ -256,15 +285,18 @@ class ResourceService:
         started = time.perf_counter()
         await self._repository.probe(ctx.tenant, self._clock())
         round_trip = time.perf_counter() - started
-        usage = [
+        return Health(round_trip, await self.usage(ctx.tenant))
+
+    async def usage(self, tenant: Tenant) -> builtins.list[Usage]:
+        """How many resources of each type the tenant holds, against its limits."""
+        return [
             Usage(
                 rt.name,
-                (await self._repository.list(ctx.tenant, rt, None, 0, 0)).total,
-                ctx.tenant.limit(rt.name),
+                (await self._repository.list(tenant, rt, None, 0, 0)).total,
+                tenant.limit(rt.name),
             )
-            for rt in self.types(ctx.tenant).all()
+            for rt in self.types(tenant).all()
         ]
-        return Health(round_trip, usage)
 
     async def resolve_me(self, ctx: TenantContext) -> str:
         """The User behind the credential (RFC 7644 §3.11): the one whose externalId, or else
@@ -346,6 +378,7 @@ class ResourceService:
         resource_id: str,
         if_match: str,
         change: Callable[[StoredResource], JsonObject],
+        audit: AuditEntry,
     ) -> StoredResource:
         _refuse_while_moving(ctx)
         for _ in range(_WRITE_ATTEMPTS):
@@ -354,6 +387,7 @@ class ResourceService:
                 _check_precondition(current, if_match)
             attributes = await self._resolve_members(ctx, rt, change(current))
             updated = current.revised(attributes, self._clock())
+            await audit.begin(current.version, updated.version)
             if await self._repository.replace(ctx.tenant, rt, updated, current.version):
                 return updated
             if if_match:

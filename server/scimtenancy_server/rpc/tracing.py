@@ -1,0 +1,38 @@
+"""The OpenTelemetry contrib instrumentations the server uses: a span for every RPC, and one
+for every MongoDB command (command names only; statements carry resource values, so they are
+never captured)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from opentelemetry.instrumentation.grpc import aio_server_interceptor as _aio_server_interceptor
+from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.schema import ResourceTypeRegistry
+
+
+def aio_server_interceptor() -> grpc.aio.ServerInterceptor:
+    interceptor: grpc.aio.ServerInterceptor = _aio_server_interceptor()  # type: ignore[no-untyped-call]
+    return interceptor
+
+
+def instrument_mongodb_driver() -> None:
+    """Registers the command listener; it must precede the first client."""
+    instrumentor = PymongoInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(capture_statement=False)
+
+
+def resource_type_name(registry: ResourceTypeRegistry) -> Callable[[str], str | None]:
+    """`Users`, `/Users` or `User` → `User`; None for what the registry does not know."""
+
+    def name(key: str) -> str | None:
+        try:
+            return registry.resolve(key).name
+        except ScimError:
+            return None
+
+    return name

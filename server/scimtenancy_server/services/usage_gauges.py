@@ -1,0 +1,154 @@
+"""Gauges of what tenants hold: resources per tenant and type, and the share of each limit in
+use, recounted every `metrics_refresh_seconds` (a scrape must not wait for the database);
+plus the tenant cache's hits and misses. Without tenant labels the counts are summed per type
+and utilisation is the highest of any tenant, which is what an alert needs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from scimtenancy_server.domain.tenant import TenantStatus
+from scimtenancy_server.services.resolution import TenantResolver
+from scimtenancy_server.services.resources import ResourceService, Usage
+from scimtenancy_server.storage.tenants import TenantStore
+
+logger = logging.getLogger(__name__)
+PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class TenantUsage:
+    tenant_id: str
+    usage: Usage
+
+
+class UsageGauges:
+    def __init__(
+        self,
+        tenants: TenantStore,
+        resources: ResourceService,
+        resolver: TenantResolver,
+        tenant_labels: bool,
+    ) -> None:
+        self._tenants = tenants
+        self._resources = resources
+        self._resolver = resolver
+        self._tenant_labels = tenant_labels
+        self.snapshot: list[TenantUsage] = []
+        _register(self)
+
+    async def refresh(self) -> None:
+        """Recounts every active tenant's resources."""
+        counted: list[TenantUsage] = []
+        after = ""
+        while page := await self._tenants.list_tenants(after, PAGE):
+            for tenant in page:
+                if tenant.status is TenantStatus.ACTIVE:
+                    usage = await self._resources.usage(tenant)
+                    counted += [TenantUsage(tenant.tenant_id, u) for u in usage]
+            after = page[-1].tenant_id
+        self.snapshot = counted
+
+    async def run(self, interval: float) -> None:
+        """Refreshes until cancelled; a failed count keeps the last snapshot."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception:
+                logger.warning("could not recount tenant usage; keeping the last counts")
+            await asyncio.sleep(interval)
+
+    def observe_counts(self) -> list[Observation]:
+        if self._tenant_labels:
+            return [
+                Observation(u.usage.used, _attributes(u.usage.resource_type, u.tenant_id))
+                for u in self.snapshot
+            ]
+        totals: dict[str, int] = defaultdict(int)
+        for u in self.snapshot:
+            totals[u.usage.resource_type] += u.usage.used
+        return [Observation(n, _attributes(rt)) for rt, n in totals.items()]
+
+    def observe_utilisation(self) -> list[Observation]:
+        limited = [u for u in self.snapshot if u.usage.limit]
+        if self._tenant_labels:
+            return [
+                Observation(
+                    u.usage.used / (u.usage.limit or 1),
+                    _attributes(u.usage.resource_type, u.tenant_id),
+                )
+                for u in limited
+            ]
+        highest: dict[str, float] = {}
+        for u in limited:
+            share = u.usage.used / (u.usage.limit or 1)
+            highest[u.usage.resource_type] = max(share, highest.get(u.usage.resource_type, 0.0))
+        return [Observation(share, _attributes(rt)) for rt, share in highest.items()]
+
+    def observe_cache(self) -> list[Observation]:
+        return [
+            Observation(self._resolver.hits, {"result": "hit"}),
+            Observation(self._resolver.misses, {"result": "miss"}),
+        ]
+
+
+def _attributes(resource_type: str, tenant_id: str | None = None) -> dict[str, str]:
+    if tenant_id is None:
+        return {"scim.resource_type": resource_type}
+    return {"tenant.id": tenant_id, "scim.resource_type": resource_type}
+
+
+# A process has one application; the instruments are created once and report every live one.
+_sources: weakref.WeakSet[UsageGauges] = weakref.WeakSet()
+
+
+def _observer(
+    read: Callable[[UsageGauges], list[Observation]],
+) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def observe(_options: CallbackOptions) -> Iterable[Observation]:
+        return [observation for source in list(_sources) for observation in read(source)]
+
+    return observe
+
+
+def _register(source: UsageGauges) -> None:
+    if not _sources:
+        _create_instruments()
+    _sources.add(source)
+
+
+@cache
+def _create_instruments() -> None:
+    meter = metrics.get_meter("scimtenancy_server")
+    meter.create_observable_gauge(
+        "scim.resources",
+        [_observer(UsageGauges.observe_counts)],
+        unit="{resource}",
+        description="resources held, per resource type",
+    )
+    meter.create_observable_gauge(
+        "scim.limit.utilization",
+        [_observer(UsageGauges.observe_utilisation)],
+        unit="1",
+        description="share of a resource limit in use (0..1), where a limit is set",
+    )
+    meter.create_observable_counter(
+        "scim.tenant_cache.lookups",
+        [_observer(UsageGauges.observe_cache)],
+        unit="{lookup}",
+        description="credential resolutions answered from the cache (hit) or not (miss)",
+    )
+
+
+def start_usage_gauges(gauges: UsageGauges, interval: float) -> asyncio.Task[None]:
+    """Recounts in the background; cancel the task to stop."""
+    return asyncio.get_running_loop().create_task(gauges.run(interval), name="usage-gauges")

@@ -1,0 +1,98 @@
+"""The transcoder's part of a trace and of the logs: the HTTP server span (OpenTelemetry's
+ASGI instrumentation, named by route template), a request id for every request, passed on to
+the server and returned as `X-Request-ID`, and one access log line per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
+from opentelemetry.instrumentation.starlette import _get_default_span_details
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scimtenancy_common.logs import request_id_var
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+# Probes and scrapes are not traced; they would drown the SCIM traffic.
+UNTRACED_PATHS = "/healthz,/readyz,/metrics"
+
+access_log = logging.getLogger("scimtenancy_transcoder.access")
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's `X-Request-ID` when it is a safe token, else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.fullmatch(value):
+            return str(value.decode())
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],  # never the query: filters carry attribute values
+                    status,
+                    extra={"fields": _access_fields(scope, status, started)},
+                )
+            request_id_var.reset(token)
+
+
+def _access_fields(scope: Scope, status: int, started: float) -> dict[str, Any]:
+    return {
+        "http.method": scope["method"],
+        "http.path": scope["path"],
+        "http.status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+    }
+
+
+def middleware() -> list[Middleware]:
+    """Outermost first: the span, then the request id (so access lines carry the trace id)."""
+    return [
+        Middleware(
+            OpenTelemetryMiddleware,
+            excluded_urls=UNTRACED_PATHS,
+            default_span_details=_get_default_span_details,
+            exclude_spans=["receive", "send"],
+        ),
+        Middleware(RequestIdMiddleware),
+    ]
+
+
+def client_interceptors() -> list[Any]:
+    """The gRPC client span of every RPC, carrying the trace context to the server."""
+    interceptors: list[Any] = aio_client_interceptors()  # type: ignore[no-untyped-call]
+    return interceptors
