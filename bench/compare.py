@@ -1,0 +1,156 @@
+"""The side-by-side scenarios: the same users and the same operations on the peer, on our
+service with embedded storage and on FerretDB (PostgreSQL and SQLite backends), plus the
+transport ceiling, FerretDB's own `find_one` and the memory soak."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from bench.admin import open_tenant
+from bench.data import bulk_load
+from bench.loadgen import READS
+from bench.measure import Result, RssSampler, gets_for, micro, scim_op, wrk_get
+from bench.plan import Run
+from bench.services import Database, Target
+
+Users = list[tuple[int, str]]
+
+
+def load(run: Run, target: Target, count: int, start: int = 0) -> Users:
+    loaded = asyncio.run(bulk_load(target.base_url, target.token, start, count))
+    return [(item.index, item.id) for item in loaded]
+
+
+def _show(result: Result) -> str:
+    errors = f", {result['errors']} errors {result.get('samples', '')}" if result["errors"] else ""
+    return (
+        f"{result['op']:<10} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']} ms"
+        f"  p99 {result['p99_ms']} ms{errors}"
+    )
+
+
+def scim_mix(run: Run, target: Target, users: Users) -> dict[str, Result]:
+    """Every operation of the mix; reads on the loaded users, writes on the users created."""
+    budget = run.budget
+    found: dict[str, Result] = {}
+
+    def one(op: str, on: Sequence[tuple[int, str]]) -> Result:
+        result = scim_op(
+            target, op, on, concurrency=budget.concurrency, seconds=budget.phase_seconds
+        )
+        run.note(f"{target.name}: {_show(result)}")
+        found[op] = result
+        return result
+
+    for op in READS:
+        one(op, users)
+    created = [(index, resource_id) for index, resource_id in one("create", []).pop("created")]
+    for op in ("patch", "put", "delete"):
+        one(op, created)
+    return found
+
+
+def wrk_gets(run: Run, target: Target, users: Users) -> Result:
+    result = wrk_get(
+        target,
+        gets_for(target, users),
+        seconds=run.budget.wrk_seconds,
+        connections=run.budget.connections,
+    )
+    run.note(f"{target.name}: {_show(result)}")
+    return result
+
+
+def ceiling_and_embedded(run: Run) -> None:
+    """GET by id on the embedded storage and on the echo server, alternated (best round
+    counts), then the SCIM mix on the embedded storage."""
+    services, compare = run.services, run.results.setdefault("compare", {})
+    ceiling = services.ceiling()
+    embedded = asyncio.run(open_tenant(services.ours("embedded"), "cmp"))
+    try:
+        users = load(run, embedded, run.budget.compare_users)
+        best: dict[str, Result] = {}
+        for _ in range(run.budget.wrk_rounds):
+            for target, on in (
+                (ceiling, [(0, "00000000-0000-4000-8000-000000000000")]),
+                (embedded, users),
+            ):
+                result = wrk_gets(run, target, on)
+                if result["rps"] > best.get(target.name, {"rps": -1.0})["rps"]:
+                    best[target.name] = result
+        run.results["ceiling"] = {"get_wrk": best["ceiling"]}
+        services.stop(ceiling)
+        compare["embedded"] = {"get_wrk": best["embedded"], **scim_mix(run, embedded, users)}
+    finally:
+        services.stop(ceiling)
+        services.stop(embedded)
+
+
+def peer(run: Run) -> None:
+    target = run.services.peer()
+    try:
+        users = load(run, target, run.budget.compare_users)
+        run.results.setdefault("compare", {})["peer"] = {
+            "get_wrk": wrk_gets(run, target, users),
+            **scim_mix(run, target, users),
+        }
+    finally:
+        run.services.stop(target)
+
+
+def _raw_versus_service(run: Run, target: Target, users: Users) -> dict[str, Any]:
+    """GET end to end, one request at a time, against motor's find_one by `_id` of the same
+    documents (a standard tenant: shared `users` collection, `_id` = tenant:id)."""
+    seconds = run.budget.latency_seconds
+    end_to_end = scim_op(target, "get", users, concurrency=1, seconds=seconds)
+    tenant = target.base_url.split("/tenants/")[1].split("/")[0]
+    raw = micro(
+        "find_one",
+        timeout=seconds + 60,
+        uri=target.mongodb_uri,
+        database=target.mongodb_database,
+        collection="users",
+        ids=[f"{tenant}:{resource_id}" for _, resource_id in users],
+        seconds=seconds,
+    )
+    ratio = end_to_end["p50_ms"] / raw["p50_ms"] if raw["p50_ms"] else None
+    run.note(
+        f"{target.name}: GET p50 {end_to_end['p50_ms']} ms end to end, raw find_one "
+        f"{raw['p50_ms']} ms ({ratio and round(ratio, 2)}x)"
+    )
+    return {"get_one_at_a_time": end_to_end, "motor_find_one": raw, "ratio": ratio}
+
+
+def _soak(run: Run, target: Target, users: Users) -> dict[str, Any]:
+    """A steady get / userName eq / PATCH load for soak_seconds; resident memory sampled."""
+    pids = dict(zip(("server", "transcoder"), target.service_pids, strict=True))
+    seconds = run.budget.soak_seconds
+    with RssSampler(pids, interval=max(0.5, seconds / 60)) as sampler:
+        result = scim_op(
+            target, "steady", users, concurrency=run.budget.concurrency, seconds=seconds
+        )
+    run.note(f"{target.name} soak: {_show(result)}")
+    return {"load": result, "rss_samples": sampler.samples, "seconds": seconds}
+
+
+def on_ferretdb(run: Run, database: Database, soak: bool) -> None:
+    """Our service on FerretDB: the SCIM mix, wrk GETs, and GET against raw find_one."""
+    services = run.services
+    name = database.name
+    target = asyncio.run(open_tenant(services.ours(name, database, "cmp"), "cmp"))
+    try:
+        users = load(run, target, run.budget.compare_users)
+        run.results.setdefault("compare", {})[name] = {
+            "get_wrk": wrk_gets(run, target, users),
+            **scim_mix(run, target, users),
+        }
+        run.results.setdefault("ferretdb_raw", {})[name] = _raw_versus_service(run, target, users)
+        if soak:
+            run.results.setdefault("memory", {})["soak"] = {
+                "storage": name,
+                **_soak(run, target, users),
+            }
+    finally:
+        services.stop(target)

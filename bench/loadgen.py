@@ -1,0 +1,240 @@
+"""The SCIM mix load generator: one operation at a given concurrency for a bounded time and
+count, in a process of its own. It reads its job as JSON on stdin and writes the result as
+JSON on stdout.
+
+Operations: get (by id), filter_eq (`userName eq`), filter_co (`emails.value co`), list (a
+page of 100), search (`POST /Users/.search`), create, patch (replace displayName), put,
+delete. Reads go to the loaded users; patch, put and delete to the users `create` made.
+`steady` cycles get, filter_eq and patch over the loaded users (the memory soak).
+Every answer is checked (status, and the number of results for queries): a wrong answer is
+an error, never a fast success. The first request of each connection opens it and is not
+timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp  # type: ignore[import-not-found, unused-ignore]
+import orjson
+
+from bench.data import headers, user, user_name
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+READS = ("get", "filter_eq", "filter_co", "list", "search")
+WRITES = ("create", "patch", "put", "delete")
+OPERATIONS = (*READS, *WRITES, "steady")
+_STEADY = ("get", "filter_eq", "patch")
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    ok: tuple[int, ...]
+    params: dict[str, str] | None = None
+    body: Any = None
+    expect_results: int | None = None  # totalResults (or Resources, for a page) to check
+
+
+@dataclass
+class Job:
+    base_url: str
+    token: str
+    op: str
+    concurrency: int
+    seconds: float
+    max_requests: int
+    users: list[tuple[int, str]]  # (user index, id)
+    new_index: int = 10_000_000  # where created users' indexes start
+    page_size: int = 100
+
+
+@dataclass
+class Outcome:
+    op: str
+    ok: int = 0
+    errors: int = 0
+    sent: int = 0
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    codes: dict[str, int] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+    created: list[tuple[int, str]] = field(default_factory=list)
+
+    def fail(self, why: str) -> None:
+        self.errors += 1
+        if len(self.samples) < 3:
+            self.samples.append(why[:300])
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+        return {
+            "op": self.op,
+            "ok": self.ok,
+            "errors": self.errors,
+            "sent": self.sent,
+            "elapsed": round(self.elapsed, 3),
+            "rps": round(self.ok / self.elapsed, 1) if self.elapsed else 0.0,
+            "p50_ms": percentile(ordered, 50),
+            "p90_ms": percentile(ordered, 90),
+            "p99_ms": percentile(ordered, 99),
+            "mean_ms": round(1000 * sum(ordered) / len(ordered), 3) if ordered else None,
+            "codes": self.codes,
+            "samples": self.samples,
+            "created": self.created,
+        }
+
+
+def percentile(ordered: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted seconds, in milliseconds."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return round(1000 * ordered[rank - 1], 3)
+
+
+def _renamed(index: int, label: str) -> dict[str, Any]:
+    document = user(index)
+    document["displayName"] = f"{label} {index}"
+    return document
+
+
+def call_maker(job: Job) -> Callable[[int], Call]:
+    users = job.users
+
+    def pick(i: int) -> tuple[int, str]:
+        return users[i % len(users)]
+
+    def make(i: int) -> Call:
+        index, resource_id = pick(i) if users else (0, "")
+        op = _STEADY[i % len(_STEADY)] if job.op == "steady" else job.op
+        if op == "get":
+            return Call("GET", f"/Users/{resource_id}", (200,))
+        if op == "filter_eq":
+            query = {"filter": f'userName eq "{user_name(index)}"'}
+            return Call("GET", "/Users", (200,), query, expect_results=1)
+        if op == "filter_co":
+            # The user's own address: `co` on a value that only it contains.
+            query = {"filter": f'emails.value co "{user_name(index).split("@")[0]}@"'}
+            return Call("GET", "/Users", (200,), query, expect_results=1)
+        if op == "list":
+            query = {"startIndex": "1", "count": str(job.page_size)}
+            return Call("GET", "/Users", (200,), query, expect_results=job.page_size)
+        if op == "search":
+            body = {
+                "schemas": [SEARCH_REQUEST],
+                "filter": f'userName eq "{user_name(index)}"',
+                "startIndex": 1,
+                "count": 10,
+            }
+            return Call("POST", "/Users/.search", (200,), body=body, expect_results=1)
+        if op == "create":
+            return Call("POST", "/Users", (201,), body=user(job.new_index + i))
+        if op == "patch":
+            body = {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "displayName", "value": f"P{i}"}],
+            }
+            return Call("PATCH", f"/Users/{resource_id}", (200, 204), body=body)
+        if op == "put":
+            return Call("PUT", f"/Users/{resource_id}", (200,), body=_renamed(index, "Put"))
+        if op == "delete":
+            return Call("DELETE", f"/Users/{resource_id}", (204,))
+        raise ValueError(f"unknown operation {job.op!r}")
+
+    return make
+
+
+def _check(call: Call, status: int, payload: bytes) -> str | None:
+    """Why the answer is wrong, or None."""
+    if status not in call.ok:
+        return f"{status} {payload[:200]!r}"
+    if call.expect_results is None:
+        return None
+    found = orjson.loads(payload)
+    if call.expect_results == 1:
+        total = found.get("totalResults")
+        return None if total == 1 else f"totalResults={total}, expected 1"
+    resources = len(found.get("Resources") or [])
+    return None if resources == call.expect_results else f"{resources} resources in the page"
+
+
+async def run(job: Job) -> Outcome:
+    outcome = Outcome(job.op)
+    make = call_maker(job)
+    limit = job.max_requests
+    if job.op not in ("create", "list") and not job.users:
+        outcome.fail("no users to work on (patch, put and delete need a create first)")
+        return outcome
+    if job.op == "delete":
+        limit = min(limit, len(job.users))
+    numbers = iter(range(limit))
+    base_headers = headers(job.token)
+    connector = aiohttp.TCPConnector(limit=job.concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    started = time.perf_counter()
+    deadline = started + job.seconds
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def worker() -> None:
+            first = True
+            for i in numbers:  # shared: each number is taken once
+                if time.perf_counter() >= deadline:
+                    return
+                call = make(i)
+                data = orjson.dumps(call.body) if call.body is not None else None
+                t0 = time.perf_counter()
+                try:
+                    async with session.request(
+                        call.method,
+                        job.base_url + call.path,
+                        params=call.params,
+                        data=data,
+                        headers=base_headers,
+                    ) as response:
+                        payload = await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    outcome.sent += 1
+                    outcome.fail(f"{type(error).__name__}: {error}")
+                    continue
+                spent = time.perf_counter() - t0
+                outcome.sent += 1
+                outcome.codes[str(status)] = outcome.codes.get(str(status), 0) + 1
+                wrong = _check(call, status, payload)
+                if wrong is not None:
+                    outcome.fail(wrong)
+                    continue
+                outcome.ok += 1
+                if job.op == "create":
+                    outcome.created.append((job.new_index + i, orjson.loads(payload)["id"]))
+                if not first:
+                    outcome.latencies.append(spent)
+                first = False
+
+        await asyncio.gather(*(worker() for _ in range(job.concurrency)))
+    outcome.elapsed = time.perf_counter() - started
+    return outcome
+
+
+def main() -> None:
+    spec = orjson.loads(sys.stdin.buffer.read())
+    spec["users"] = [tuple(u) for u in spec["users"]]
+    job = Job(**spec)
+    if job.op not in OPERATIONS:
+        raise SystemExit(f"unknown operation {job.op!r}; one of {', '.join(OPERATIONS)}")
+    outcome = asyncio.run(run(job))
+    sys.stdout.buffer.write(orjson.dumps(outcome.summary()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""How much each scenario does: the full run (about 8 to 10 minutes here) or --quick (about
+2 minutes, a smoke run whose scaling figures stop at 10,000 users and 100 tenants)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.services import Services
+
+
+@dataclass(frozen=True)
+class Budget:
+    phase_seconds: float  # each operation of the SCIM mix
+    wrk_seconds: float  # each wrk run
+    latency_seconds: float  # each one-at-a-time latency measurement
+    soak_seconds: float  # the steady load on FerretDB for memory growth
+    user_steps: tuple[int, ...]  # users per tenant of the scaling scenario
+    tenant_steps: tuple[int, ...]  # strict tenants of the scaling scenario
+    wrk_rounds: int  # alternating ceiling / embedded GET rounds (best one counts)
+    compare_users: int = 2000
+    concurrency: int = 8  # the SCIM mix's concurrent requests
+    connections: int = 16  # wrk's connections
+    micro_seconds: float = 2.0
+
+
+FULL = Budget(
+    phase_seconds=4.0,
+    wrk_seconds=8.0,
+    latency_seconds=4.0,
+    soak_seconds=60.0,
+    user_steps=(1_000, 10_000, 100_000),
+    tenant_steps=(10, 100, 1_000),
+    wrk_rounds=2,
+)
+QUICK = Budget(
+    phase_seconds=1.0,
+    wrk_seconds=2.0,
+    latency_seconds=1.5,
+    soak_seconds=10.0,
+    user_steps=(1_000, 10_000),
+    tenant_steps=(10, 100),
+    wrk_rounds=1,
+)
+
+
+@dataclass
+class Run:
+    """What every scenario gets: the budget, the services, and the results to fill."""
+
+    budget: Budget
+    services: Services
+    postgresql_url: str
+    log_dir: Path
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        print(f"  · {text}", flush=True)

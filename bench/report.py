@@ -1,0 +1,304 @@
+"""Tables and targets from a results dictionary (the JSON the benchmark writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+SYSTEMS = ("peer", "embedded", "ferretdb-postgresql", "ferretdb-sqlite")
+OPERATIONS = (
+    ("get_wrk", "GET by id (wrk, 16 connections)"),
+    ("get", "GET by id"),
+    ("filter_eq", "userName eq"),
+    ("filter_co", "emails.value co"),
+    ("list", "list page of 100"),
+    ("search", "POST /Users/.search (userName eq)"),
+    ("create", "create (POST)"),
+    ("patch", "PATCH replace"),
+    ("put", "PUT"),
+    ("delete", "DELETE"),
+)
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [title]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        cells = [row[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def operation_tables(results: dict[str, Any]) -> list[str]:
+    compare = results.get("compare", {})
+    ceiling = results.get("ceiling", {}).get("get_wrk", {}).get("rps")
+    tables = []
+    for op, title in OPERATIONS:
+        peer_rps = compare.get("peer", {}).get(op, {}).get("rps")
+        rows = []
+        systems = [s for s in SYSTEMS if op in compare.get(s, {})]
+        if op == "get_wrk" and ceiling:
+            systems.append("ceiling")
+        for system in systems:
+            r = results["ceiling"]["get_wrk"] if system == "ceiling" else compare[system][op]
+            rows.append(
+                [
+                    system,
+                    _number(r["rps"]),
+                    _number(r["p50_ms"], 2),
+                    _number(r["p99_ms"], 2),
+                    _number(r.get("server_cpu_ms"), 3),
+                    _number(r.get("db_cpu_ms"), 3),
+                    _ratio(r["rps"] / peer_rps if peer_rps else None),
+                    f"{100 * r['rps'] / ceiling:.0f}%" if ceiling else "-",
+                    str(r["errors"]),
+                ]
+            )
+        if rows:
+            header = [
+                "system",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "server CPU ms/req",
+                "db CPU ms/req",
+                "vs peer",
+                "of ceiling",
+                "errors",
+            ]
+            tables.append(_table(f"## {title}", header, rows))
+    return tables
+
+
+def scaling_tables(results: dict[str, Any]) -> list[str]:
+    tables = []
+    for key, unit, title in (
+        ("scaling_users", "users", "userName eq latency vs users per tenant (one at a time)"),
+        ("scaling_tenants", "tenants", "GET latency vs strict tenants (one at a time)"),
+    ):
+        rows = []
+        for storage, found in results.get(key, {}).items():
+            for point in found["points"]:
+                rows.append(
+                    [
+                        storage,
+                        _number(point[unit]),
+                        _number(point["p50_ms"], 2),
+                        _number(point["p99_ms"], 2),
+                        _number(point.get("server_cpu_ms"), 3),
+                        _number(point.get("db_cpu_ms"), 3),
+                        _number(point.get("server_rss_mb")),
+                        str(point["errors"]),
+                    ]
+                )
+        if rows:
+            header = [
+                "storage",
+                unit,
+                "p50 ms",
+                "p99 ms",
+                "server CPU ms/req",
+                "db CPU ms/req",
+                "server RSS MB",
+                "errors",
+            ]
+            tables.append(_table(f"## {title}", header, rows))
+    raw = results.get("ferretdb_raw", {})
+    rows = [
+        [
+            name,
+            _number(found["get_one_at_a_time"]["p50_ms"], 3),
+            _number(found["motor_find_one"]["p50_ms"], 3),
+            _ratio(found["ratio"]),
+        ]
+        for name, found in raw.items()
+    ]
+    if rows:
+        header = ["database", "GET p50 ms (end to end)", "motor find_one p50 ms", "ratio"]
+        tables.append(_table("## GET on FerretDB vs a raw motor find_one", header, rows))
+    return tables
+
+
+def other_tables(results: dict[str, Any]) -> list[str]:
+    tables = []
+    resolver = results.get("resolver", {})
+    if resolver:
+        rows = [[label, _number(r["per_second"])] for label, r in resolver.items()]
+        tables.append(_table("## cached tenant resolution (in process)", ["keys", "per s"], rows))
+    memory = results.get("memory", {})
+    if memory:
+        rows = [[label, value] for label, value in memory.get("summary", {}).items()]
+        tables.append(_table("## memory", ["what", "value"], rows))
+    drivers = results.get("drivers", {})
+    if drivers:
+        rows = []
+        for driver, found in drivers.items():
+            if "error" in found:
+                rows.append([driver, "error", found["error"][:60], "", "", ""])
+                continue
+            rows.append(
+                [
+                    driver,
+                    _number(found["insert"]["p50_ms"], 3),
+                    _number(found["get"]["p50_ms"], 3),
+                    _number(found["filter_eq"]["p50_ms"], 3),
+                    _number(found["get"]["rps"]),
+                    _number(found["get_16_concurrent"]["rps"]),
+                ]
+            )
+        header = [
+            "driver",
+            "insert p50 ms",
+            "get p50 ms",
+            "userName eq p50 ms",
+            "get/s",
+            "get/s (16 at once)",
+        ]
+        tables.append(_table("## MongoResourceRepository: motor vs PyMongo async", header, rows))
+    return tables
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    bound: float
+    at_least: bool  # True: ratio >= bound passes; False: ratio <= bound passes
+    measure: Callable[[dict[str, Any]], float | None]
+
+
+def _rps_ratio(op: str, system: str = "embedded") -> Callable[[dict[str, Any]], float | None]:
+    def measure(results: dict[str, Any]) -> float | None:
+        compare = results.get("compare", {})
+        ours = compare.get(system, {}).get(op, {}).get("rps")
+        peer = compare.get("peer", {}).get(op, {}).get("rps")
+        return ours / peer if ours and peer else None
+
+    return measure
+
+
+def _ceiling_share(results: dict[str, Any]) -> float | None:
+    ours = results.get("compare", {}).get("embedded", {}).get("get_wrk", {}).get("rps")
+    ceiling = results.get("ceiling", {}).get("get_wrk", {}).get("rps")
+    return ours / ceiling if ours and ceiling else None
+
+
+def _path(*keys: str) -> Callable[[dict[str, Any]], float | None]:
+    def measure(results: dict[str, Any]) -> float | None:
+        found: Any = results
+        for key in keys:
+            if not isinstance(found, dict) or key not in found:
+                return None
+            found = found[key]
+        return float(found) if isinstance(found, int | float) else None
+
+    return measure
+
+
+TARGETS = (
+    Target("GET by id, embedded: vs peer", 3.0, True, _rps_ratio("get_wrk")),
+    Target("GET by id, embedded: share of transport ceiling", 0.7, True, _ceiling_share),
+    Target("userName eq, 2,000 users: vs peer", 3.0, True, _rps_ratio("filter_eq")),
+    Target("list page of 100, 2,000 users: vs peer", 20.0, True, _rps_ratio("list")),
+    Target("create: vs peer", 2.0, True, _rps_ratio("create")),
+    Target("PATCH: vs peer", 2.0, True, _rps_ratio("patch")),
+    Target(
+        "userName eq latency, most vs 1,000 users, embedded",
+        1.5,
+        False,
+        _path("scaling_users", "embedded", "ratio"),
+    ),
+    Target(
+        "userName eq latency, most vs 1,000 users, FerretDB-PostgreSQL",
+        1.5,
+        False,
+        _path("scaling_users", "ferretdb-postgresql", "ratio"),
+    ),
+    Target(
+        "GET p50 FerretDB-PostgreSQL vs raw motor find_one",
+        3.0,
+        False,
+        _path("ferretdb_raw", "ferretdb-postgresql", "ratio"),
+    ),
+    Target(
+        "GET p50 FerretDB-SQLite vs raw motor find_one",
+        3.0,
+        False,
+        _path("ferretdb_raw", "ferretdb-sqlite", "ratio"),
+    ),
+    Target(
+        "GET p50, most vs 10 strict tenants, embedded",
+        1.2,
+        False,
+        _path("scaling_tenants", "embedded", "ratio"),
+    ),
+    Target(
+        "GET p50, most vs 10 strict tenants, FerretDB-PostgreSQL",
+        1.2,
+        False,
+        _path("scaling_tenants", "ferretdb-postgresql", "ratio"),
+    ),
+    Target(
+        "cached tenant resolution per second (1,000 keys)",
+        100_000.0,
+        True,
+        _path("resolver", "1000 keys", "per_second"),
+    ),
+)
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for target in TARGETS:
+        value = target.measure(results)
+        if value is None:
+            verdict = "NOT RUN"
+        elif (value >= target.bound) if target.at_least else (value <= target.bound):
+            verdict = "PASS"
+        else:
+            verdict = "MISS"
+        found.append(
+            {
+                "target": target.name,
+                "bound": f"{'>=' if target.at_least else '<='} {target.bound:g}",
+                "measured": None if value is None else round(value, 3),
+                "verdict": verdict,
+            }
+        )
+    return found
+
+
+def verdict_table(found: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            v["target"],
+            v["bound"],
+            "-" if v["measured"] is None else f"{v['measured']:,.2f}",
+            v["verdict"],
+        ]
+        for v in found
+    ]
+    return _table(
+        "## targets (ratios within this run)", ["target", "bound", "measured", "verdict"], rows
+    )
+
+
+def render(results: dict[str, Any], found: list[dict[str, Any]]) -> str:
+    parts = operation_tables(results) + scaling_tables(results) + other_tables(results)
+    parts.append(verdict_table(found))
+    return "\n\n".join(parts)

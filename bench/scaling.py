@@ -1,0 +1,147 @@
+"""The scaling scenarios, on a fresh server each: `userName eq` latency as one tenant grows
+(1,000 → 100,000 users), and GET latency as strict tenants are added (10 → 1,000). Both run
+one request at a time, so they show latency, not queueing."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import aiohttp  # type: ignore[import-not-found, unused-ignore]
+
+from bench import wrk
+from bench.admin import Admin, open_tenant, tenant_url
+from bench.data import Loaded, bulk_load, bulk_request, direct_load
+from bench.measure import scim_op, wrk_get
+from bench.plan import Run
+from bench.procs import rss_bytes
+from bench.services import Database, Target
+
+_SAMPLE = 2000  # users a latency measurement spreads its requests over
+_USERS_PER_TENANT = 4
+
+
+def _rss_mb(target: Target) -> dict[str, float]:
+    server, transcoder = target.service_pids
+    return {
+        "server_rss_mb": round(rss_bytes(server) / 2**20, 1),
+        "transcoder_rss_mb": round(rss_bytes(transcoder) / 2**20, 1),
+    }
+
+
+async def _grow(target: Target, database: Database | None, start: int, count: int) -> list[Loaded]:
+    if database is None:
+        return await bulk_load(target.base_url, target.token, start, count, batch=1000)
+    return await direct_load(
+        target.mongodb_uri, target.mongodb_database, "scale", "standard", start, count
+    )
+
+
+def users(run: Run, database: Database | None) -> None:
+    """One standard tenant grown step by step; `userName eq` on a random sample of its users
+    after each step. Embedded storage loads through /Bulk, FerretDB straight into the
+    database (bench.data.direct_load)."""
+    name = database.name if database else "embedded"
+    target = asyncio.run(
+        open_tenant(run.services.ours(f"scale-{name}", database, "scale"), "scale")
+    )
+    points: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"storage": name, "empty": _rss_mb(target), "points": points}
+    run.results.setdefault("scaling_users", {})[name] = result
+    try:
+        loaded: list[Loaded] = []
+        for step in run.budget.user_steps:
+            grown = asyncio.run(_grow(target, database, len(loaded), step - len(loaded)))
+            loaded.extend(grown)
+            sample = random.Random(step).sample(  # noqa: S311 - a sample, not a secret
+                loaded, min(_SAMPLE, len(loaded))
+            )
+            measured = scim_op(
+                target,
+                "filter_eq",
+                [(u.index, u.id) for u in sample],
+                concurrency=1,
+                seconds=run.budget.latency_seconds,
+            )
+            points.append({"users": step, **measured, **_rss_mb(target)})
+            run.note(
+                f"{name}: userName eq at {step:,} users: p50 {measured['p50_ms']} ms, "
+                f"p99 {measured['p99_ms']} ms, {measured['errors']} errors; "
+                f"server RSS {points[-1]['server_rss_mb']} MB"
+            )
+        first, last = points[0]["p50_ms"], points[-1]["p50_ms"]
+        result["ratio"] = round(last / first, 3) if first and last else None
+    finally:
+        run.services.stop(target)
+
+
+async def _open_tenants(target: Target, ids: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Strict tenants with a key and a few users each: {tenant: (key, user ids)}."""
+    async with Admin(target.grpc_target) as admin:
+        keys = await admin.tenants(ids, "strict")
+    opened: dict[str, tuple[str, list[str]]] = {}
+    gate = asyncio.Semaphore(4)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+
+        async def fill(tenant_id: str) -> None:
+            async with gate:
+                made = await bulk_request(
+                    session,
+                    tenant_url(target, tenant_id),
+                    keys[tenant_id],
+                    list(range(_USERS_PER_TENANT)),
+                )
+            opened[tenant_id] = (keys[tenant_id], [item.id for item in made])
+
+        await asyncio.gather(*(fill(tenant_id) for tenant_id in ids))
+    return opened
+
+
+async def _warm(target: Target, gets: list[wrk.Get]) -> None:
+    """One GET for every prepared request, so each tenant's credential is resolved (and
+    cached) before latency is measured."""
+    gate = asyncio.Semaphore(16)
+    async with aiohttp.ClientSession(base_url=target.origin) as session:
+
+        async def one(get: wrk.Get) -> None:
+            async with (
+                gate,
+                session.get(get.path, headers={"Authorization": f"Bearer {get.token}"}) as response,
+            ):
+                if response.status != 200:
+                    raise RuntimeError(f"warm-up GET {get.path}: {response.status}")
+
+        await asyncio.gather(*(one(get) for get in gets))
+
+
+def tenants(run: Run, database: Database | None) -> None:
+    """Strict tenants added step by step; GET by id spread evenly over all of them (each
+    request a different tenant, in turn), one at a time, after each step."""
+    name = database.name if database else "embedded"
+    target = run.services.ours(f"tenants-{name}", database, "tenants")
+    points: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"storage": name, "points": points}
+    run.results.setdefault("scaling_tenants", {})[name] = result
+    opened: dict[str, tuple[str, list[str]]] = {}
+    try:
+        for step in run.budget.tenant_steps:
+            new = [f"t{number:05d}" for number in range(len(opened), step)]
+            opened.update(asyncio.run(_open_tenants(target, new)))
+            prefix = {t: tenant_url(target, t).removeprefix(target.origin) for t in opened}
+            gets = [
+                wrk.Get(f"{prefix[t]}/Users/{ids[slot]}", key)
+                for slot in range(_USERS_PER_TENANT)
+                for t, (key, ids) in sorted(opened.items())
+            ]
+            asyncio.run(_warm(target, gets))
+            measured = wrk_get(target, gets, seconds=run.budget.latency_seconds, connections=1)
+            points.append({"tenants": step, **measured})
+            run.note(
+                f"{name}: GET with {step:,} strict tenants: p50 {measured['p50_ms']} ms, "
+                f"p99 {measured['p99_ms']} ms, {measured['errors']} errors"
+            )
+        first, last = points[0]["p50_ms"], points[-1]["p50_ms"]
+        result["ratio"] = round(last / first, 3) if first and last else None
+    finally:
+        run.services.stop(target)
