@@ -27,11 +27,11 @@ def draw(results: dict[str, Any], path: Path, title: str) -> bool:
             line = axis.plot(xs, [p["p50_ms"] for p in points], marker="o", label=f"{storage} p50")
             axis.plot(
                 xs,
-                [p["p99_ms"] for p in points],
+                [p["p90_ms"] for p in points],
                 marker=".",
                 linestyle="--",
                 color=line[0].get_color(),
-                label=f"{storage} p99",
+                label=f"{storage} p90",
             )
         axis.set_xscale("log")
         axis.set_xlabel(f"{label} (log scale)")

@@ -25,7 +25,7 @@ from bench import chart, compare, report, scaling
 from bench.measure import micro
 from bench.plan import FULL, QUICK, Run
 from bench.procs import Supervisor
-from bench.services import FERRETDB, ROOT, Database, Services
+from bench.services import FERRETDB, ROOT, Database, Services, settings_env
 
 RESULTS = ROOT / "bench" / "results"
 SECTIONS = (
@@ -168,6 +168,15 @@ def _sections(run: Run, postgresql: Database) -> dict[str, Callable[[], None]]:
     }
 
 
+def _keep_log_tails(log_dir: Path, kept: Path, lines: int = 200) -> None:
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in sorted(log_dir.glob("*.log")):
+        with log.open("rb") as source:
+            source.seek(max(0, log.stat().st_size - 256 * lines))
+            tail = source.read().splitlines()[-lines:]
+        (kept / log.name).write_bytes(b"\n".join(tail) + b"\n")
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -180,7 +189,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--time-cap", type=float, help="skip sections past this many seconds (default 900/300)"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of our server and transcoder, e.g. --set LOG_LEVEL=warning "
+        "(becomes SCIMTENANCY_LOG_LEVEL); repeatable",
+    )
     args = parser.parse_args(argv)
+    try:
+        args.service_env = settings_env(args.set)
+    except ValueError as error:
+        parser.error(str(error))
     chosen = args.only.split(",") if args.only else list(SECTIONS)
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
@@ -196,17 +217,20 @@ def main(argv: list[str] | None = None) -> int:
         budget = replace(budget, soak_seconds=max(1.0, min(args.soak_seconds, 3600.0)))
     time_cap = args.time_cap or (300.0 if args.quick else 900.0)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    log_dir = RESULTS / f"{stamp}-logs"
-    log_dir.mkdir(parents=True)
     work_dir = Path(tempfile.mkdtemp(prefix="scimtenancy-bench-"))
+    # Full logs (our processes log every request) stay in the temporary directory; their
+    # last lines are kept in bench/results/<time>-logs/.
+    log_dir = work_dir / "logs"
+    log_dir.mkdir()
     supervisor = Supervisor(log_dir)
     signal.signal(signal.SIGTERM, _interrupt)
     document: dict[str, Any] = {"meta": _meta(args.quick), "errors": {}, "timings": {}}
+    document["meta"]["service_env"] = args.service_env
     results: dict[str, Any] = {}
     started = time.monotonic()
     print(f"benchmark {'(quick) ' if args.quick else ''}— logs in {log_dir}", flush=True)
     try:
-        services = Services(supervisor, work_dir)
+        services = Services(supervisor, work_dir, args.service_env)
         postgresql_url, _ = services.postgresql()
         postgresql, _ = services.ferretdb("postgresql", postgresql_url)
         run = Run(budget, services, postgresql_url, log_dir, results)
@@ -229,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: stopping what was started", flush=True)
     finally:
         supervisor.stop_all()
+        _keep_log_tails(log_dir, RESULTS / f"{stamp}-logs")
         shutil.rmtree(work_dir, ignore_errors=True)
     document["meta"]["seconds"] = round(time.monotonic() - started, 1)
     document["meta"]["uptime_after"] = _uptime()

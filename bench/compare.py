@@ -18,7 +18,7 @@ from bench.services import Database, Target
 Users = list[tuple[int, str]]
 
 
-def load(run: Run, target: Target, count: int, start: int = 0) -> Users:
+def load(target: Target, count: int, start: int = 0) -> Users:
     loaded = asyncio.run(bulk_load(target.base_url, target.token, start, count))
     return [(item.index, item.id) for item in loaded]
 
@@ -70,7 +70,7 @@ def ceiling_and_embedded(run: Run) -> None:
     ceiling = services.ceiling()
     embedded = asyncio.run(open_tenant(services.ours("embedded"), "cmp"))
     try:
-        users = load(run, embedded, run.budget.compare_users)
+        users = load(embedded, run.budget.compare_users)
         best: dict[str, Result] = {}
         for _ in range(run.budget.wrk_rounds):
             for target, on in (
@@ -91,7 +91,7 @@ def ceiling_and_embedded(run: Run) -> None:
 def peer(run: Run) -> None:
     target = run.services.peer()
     try:
-        users = load(run, target, run.budget.compare_users)
+        users = load(target, run.budget.compare_users)
         run.results.setdefault("compare", {})["peer"] = {
             "get_wrk": wrk_gets(run, target, users),
             **scim_mix(run, target, users),
@@ -141,7 +141,7 @@ def on_ferretdb(run: Run, database: Database, soak: bool) -> None:
     name = database.name
     target = asyncio.run(open_tenant(services.ours(name, database, "cmp"), "cmp"))
     try:
-        users = load(run, target, run.budget.compare_users)
+        users = load(target, run.budget.compare_users)
         run.results.setdefault("compare", {})[name] = {
             "get_wrk": wrk_gets(run, target, users),
             **scim_mix(run, target, users),

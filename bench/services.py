@@ -35,6 +35,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def settings_env(items: list[str]) -> dict[str, str]:
+    """`NAME=VALUE` settings of our processes as SCIMTENANCY_NAME variables."""
+    env = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise ValueError(f"a setting is NAME=VALUE, not {item!r}")
+        env[f"SCIMTENANCY_{name.upper().removeprefix('SCIMTENANCY_')}"] = value
+    return env
+
+
 @dataclass
 class Target:
     """One system the load generators talk to."""
@@ -61,9 +72,13 @@ class Database:
 class Services:
     """Starts what a scenario needs and stops it again (by PID) when it is done."""
 
-    def __init__(self, supervisor: Supervisor, work_dir: Path) -> None:
+    def __init__(
+        self, supervisor: Supervisor, work_dir: Path, service_env: dict[str, str] | None = None
+    ) -> None:
         self.supervisor = supervisor
         self.work_dir = work_dir
+        # Extra settings for our processes (e.g. SCIMTENANCY_LOG_LEVEL=warning), from --set.
+        self.service_env = dict(service_env or {})
 
     # --- databases ---------------------------------------------------------------------
 
@@ -143,7 +158,11 @@ class Services:
 
     def _transcoder(self, name: str, grpc_target: str) -> tuple[Managed, int]:
         port = free_port()
-        env = clean_env(SCIMTENANCY_HTTP_PORT=str(port), SCIMTENANCY_GRPC_TARGET=grpc_target)
+        env = clean_env(
+            **self.service_env,
+            SCIMTENANCY_HTTP_PORT=str(port),
+            SCIMTENANCY_GRPC_TARGET=grpc_target,
+        )
         managed = self.supervisor.start(
             f"{name}-transcoder", [str(_VENV_BIN / "scimtenancy-transcoder")], env
         )
@@ -156,6 +175,7 @@ class Services:
         tenant is opened (bench.admin.open_tenant)."""
         grpc_port = free_port()
         env = clean_env(
+            **self.service_env,
             SCIMTENANCY_GRPC_PORT=str(grpc_port),
             SCIMTENANCY_ADMIN_TOKEN=ADMIN_TOKEN,
             SCIMTENANCY_STORAGE="memory" if database is None else "mongodb",
