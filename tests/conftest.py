@@ -13,6 +13,7 @@ import uvloop
 from e2e.stack import Stack, running_stack, server_settings
 from helpers import require_mongodb
 from hypothesis import HealthCheck, settings
+from telemetry_capture import telemetry_capture
 
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.mongo import connect
@@ -22,6 +23,10 @@ settings.register_profile(
     "scimtenancy", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("scimtenancy")
+
+# Tracing on for the whole run, before any stack is built: the span instrumentations are
+# installed only in processes that trace, and the tests run every request through them.
+telemetry_capture()
 
 
 def pytest_asyncio_loop_factories(

@@ -155,6 +155,12 @@ def serve_metrics(telemetry: Telemetry, host: str, port: int) -> int:
     return bound
 
 
+def tracing_enabled() -> bool:
+    """Whether this process records spans. The instrumentations that only make spans are
+    installed when it does: even with nothing recorded, the ASGI one costs ~150 µs a request."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
 def exports_metrics(metrics_port: int) -> bool:
     """Whether anyone collects this process's metrics (worth counting resources for)."""
     return metrics_port > 0 or "otlp" in os.environ.get(METRICS_EXPORTER_VARIABLE, "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -21,10 +22,11 @@ from scimtenancy_server.rpc.observability import OperationLabels, OperationMetri
 from scimtenancy_server.rpc.resources import ResourceServicer
 from scimtenancy_server.rpc.tls import add_port
 from scimtenancy_server.rpc.tracing import (
-    aio_server_interceptor,
     instrument_mongodb_driver,
     resource_type_name,
+    span_interceptors,
 )
+from scimtenancy_server.services.audit import AuditLog
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.jwt_tokens import JwtResolver
 from scimtenancy_server.services.rate_limits import TenantRateLimiter
@@ -37,6 +39,8 @@ from scimtenancy_server.services.resources import ResourceService
 from scimtenancy_server.services.shared_namespace import SharedNamespace
 from scimtenancy_server.services.tenants import TenantAdministration
 from scimtenancy_server.services.usage_gauges import UsageGauges
+from scimtenancy_server.storage.audit import AuditStore
+from scimtenancy_server.storage.audit_memory import InMemoryAuditStore
 from scimtenancy_server.storage.memory import InMemoryResourceRepository
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import InMemoryTenantStore, TenantStore
@@ -49,11 +53,13 @@ class Application:
     resolver: TenantResolver
     resources: ResourceService
     bulk: BulkService
+    audit: AuditLog
     administration: TenantAdministration
     usage_gauges: UsageGauges
     _client: Any = field(default=None, repr=False)
 
     async def close(self) -> None:
+        await self.audit.close()  # stores what it still holds before the client goes
         if self._client is not None:
             self._client.close()
 
@@ -70,8 +76,18 @@ def _storage(settings: Settings) -> tuple[ResourceRepository, TenantStore, Any]:
     return MongoResourceRepository(database), MongoTenantStore(database), client
 
 
+def _audit_store(settings: Settings, client: Any) -> AuditStore:
+    retention = timedelta(days=settings.audit_retention_days)
+    if client is None:
+        return InMemoryAuditStore(retention)
+    from scimtenancy_server.storage.audit_mongo import MongoAuditStore
+
+    return MongoAuditStore(client[settings.mongodb_database], retention)
+
+
 def build_application(settings: Settings) -> Application:
     repository, tenant_store, client = _storage(settings)
+    audit = AuditLog(_audit_store(settings, client), backlog=settings.audit_backlog)
     available: dict[str, CredentialResolver] = {
         "jwt": JwtResolver(settings.jwt_issuers, tenant_store),
         "api_key": ApiKeyResolver(tenant_store),
@@ -86,7 +102,11 @@ def build_application(settings: Settings) -> Application:
 
     shared = SharedNamespace(repository, namespace, frozenset(settings.shared_resource_types))
     resources = ResourceService(
-        repository, DEFAULT_REGISTRY, max_filter_scan=settings.max_filter_scan, shared=shared
+        repository,
+        DEFAULT_REGISTRY,
+        max_filter_scan=settings.max_filter_scan,
+        shared=shared,
+        audit=audit,
     )
     return Application(
         repository=repository,
@@ -103,7 +123,9 @@ def build_application(settings: Settings) -> Application:
             IsolationLevel(settings.default_isolation),
             shared_available=bool(settings.shared_namespace),
             move_settle=settings.tenant_cache_ttl,
+            audit=audit,
         ),
+        audit=audit,
         _client=client,
     )
 
@@ -115,7 +137,7 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
     )
     server = grpc.aio.server(
         interceptors=[
-            aio_server_interceptor(),  # outermost: the trace span of every RPC
+            *span_interceptors(),  # outermost
             TenantInterceptor(
                 app.resolver, TenantRateLimiter(settings.rate_limit, settings.rate_burst), metrics
             ),
@@ -126,7 +148,7 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
         ResourceServicer(app.resources, app.bulk), server
     )
     admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
-        TenantAdminServicer(app.administration), server
+        TenantAdminServicer(app.administration, app.audit), server
     )
     discovery = DiscoveryServicer(
         app.bulk, DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count

@@ -94,7 +94,8 @@ def test_json_logs_metrics_and_no_secrets(tmp_path: Path) -> None:
         ok = {"tenant_id": "dev", "scim_operation": "create", "scim_outcome": "ok"}
         assert _metric_value(page, "scim_operations_total", **ok) == 1.0
         assert _metric_value(page, "scim_operations_total", tenant_id="unresolved") == 2.0
-        assert _metric_value(page, "http_server_duration_milliseconds_count", http_method="POST")
+        created_http = {"http_request_method": "POST", "scim_route": "create"}
+        assert _metric_value(page, "http_server_request_duration_seconds_count", **created_http)
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

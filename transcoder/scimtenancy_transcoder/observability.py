@@ -1,6 +1,7 @@
-"""The transcoder's part of a trace and of the logs: the HTTP server span (OpenTelemetry's
-ASGI instrumentation, named by route template), a request id for every request, passed on to
-the server and returned as `X-Request-ID`, and one access log line per request."""
+"""The transcoder's part of a trace, of the metrics and of the logs: the HTTP server span
+(OpenTelemetry's ASGI instrumentation, named by route template, when tracing), a request id for
+every request, passed on to the server and returned as `X-Request-ID`, a latency histogram and
+one access log line per request."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+from opentelemetry import metrics
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from opentelemetry.instrumentation.starlette import _get_default_span_details
@@ -17,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimtenancy_common.logs import request_id_var
+from scimtenancy_common.telemetry import tracing_enabled
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
@@ -24,6 +27,9 @@ _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 
 access_log = logging.getLogger("scimtenancy_transcoder.access")
+_duration = metrics.get_meter("scimtenancy_transcoder").create_histogram(
+    "http.server.request.duration", unit="s", description="time to answer an HTTP request"
+)
 
 
 def _request_id(scope: Scope) -> str:
@@ -59,40 +65,53 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            endpoint = getattr(scope.get("endpoint"), "__name__", "none")
+            _duration.record(
+                seconds,
+                {
+                    "http.request.method": scope["method"],
+                    "http.response.status_code": status,
+                    "scim.route": endpoint,
+                },
+            )
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %d",
                     scope["method"],
                     scope["path"],  # never the query: filters carry attribute values
                     status,
-                    extra={"fields": _access_fields(scope, status, started)},
+                    extra={"fields": _access_fields(scope, status, seconds)},
                 )
             request_id_var.reset(token)
 
 
-def _access_fields(scope: Scope, status: int, started: float) -> dict[str, Any]:
+def _access_fields(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
     return {
         "http.method": scope["method"],
         "http.path": scope["path"],
         "http.status": status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "duration_ms": round(seconds * 1000, 3),
     }
 
 
 def middleware() -> list[Middleware]:
-    """Outermost first: the span, then the request id (so access lines carry the trace id)."""
-    return [
-        Middleware(
-            OpenTelemetryMiddleware,
-            excluded_urls=UNTRACED_PATHS,
-            default_span_details=_get_default_span_details,
-            exclude_spans=["receive", "send"],
-        ),
-        Middleware(RequestIdMiddleware),
-    ]
+    """Outermost first: the span (when tracing), then the request id and access line."""
+    request = Middleware(RequestIdMiddleware)
+    if not tracing_enabled():
+        return [request]
+    span = Middleware(
+        OpenTelemetryMiddleware,
+        excluded_urls=UNTRACED_PATHS,
+        default_span_details=_get_default_span_details,
+        exclude_spans=["receive", "send"],
+    )
+    return [span, request]
 
 
 def client_interceptors() -> list[Any]:
-    """The gRPC client span of every RPC, carrying the trace context to the server."""
+    """When tracing: the gRPC client span of every RPC, carrying the trace context on."""
+    if not tracing_enabled():
+        return []
     interceptors: list[Any] = aio_client_interceptors()  # type: ignore[no-untyped-call]
     return interceptors

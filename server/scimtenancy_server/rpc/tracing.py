@@ -10,19 +10,23 @@ import grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor as _aio_server_interceptor
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
+from scimtenancy_common.telemetry import tracing_enabled
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.schema import ResourceTypeRegistry
 
 
-def aio_server_interceptor() -> grpc.aio.ServerInterceptor:
+def span_interceptors() -> list[grpc.aio.ServerInterceptor]:
+    """When tracing: the server span of every RPC, continuing the caller's trace."""
+    if not tracing_enabled():
+        return []
     interceptor: grpc.aio.ServerInterceptor = _aio_server_interceptor()  # type: ignore[no-untyped-call]
-    return interceptor
+    return [interceptor]
 
 
 def instrument_mongodb_driver() -> None:
-    """Registers the command listener; it must precede the first client."""
+    """When tracing, registers the command listener; it must precede the first client."""
     instrumentor = PymongoInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
+    if tracing_enabled() and not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(capture_statement=False)
 
 
