@@ -96,6 +96,15 @@ class Settings(BaseSettings):
     tenant_cache_ttl: float = Field(
         30.0, ge=0, description="seconds a resolved credential is cached"
     )
+    audit_retention_days: int = Field(
+        365, gt=0, le=36_500, description="days audit events are kept (a TTL index on MongoDB)"
+    )
+    audit_backlog: int = Field(
+        10_000,
+        gt=0,
+        description="audit records kept in memory for retry while the audit store fails; "
+        "when full, changes get 503",
+    )
 
     # -- gRPC transport security (PEM file paths; empty: not used)
     grpc_tls_cert: str = Field(

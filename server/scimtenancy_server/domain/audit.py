@@ -9,6 +9,7 @@ whether it happened.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ from enum import StrEnum
 # The actor of tenant-administration calls (they carry the admin token, not a tenant key).
 ADMIN_ACTOR = "admin"
 
-# `20260101T120000.123Z-<16 hex>`: fixed width, so ids sort in time order as strings.
+# `20260101T120000.123Z-<16 hex>`: fixed width, so ids sort in time order as strings. The
+# hex digits are this process's sequence number, then random ones: events of one process in
+# the same millisecond keep their order, and ids of several processes never collide.
 EVENT_ID = re.compile(r"\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{16}")
+_sequence = itertools.count()
 
 
 class Outcome(StrEnum):
@@ -65,4 +69,5 @@ def time_key(moment: datetime) -> str:
 
 
 def new_event_id(moment: datetime) -> str:
-    return f"{time_key(moment)}-{secrets.token_hex(8)}"
+    sequence = next(_sequence) % 2**32
+    return f"{time_key(moment)}-{sequence:08x}{secrets.token_hex(4)}"

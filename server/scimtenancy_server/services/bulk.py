@@ -46,18 +46,30 @@ class BulkService:
             if plan.fail_on_errors is not None and errors >= plan.fail_on_errors:
                 break
             try:
-                results[operation.index] = await self._run_one(ctx, operation, ids, base_url)
+                async with self._resources.audit.bulk_item(*self._audit_target(ctx, operation)):
+                    results[operation.index] = await self._run_one(ctx, operation, ids, base_url)
             except ScimError as error:
                 errors += 1
                 results[operation.index] = _failure(operation, error)
         if plan.fail_on_errors is None or errors < plan.fail_on_errors:
             cycle = ScimError.conflict("circular bulkId references cannot be resolved")
             for operation in cyclic:
+                target = self._audit_target(ctx, operation)
+                await self._resources.audit.refused(*target, cycle)
                 results[operation.index] = _failure(operation, cycle)
         return {
             "schemas": [BULK_RESPONSE_SCHEMA],
             "Operations": [results[i] for i in sorted(results)],
         }
+
+    def _audit_target(
+        self, ctx: TenantContext, operation: BulkOperation
+    ) -> tuple[str, str, str, str, str]:
+        """Who runs the operation and what it names, as far as its path says (an id may
+        still be a `bulkId:` reference)."""
+        endpoint, _, resource_id = operation.path.strip("/").partition("/")
+        name = self._resources.type_name(ctx, endpoint)
+        return ctx.tenant_id, ctx.actor, operation.method, name, resource_id
 
     async def _run_one(
         self, ctx: TenantContext, operation: BulkOperation, ids: dict[str, str], base_url: str

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from scimtenancy_server.domain.audit import ADMIN_ACTOR
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, new_api_key
 from scimtenancy_server.domain.errors import ScimError
@@ -19,12 +21,17 @@ from scimtenancy_server.domain.tenant import (
     TenantStatus,
     validate_tenant_id,
 )
+from scimtenancy_server.services.audit import AuditEntry, AuditLog
 from scimtenancy_server.services.resolution import TenantResolver
 from scimtenancy_server.services.tenant_moves import move_tenant
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import TenantStore
 
 MAX_PAGE_SIZE = 500
+_STATUS_OPERATIONS = {
+    TenantStatus.ACTIVE: "tenant.activate",
+    TenantStatus.SUSPENDED: "tenant.suspend",
+}
 
 
 class TenantAdministration:
@@ -39,7 +46,9 @@ class TenantAdministration:
         *,
         shared_available: bool = False,
         move_settle: float = 30.0,
+        audit: AuditLog | None = None,
     ) -> None:
+        self._audit = audit or AuditLog.off()
         self._shared_available = shared_available
         self._move_settle = move_settle
         self._store = store
@@ -58,26 +67,37 @@ class TenantAdministration:
         permissions: frozenset[Permission] = ALL_PERMISSIONS,
     ) -> Tenant:
         validate_tenant_id(tenant_id)
-        if any(value < 0 for value in (limits or {}).values()):
-            raise ScimError.invalid_value("limits cannot be negative")
-        level = isolation or self._default_isolation
-        if level is IsolationLevel.SHARED and not self._shared_available:
-            raise ScimError.invalid_value(
-                "the shared isolation level needs a shared namespace (SCIMTENANCY_SHARED_NAMESPACE)"
+        async with self._audited("tenant.create", tenant_id) as audit:
+            if any(value < 0 for value in (limits or {}).values()):
+                raise ScimError.invalid_value("limits cannot be negative")
+            level = isolation or self._default_isolation
+            if level is IsolationLevel.SHARED and not self._shared_available:
+                raise ScimError.invalid_value(
+                    "the shared isolation level needs a shared namespace "
+                    "(SCIMTENANCY_SHARED_NAMESPACE)"
+                )
+            tenant = Tenant(
+                tenant_id,
+                display_name or tenant_id,
+                level,
+                TenantStatus.ACTIVE,
+                self._clock(),
+                dict(limits or {}),
+                permissions=permissions,
             )
-        tenant = Tenant(
-            tenant_id,
-            display_name or tenant_id,
-            level,
-            TenantStatus.ACTIVE,
-            self._clock(),
-            dict(limits or {}),
-            permissions=permissions,
-        )
-        # Provisioning is idempotent, so it runs first: a tenant is never visible without storage.
-        await self._repository.provision(tenant, self._registry.all())
-        await self._store.create(tenant)
-        return tenant
+            await audit.begin()
+            # Provisioning is idempotent, so it runs first: a tenant is never visible without
+            # storage.
+            await self._repository.provision(tenant, self._registry.all())
+            await self._store.create(tenant)
+            return tenant
+
+    def _audited(
+        self, operation: str, tenant_id: str, resource_type: str = "Tenant", resource_id: str = ""
+    ) -> AbstractAsyncContextManager[AuditEntry]:
+        """Audits an admin action; a Tenant action names the tenant itself."""
+        name = resource_id or (tenant_id if resource_type == "Tenant" else "")
+        return self._audit.record(tenant_id, ADMIN_ACTOR, operation, resource_type, name)
 
     async def get_tenant(self, tenant_id: str) -> Tenant:
         tenant = await self._store.get(tenant_id)
@@ -94,15 +114,21 @@ class TenantAdministration:
 
     async def issue_api_key(self, tenant_id: str) -> tuple[str, str]:
         """Returns the key's id and its secret; only the secret's hash is stored."""
-        await self.get_tenant(tenant_id)
-        key, secret = new_api_key(tenant_id, self._clock())
-        await self._store.save_key(key)
-        return key.key_id, secret
+        async with self._audited("api_key.issue", tenant_id, "ApiKey") as audit:
+            await self.get_tenant(tenant_id)
+            key, secret = new_api_key(tenant_id, self._clock())
+            audit.name(key.key_id)
+            await audit.begin()
+            await self._store.save_key(key)
+            return key.key_id, secret
 
     async def register_api_key(self, tenant_id: str, secret: str) -> None:
         """Stores a configured secret (the development tenant's key) as a hash."""
-        await self.get_tenant(tenant_id)
-        await self._store.save_key(api_key_from_secret(secret, tenant_id, self._clock()))
+        key = api_key_from_secret(secret, tenant_id, self._clock())
+        async with self._audited("api_key.register", tenant_id, "ApiKey", key.key_id) as audit:
+            await self.get_tenant(tenant_id)
+            await audit.begin()
+            await self._store.save_key(key)
 
     async def update_tenant(
         self,
@@ -111,24 +137,26 @@ class TenantAdministration:
         limits: Mapping[str, int] | None = None,
         permissions: frozenset[Permission] | None = None,
     ) -> Tenant:
-        tenant = await self.get_tenant(tenant_id)
-        if display_name is not None:
-            tenant = replace(tenant, display_name=display_name or tenant_id)
-        if permissions is not None:
-            tenant = replace(tenant, permissions=permissions)
-        if limits is not None:
-            tenant = replace(tenant, limits=dict(limits))
-            for rt in self._registry.all():
-                limit = tenant.limit(rt.name)
-                used = (await self._repository.list(tenant, rt, None, 0, 0)).total
-                if limit is not None and used > limit:
-                    raise ScimError.invalid_value(
-                        f"the tenant holds {used} {rt.endpoint}, more than the limit {limit}"
-                    )
-                await self._repository.reserve_existing(tenant, rt)
-        await self._store.save(tenant)
-        self._resolver.invalidate_tenant(tenant_id)
-        return tenant
+        async with self._audited("tenant.update", tenant_id) as audit:
+            tenant = await self.get_tenant(tenant_id)
+            await audit.begin()
+            if display_name is not None:
+                tenant = replace(tenant, display_name=display_name or tenant_id)
+            if permissions is not None:
+                tenant = replace(tenant, permissions=permissions)
+            if limits is not None:
+                tenant = replace(tenant, limits=dict(limits))
+                for rt in self._registry.all():
+                    limit = tenant.limit(rt.name)
+                    used = (await self._repository.list(tenant, rt, None, 0, 0)).total
+                    if limit is not None and used > limit:
+                        raise ScimError.invalid_value(
+                            f"the tenant holds {used} {rt.endpoint}, more than the limit {limit}"
+                        )
+                    await self._repository.reserve_existing(tenant, rt)
+            await self._store.save(tenant)
+            self._resolver.invalidate_tenant(tenant_id)
+            return tenant
 
     def cache_counters(self) -> tuple[int, int]:
         """This process's credential cache hits and misses."""
@@ -138,69 +166,82 @@ class TenantAdministration:
         self, tenant_id: str, resource_type: str, document: dict[str, Any], required: bool
     ) -> Tenant:
         """Adds (or replaces, by URN) a schema extension of one tenant's resource type."""
-        tenant = await self.get_tenant(tenant_id)
-        rt = self._registry.resolve(resource_type)
-        schema = _extension_schema(document)
-        known = {s.id.lower() for s in self._registry.schemas()}
-        if schema.id.lower() in known:
-            raise ScimError.invalid_value(f"{schema.id} is a schema of the service itself")
-        kept = tuple(e for e in tenant.extensions if e.schema.id.lower() != schema.id.lower())
-        extensions = (*kept, TenantExtension(rt.name, schema, required))
-        updated = await self._store.set_extensions(tenant_id, extensions)
-        if updated is None:
-            raise ScimError.not_found(f"tenant {tenant_id!r} not found")
-        self._resolver.invalidate_tenant(tenant_id)
-        return updated
+        urn = str(document.get("id") or "")
+        async with self._audited("tenant.register_extension", tenant_id, "Schema", urn) as audit:
+            tenant = await self.get_tenant(tenant_id)
+            rt = self._registry.resolve(resource_type)
+            schema = _extension_schema(document)
+            known = {s.id.lower() for s in self._registry.schemas()}
+            if schema.id.lower() in known:
+                raise ScimError.invalid_value(f"{schema.id} is a schema of the service itself")
+            kept = tuple(e for e in tenant.extensions if e.schema.id.lower() != schema.id.lower())
+            extensions = (*kept, TenantExtension(rt.name, schema, required))
+            await audit.begin()
+            updated = await self._store.set_extensions(tenant_id, extensions)
+            if updated is None:
+                raise ScimError.not_found(f"tenant {tenant_id!r} not found")
+            self._resolver.invalidate_tenant(tenant_id)
+            return updated
 
     async def move_tenant(self, tenant_id: str, level: IsolationLevel) -> Tenant:
         """Moves the tenant to another isolation level while it keeps serving."""
-        tenant = await self.get_tenant(tenant_id)
-        if tenant.status is not TenantStatus.ACTIVE:
-            raise ScimError.conflict(f"tenant {tenant_id!r} is {tenant.status.value}")
-        if level is IsolationLevel.SHARED and not self._shared_available:
-            raise ScimError.invalid_value("the shared isolation level needs a shared namespace")
-        return await move_tenant(
-            self._store,
-            self._repository,
-            self._registry.all(),
-            tenant,
-            level,
-            self._move_settle,
-            self._resolver.invalidate_tenant,
-        )
+        async with self._audited("tenant.move", tenant_id) as audit:
+            tenant = await self.get_tenant(tenant_id)
+            if tenant.status is not TenantStatus.ACTIVE:
+                raise ScimError.conflict(f"tenant {tenant_id!r} is {tenant.status.value}")
+            if level is IsolationLevel.SHARED and not self._shared_available:
+                raise ScimError.invalid_value("the shared isolation level needs a shared namespace")
+            await audit.begin()
+            return await move_tenant(
+                self._store,
+                self._repository,
+                self._registry.all(),
+                tenant,
+                level,
+                self._move_settle,
+                self._resolver.invalidate_tenant,
+            )
 
     async def delete_tenant(self, tenant_id: str) -> None:
         """Suspends, purges, then forgets the tenant; a failed purge leaves it suspended, so
-        the deletion can simply be repeated."""
-        tenant = await self.set_status(tenant_id, TenantStatus.SUSPENDED)
-        await self._repository.purge(tenant, self._registry.all())
-        await self._store.delete(tenant_id)
-        self._resolver.invalidate_tenant(tenant_id)
+        the deletion can simply be repeated. Its audit events stay until their retention ends:
+        they record, among the rest, who deleted it."""
+        async with self._audited("tenant.delete", tenant_id) as audit:
+            await audit.begin()
+            tenant = await self._set_status(tenant_id, TenantStatus.SUSPENDED)
+            await self._repository.purge(tenant, self._registry.all())
+            await self._store.delete(tenant_id)
+            self._resolver.invalidate_tenant(tenant_id)
 
     async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         await self.get_tenant(tenant_id)
         return await self._store.list_keys(tenant_id)
 
     async def revoke_api_key(self, tenant_id: str, key_id: str) -> ApiKey:
-        key = await self._key(tenant_id, key_id)
-        revoked = replace(key, revoked=True)
-        await self._store.save_key(revoked)
-        self._resolver.invalidate_tenant(tenant_id)
-        return revoked
+        async with self._audited("api_key.revoke", tenant_id, "ApiKey", key_id) as audit:
+            key = await self._key(tenant_id, key_id)
+            revoked = replace(key, revoked=True)
+            await audit.begin()
+            await self._store.save_key(revoked)
+            self._resolver.invalidate_tenant(tenant_id)
+            return revoked
 
     async def rotate_api_key(
         self, tenant_id: str, key_id: str, overlap: timedelta
     ) -> tuple[str, str]:
-        """Issues a successor key; the old one keeps working for `overlap`, then expires."""
-        key = await self._key(tenant_id, key_id)
-        if not key.usable(self._clock()):
-            raise ScimError.invalid_value(f"key {key_id!r} is revoked or expired")
-        if overlap < timedelta(0):
-            raise ScimError.invalid_value("the overlap cannot be negative")
-        new_key_id, secret = await self.issue_api_key(tenant_id)
-        await self._store.save_key(replace(key, expires=self._clock() + overlap))
-        self._resolver.invalidate_tenant(tenant_id)
-        return new_key_id, secret
+        """Issues a successor key; the old one keeps working for `overlap`, then expires.
+        The successor's issue is audited on its own."""
+        async with self._audited("api_key.rotate", tenant_id, "ApiKey", key_id) as audit:
+            key = await self._key(tenant_id, key_id)
+            if not key.usable(self._clock()):
+                raise ScimError.invalid_value(f"key {key_id!r} is revoked or expired")
+            if overlap < timedelta(0):
+                raise ScimError.invalid_value("the overlap cannot be negative")
+            await audit.begin()
+            new_key_id, secret = await self.issue_api_key(tenant_id)
+            await self._store.save_key(replace(key, expires=self._clock() + overlap))
+            self._resolver.invalidate_tenant(tenant_id)
+            return new_key_id, secret
 
     async def _key(self, tenant_id: str, key_id: str) -> ApiKey:
         found = next((k for k in await self.list_api_keys(tenant_id) if k.key_id == key_id), None)
@@ -209,6 +250,12 @@ class TenantAdministration:
         return found
 
     async def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant:
+        operation = _STATUS_OPERATIONS.get(status, "tenant.set_status")
+        async with self._audited(operation, tenant_id) as audit:
+            await audit.begin()
+            return await self._set_status(tenant_id, status)
+
+    async def _set_status(self, tenant_id: str, status: TenantStatus) -> Tenant:
         tenant = await self._store.set_status(tenant_id, status)
         if tenant is None:
             raise ScimError.not_found(f"tenant {tenant_id!r} not found")
