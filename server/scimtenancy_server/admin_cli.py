@@ -11,6 +11,7 @@ from typing import Annotated
 import grpc
 import typer
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -237,3 +238,73 @@ def keys(ctx: typer.Context, tenant_id: str) -> None:
             k.key_id, k.create_time.ToDatetime().isoformat(), expires, str(k.revoked), used
         )
     console.print(table)
+
+
+def _rfc3339(value: str | None, option: str) -> Timestamp | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        example = "2026-01-31T02:00:00Z"
+        raise typer.BadParameter(f"{option} must be an RFC 3339 time, e.g. {example}") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{option} needs a time zone, e.g. Z or +01:00")
+    stamp = Timestamp()
+    stamp.FromDatetime(moment.astimezone(datetime.UTC))
+    return stamp
+
+
+def _outcome(event: pb.AuditEvent) -> str:
+    name = pb.AuditOutcome.Name(event.outcome).removeprefix("AUDIT_OUTCOME_").lower()
+    if event.outcome != pb.AUDIT_OUTCOME_FAILURE:
+        return name
+    return " ".join(filter(None, [name, str(event.error_status), event.error_type]))
+
+
+def _versions(event: pb.AuditEvent) -> str:
+    if not event.HasField("version_before") and not event.HasField("version_after"):
+        return ""
+    before = str(event.version_before) if event.HasField("version_before") else "-"
+    after = str(event.version_after) if event.HasField("version_after") else "-"
+    return f"{before} → {after}"
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    tenant_id: str,
+    since: Annotated[str | None, typer.Option(help="from this RFC 3339 time on")] = None,
+    until: Annotated[str | None, typer.Option(help="before this RFC 3339 time")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="most events shown")] = 100,
+) -> None:
+    """Show a tenant's audit events, oldest first: who changed what, and how it ended."""
+    request = pb.ListAuditEventsRequest(
+        tenant_id=tenant_id,
+        start_time=_rfc3339(since, "--since"),
+        end_time=_rfc3339(until, "--until"),
+    )
+    events: list[pb.AuditEvent] = []
+    while True:
+        request.page_size = min(1000, limit - len(events))
+        reply = _call(ctx, "ListAuditEvents", request)
+        assert isinstance(reply, pb.ListAuditEventsResponse)
+        events.extend(reply.events)
+        request.page_token = reply.next_page_token
+        if not request.page_token or len(events) >= limit:
+            break
+    table = Table("time", "actor", "operation", "type", "id", "outcome", "versions", "bulk")
+    for e in events:
+        table.add_row(
+            e.time.ToDatetime(tzinfo=datetime.UTC).isoformat(timespec="milliseconds"),
+            e.actor,
+            e.operation,
+            e.resource_type,
+            e.resource_id,
+            _outcome(e),
+            _versions(e),
+            "yes" if e.bulk else "",
+        )
+    console.print(table)
+    if request.page_token:
+        console.print(f"more events follow: narrow --since/--until or raise --limit ({limit})")

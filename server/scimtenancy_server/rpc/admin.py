@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
+from scimtenancy_server.domain.audit import AuditEvent, Outcome
 from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission, parse_permissions
 from scimtenancy_server.domain.resource import parse_json_object
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
+from scimtenancy_server.services.audit import AuditLog
 from scimtenancy_server.services.tenants import TenantAdministration
 
 _ISOLATION_TO_PB = {
@@ -27,6 +29,13 @@ _STATUS_TO_PB = {
     TenantStatus.ACTIVE: pb.TENANT_STATUS_ACTIVE,
     TenantStatus.SUSPENDED: pb.TENANT_STATUS_SUSPENDED,
     TenantStatus.MOVING: pb.TENANT_STATUS_MOVING,
+}
+
+
+_OUTCOME_TO_PB = {
+    Outcome.PENDING: pb.AUDIT_OUTCOME_PENDING,
+    Outcome.SUCCESS: pb.AUDIT_OUTCOME_SUCCESS,
+    Outcome.FAILURE: pb.AUDIT_OUTCOME_FAILURE,
 }
 
 
@@ -79,9 +88,35 @@ def tenant_message(tenant: Tenant) -> pb.Tenant:
     )
 
 
+def audit_message(event: AuditEvent) -> pb.AuditEvent:
+    return pb.AuditEvent(
+        event_id=event.event_id,
+        tenant_id=event.tenant_id,
+        time=_timestamp(event.time),
+        actor=event.actor,
+        operation=event.operation,
+        resource_type=event.resource_type,
+        resource_id=event.resource_id,
+        outcome=_OUTCOME_TO_PB[event.outcome],
+        version_before=event.version_before,
+        version_after=event.version_after,
+        error_status=event.error_status or 0,
+        error_type=event.error_type,
+        bulk=event.bulk,
+    )
+
+
+def _time(message: pb.ListAuditEventsRequest, field: str) -> datetime | None:
+    if not message.HasField(field):
+        return None
+    stamp: Timestamp = getattr(message, field)
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
 class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
-    def __init__(self, administration: TenantAdministration) -> None:
+    def __init__(self, administration: TenantAdministration, audit: AuditLog | None = None) -> None:
         self._admin = administration
+        self._audit = audit or AuditLog.off()
 
     async def CreateTenant(
         self, request: pb.CreateTenantRequest, context: grpc.aio.ServicerContext
@@ -181,6 +216,20 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             permissions=_permissions(request.permissions) if request.update_permissions else None,
         )
         return pb.UpdateTenantResponse(tenant=tenant_message(tenant))
+
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAuditEventsResponse:
+        events, token = await self._audit.list_events(
+            request.tenant_id,
+            _time(request, "start_time"),
+            _time(request, "end_time"),
+            request.page_size,
+            request.page_token,
+        )
+        return pb.ListAuditEventsResponse(
+            events=[audit_message(e) for e in events], next_page_token=token
+        )
 
     async def GetServerStats(
         self, request: pb.GetServerStatsRequest, context: grpc.aio.ServicerContext

@@ -137,6 +137,65 @@ func (TenantStatus) EnumDescriptor() ([]byte, []int) {
 	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{1}
 }
 
+// AuditOutcome says how an audited operation ended.
+type AuditOutcome int32
+
+const (
+	// Not set.
+	AuditOutcome_AUDIT_OUTCOME_UNSPECIFIED AuditOutcome = 0
+	// The operation started to change storage and its end was not recorded (the server
+	// stopped or the call was cancelled, or the record is still being completed): the
+	// resource's current version tells whether `version_after` was reached.
+	AuditOutcome_AUDIT_OUTCOME_PENDING AuditOutcome = 1
+	// The operation succeeded.
+	AuditOutcome_AUDIT_OUTCOME_SUCCESS AuditOutcome = 2
+	// The operation failed; `error_status` and `error_type` say why.
+	AuditOutcome_AUDIT_OUTCOME_FAILURE AuditOutcome = 3
+)
+
+// Enum value maps for AuditOutcome.
+var (
+	AuditOutcome_name = map[int32]string{
+		0: "AUDIT_OUTCOME_UNSPECIFIED",
+		1: "AUDIT_OUTCOME_PENDING",
+		2: "AUDIT_OUTCOME_SUCCESS",
+		3: "AUDIT_OUTCOME_FAILURE",
+	}
+	AuditOutcome_value = map[string]int32{
+		"AUDIT_OUTCOME_UNSPECIFIED": 0,
+		"AUDIT_OUTCOME_PENDING":     1,
+		"AUDIT_OUTCOME_SUCCESS":     2,
+		"AUDIT_OUTCOME_FAILURE":     3,
+	}
+)
+
+func (x AuditOutcome) Enum() *AuditOutcome {
+	p := new(AuditOutcome)
+	*p = x
+	return p
+}
+
+func (x AuditOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AuditOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_scimtenancy_admin_v1_admin_proto_enumTypes[2].Descriptor()
+}
+
+func (AuditOutcome) Type() protoreflect.EnumType {
+	return &file_scimtenancy_admin_v1_admin_proto_enumTypes[2]
+}
+
+func (x AuditOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AuditOutcome.Descriptor instead.
+func (AuditOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
 // Tenant is one customer of the service.
 type Tenant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1816,6 +1875,303 @@ func (x *GetServerStatsResponse) GetCredentialCacheMisses() int64 {
 	return 0
 }
 
+// AuditEvent records one operation that changes a tenant's resources or the tenant.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event's id; events sort by it in time order.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// The tenant.
+	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// When the operation started.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// Who asked: an API key's public id, `jwt:<subject>`, or `admin` for admin actions. Never a
+	// secret.
+	Actor string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	// `create`, `replace`, `patch`, `delete`, or an admin action such as `tenant.create`,
+	// `tenant.update`, `tenant.suspend`, `tenant.activate`, `tenant.move`, `tenant.delete`,
+	// `tenant.register_extension`, `api_key.issue`, `api_key.rotate`, `api_key.revoke`.
+	Operation string `protobuf:"bytes,5,opt,name=operation,proto3" json:"operation,omitempty"`
+	// `User`, `Group`, `Tenant`, `ApiKey` or `Schema`.
+	ResourceType string `protobuf:"bytes,6,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	// The resource's id (a key id for `ApiKey`, a URN for `Schema`).
+	ResourceId string `protobuf:"bytes,7,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
+	// How the operation ended.
+	Outcome AuditOutcome `protobuf:"varint,8,opt,name=outcome,proto3,enum=scimtenancy.admin.v1.AuditOutcome" json:"outcome,omitempty"`
+	// The resource's version before the change; unset for creations, admin actions and
+	// deletions without If-Match.
+	VersionBefore *int64 `protobuf:"varint,9,opt,name=version_before,json=versionBefore,proto3,oneof" json:"version_before,omitempty"`
+	// The version the change produced (or, while pending, would produce); unset for
+	// deletions, failures and admin actions.
+	VersionAfter *int64 `protobuf:"varint,10,opt,name=version_after,json=versionAfter,proto3,oneof" json:"version_after,omitempty"`
+	// The HTTP status of a failure.
+	ErrorStatus int32 `protobuf:"varint,11,opt,name=error_status,json=errorStatus,proto3" json:"error_status,omitempty"`
+	// The SCIM error type (`scimType`) of a failure, if it has one.
+	ErrorType string `protobuf:"bytes,12,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
+	// Whether the operation was one of a /Bulk request.
+	Bulk          bool `protobuf:"varint,13,opt,name=bulk,proto3" json:"bulk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *AuditEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetResourceId() string {
+	if x != nil {
+		return x.ResourceId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetOutcome() AuditOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return AuditOutcome_AUDIT_OUTCOME_UNSPECIFIED
+}
+
+func (x *AuditEvent) GetVersionBefore() int64 {
+	if x != nil && x.VersionBefore != nil {
+		return *x.VersionBefore
+	}
+	return 0
+}
+
+func (x *AuditEvent) GetVersionAfter() int64 {
+	if x != nil && x.VersionAfter != nil {
+		return *x.VersionAfter
+	}
+	return 0
+}
+
+func (x *AuditEvent) GetErrorStatus() int32 {
+	if x != nil {
+		return x.ErrorStatus
+	}
+	return 0
+}
+
+func (x *AuditEvent) GetErrorType() string {
+	if x != nil {
+		return x.ErrorType
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetBulk() bool {
+	if x != nil {
+		return x.Bulk
+	}
+	return false
+}
+
+// ListAuditEventsRequest asks for one page of a tenant's audit events.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's id; a deleted tenant's events stay readable until their retention ends.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Events that started at or after this time; unset for the start of the retention.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Events that started before this time; unset for no end.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The maximum number of events to return; 0 means 100; at most 1000.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The `next_page_token` of a previous response with the same tenant and time range; empty
+	// for the first page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListAuditEventsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditEventsResponse carries one page of audit events.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events of this page, oldest first.
+	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_scimtenancy_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
@@ -1921,7 +2277,38 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\x15GetServerStatsRequest\"\x84\x01\n" +
 	"\x16GetServerStatsResponse\x122\n" +
 	"\x15credential_cache_hits\x18\x01 \x01(\x03R\x13credentialCacheHits\x126\n" +
-	"\x17credential_cache_misses\x18\x02 \x01(\x03R\x15credentialCacheMisses*\x87\x01\n" +
+	"\x17credential_cache_misses\x18\x02 \x01(\x03R\x15credentialCacheMisses\"\xfd\x03\n" +
+	"\n" +
+	"AuditEvent\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x1c\n" +
+	"\toperation\x18\x05 \x01(\tR\toperation\x12#\n" +
+	"\rresource_type\x18\x06 \x01(\tR\fresourceType\x12\x1f\n" +
+	"\vresource_id\x18\a \x01(\tR\n" +
+	"resourceId\x12<\n" +
+	"\aoutcome\x18\b \x01(\x0e2\".scimtenancy.admin.v1.AuditOutcomeR\aoutcome\x12*\n" +
+	"\x0eversion_before\x18\t \x01(\x03H\x00R\rversionBefore\x88\x01\x01\x12(\n" +
+	"\rversion_after\x18\n" +
+	" \x01(\x03H\x01R\fversionAfter\x88\x01\x01\x12!\n" +
+	"\ferror_status\x18\v \x01(\x05R\verrorStatus\x12\x1d\n" +
+	"\n" +
+	"error_type\x18\f \x01(\tR\terrorType\x12\x12\n" +
+	"\x04bulk\x18\r \x01(\bR\x04bulkB\x11\n" +
+	"\x0f_version_beforeB\x10\n" +
+	"\x0e_version_after\"\xe3\x01\n" +
+	"\x16ListAuditEventsRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"{\n" +
+	"\x17ListAuditEventsResponse\x128\n" +
+	"\x06events\x18\x01 \x03(\v2 .scimtenancy.admin.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x87\x01\n" +
 	"\x0eIsolationLevel\x12\x1f\n" +
 	"\x1bISOLATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ISOLATION_LEVEL_STRICT\x10\x01\x12\x1c\n" +
@@ -1931,7 +2318,12 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\x19TENANT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14TENANT_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
 	"\x17TENANT_STATUS_SUSPENDED\x10\x02\x12\x18\n" +
-	"\x14TENANT_STATUS_MOVING\x10\x032\xcf\v\n" +
+	"\x14TENANT_STATUS_MOVING\x10\x03*~\n" +
+	"\fAuditOutcome\x12\x1d\n" +
+	"\x19AUDIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15AUDIT_OUTCOME_PENDING\x10\x01\x12\x19\n" +
+	"\x15AUDIT_OUTCOME_SUCCESS\x10\x02\x12\x19\n" +
+	"\x15AUDIT_OUTCOME_FAILURE\x10\x032\xbf\f\n" +
 	"\x12TenantAdminService\x12e\n" +
 	"\fCreateTenant\x12).scimtenancy.admin.v1.CreateTenantRequest\x1a*.scimtenancy.admin.v1.CreateTenantResponse\x12\\\n" +
 	"\tGetTenant\x12&.scimtenancy.admin.v1.GetTenantRequest\x1a'.scimtenancy.admin.v1.GetTenantResponse\x12b\n" +
@@ -1947,7 +2339,8 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\x0eGetServerStats\x12+.scimtenancy.admin.v1.GetServerStatsRequest\x1a,.scimtenancy.admin.v1.GetServerStatsResponse\x12_\n" +
 	"\n" +
 	"MoveTenant\x12'.scimtenancy.admin.v1.MoveTenantRequest\x1a(.scimtenancy.admin.v1.MoveTenantResponse\x12e\n" +
-	"\fDeleteTenant\x12).scimtenancy.admin.v1.DeleteTenantRequest\x1a*.scimtenancy.admin.v1.DeleteTenantResponseB\xe8\x01\n" +
+	"\fDeleteTenant\x12).scimtenancy.admin.v1.DeleteTenantRequest\x1a*.scimtenancy.admin.v1.DeleteTenantResponse\x12n\n" +
+	"\x0fListAuditEvents\x12,.scimtenancy.admin.v1.ListAuditEventsRequest\x1a-.scimtenancy.admin.v1.ListAuditEventsResponseB\xe8\x01\n" +
 	"\x18com.scimtenancy.admin.v1B\n" +
 	"AdminProtoP\x01ZNgithub.com/scimtenancy/scim-tenancy/protos/gen/go/scimtenancy/admin/v1;adminv1\xa2\x02\x03SAX\xaa\x02\x14Scimtenancy.Admin.V1\xca\x02\x14Scimtenancy\\Admin\\V1\xe2\x02 Scimtenancy\\Admin\\V1\\GPBMetadata\xea\x02\x16Scimtenancy::Admin::V1b\x06proto3"
 
@@ -1963,100 +2356,111 @@ func file_scimtenancy_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_scimtenancy_admin_v1_admin_proto_rawDescData
 }
 
-var file_scimtenancy_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_scimtenancy_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_scimtenancy_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_scimtenancy_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_scimtenancy_admin_v1_admin_proto_goTypes = []any{
 	(IsolationLevel)(0),                     // 0: scimtenancy.admin.v1.IsolationLevel
 	(TenantStatus)(0),                       // 1: scimtenancy.admin.v1.TenantStatus
-	(*Tenant)(nil),                          // 2: scimtenancy.admin.v1.Tenant
-	(*Limits)(nil),                          // 3: scimtenancy.admin.v1.Limits
-	(*CreateTenantRequest)(nil),             // 4: scimtenancy.admin.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),            // 5: scimtenancy.admin.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),                // 6: scimtenancy.admin.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),               // 7: scimtenancy.admin.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),              // 8: scimtenancy.admin.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),             // 9: scimtenancy.admin.v1.ListTenantsResponse
-	(*IssueApiKeyRequest)(nil),              // 10: scimtenancy.admin.v1.IssueApiKeyRequest
-	(*IssueApiKeyResponse)(nil),             // 11: scimtenancy.admin.v1.IssueApiKeyResponse
-	(*ApiKey)(nil),                          // 12: scimtenancy.admin.v1.ApiKey
-	(*ListApiKeysRequest)(nil),              // 13: scimtenancy.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),             // 14: scimtenancy.admin.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),             // 15: scimtenancy.admin.v1.RevokeApiKeyRequest
-	(*RevokeApiKeyResponse)(nil),            // 16: scimtenancy.admin.v1.RevokeApiKeyResponse
-	(*RotateApiKeyRequest)(nil),             // 17: scimtenancy.admin.v1.RotateApiKeyRequest
-	(*RotateApiKeyResponse)(nil),            // 18: scimtenancy.admin.v1.RotateApiKeyResponse
-	(*SuspendTenantRequest)(nil),            // 19: scimtenancy.admin.v1.SuspendTenantRequest
-	(*SuspendTenantResponse)(nil),           // 20: scimtenancy.admin.v1.SuspendTenantResponse
-	(*ActivateTenantRequest)(nil),           // 21: scimtenancy.admin.v1.ActivateTenantRequest
-	(*ActivateTenantResponse)(nil),          // 22: scimtenancy.admin.v1.ActivateTenantResponse
-	(*DeleteTenantRequest)(nil),             // 23: scimtenancy.admin.v1.DeleteTenantRequest
-	(*DeleteTenantResponse)(nil),            // 24: scimtenancy.admin.v1.DeleteTenantResponse
-	(*RegisterSchemaExtensionRequest)(nil),  // 25: scimtenancy.admin.v1.RegisterSchemaExtensionRequest
-	(*RegisterSchemaExtensionResponse)(nil), // 26: scimtenancy.admin.v1.RegisterSchemaExtensionResponse
-	(*MoveTenantRequest)(nil),               // 27: scimtenancy.admin.v1.MoveTenantRequest
-	(*MoveTenantResponse)(nil),              // 28: scimtenancy.admin.v1.MoveTenantResponse
-	(*UpdateTenantRequest)(nil),             // 29: scimtenancy.admin.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),            // 30: scimtenancy.admin.v1.UpdateTenantResponse
-	(*GetServerStatsRequest)(nil),           // 31: scimtenancy.admin.v1.GetServerStatsRequest
-	(*GetServerStatsResponse)(nil),          // 32: scimtenancy.admin.v1.GetServerStatsResponse
-	(*timestamppb.Timestamp)(nil),           // 33: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 34: google.protobuf.Duration
+	(AuditOutcome)(0),                       // 2: scimtenancy.admin.v1.AuditOutcome
+	(*Tenant)(nil),                          // 3: scimtenancy.admin.v1.Tenant
+	(*Limits)(nil),                          // 4: scimtenancy.admin.v1.Limits
+	(*CreateTenantRequest)(nil),             // 5: scimtenancy.admin.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),            // 6: scimtenancy.admin.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),                // 7: scimtenancy.admin.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),               // 8: scimtenancy.admin.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),              // 9: scimtenancy.admin.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),             // 10: scimtenancy.admin.v1.ListTenantsResponse
+	(*IssueApiKeyRequest)(nil),              // 11: scimtenancy.admin.v1.IssueApiKeyRequest
+	(*IssueApiKeyResponse)(nil),             // 12: scimtenancy.admin.v1.IssueApiKeyResponse
+	(*ApiKey)(nil),                          // 13: scimtenancy.admin.v1.ApiKey
+	(*ListApiKeysRequest)(nil),              // 14: scimtenancy.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),             // 15: scimtenancy.admin.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),             // 16: scimtenancy.admin.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),            // 17: scimtenancy.admin.v1.RevokeApiKeyResponse
+	(*RotateApiKeyRequest)(nil),             // 18: scimtenancy.admin.v1.RotateApiKeyRequest
+	(*RotateApiKeyResponse)(nil),            // 19: scimtenancy.admin.v1.RotateApiKeyResponse
+	(*SuspendTenantRequest)(nil),            // 20: scimtenancy.admin.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),           // 21: scimtenancy.admin.v1.SuspendTenantResponse
+	(*ActivateTenantRequest)(nil),           // 22: scimtenancy.admin.v1.ActivateTenantRequest
+	(*ActivateTenantResponse)(nil),          // 23: scimtenancy.admin.v1.ActivateTenantResponse
+	(*DeleteTenantRequest)(nil),             // 24: scimtenancy.admin.v1.DeleteTenantRequest
+	(*DeleteTenantResponse)(nil),            // 25: scimtenancy.admin.v1.DeleteTenantResponse
+	(*RegisterSchemaExtensionRequest)(nil),  // 26: scimtenancy.admin.v1.RegisterSchemaExtensionRequest
+	(*RegisterSchemaExtensionResponse)(nil), // 27: scimtenancy.admin.v1.RegisterSchemaExtensionResponse
+	(*MoveTenantRequest)(nil),               // 28: scimtenancy.admin.v1.MoveTenantRequest
+	(*MoveTenantResponse)(nil),              // 29: scimtenancy.admin.v1.MoveTenantResponse
+	(*UpdateTenantRequest)(nil),             // 30: scimtenancy.admin.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),            // 31: scimtenancy.admin.v1.UpdateTenantResponse
+	(*GetServerStatsRequest)(nil),           // 32: scimtenancy.admin.v1.GetServerStatsRequest
+	(*GetServerStatsResponse)(nil),          // 33: scimtenancy.admin.v1.GetServerStatsResponse
+	(*AuditEvent)(nil),                      // 34: scimtenancy.admin.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),          // 35: scimtenancy.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),         // 36: scimtenancy.admin.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),           // 37: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 38: google.protobuf.Duration
 }
 var file_scimtenancy_admin_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: scimtenancy.admin.v1.Tenant.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
 	1,  // 1: scimtenancy.admin.v1.Tenant.status:type_name -> scimtenancy.admin.v1.TenantStatus
-	33, // 2: scimtenancy.admin.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 3: scimtenancy.admin.v1.Tenant.limits:type_name -> scimtenancy.admin.v1.Limits
+	37, // 2: scimtenancy.admin.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 3: scimtenancy.admin.v1.Tenant.limits:type_name -> scimtenancy.admin.v1.Limits
 	0,  // 4: scimtenancy.admin.v1.CreateTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
-	3,  // 5: scimtenancy.admin.v1.CreateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
-	2,  // 6: scimtenancy.admin.v1.CreateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	2,  // 7: scimtenancy.admin.v1.GetTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	2,  // 8: scimtenancy.admin.v1.ListTenantsResponse.tenants:type_name -> scimtenancy.admin.v1.Tenant
-	33, // 9: scimtenancy.admin.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	33, // 10: scimtenancy.admin.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
-	33, // 11: scimtenancy.admin.v1.ApiKey.last_use_time:type_name -> google.protobuf.Timestamp
-	12, // 12: scimtenancy.admin.v1.ListApiKeysResponse.keys:type_name -> scimtenancy.admin.v1.ApiKey
-	12, // 13: scimtenancy.admin.v1.RevokeApiKeyResponse.key:type_name -> scimtenancy.admin.v1.ApiKey
-	34, // 14: scimtenancy.admin.v1.RotateApiKeyRequest.overlap:type_name -> google.protobuf.Duration
-	2,  // 15: scimtenancy.admin.v1.SuspendTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	2,  // 16: scimtenancy.admin.v1.ActivateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	4,  // 5: scimtenancy.admin.v1.CreateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
+	3,  // 6: scimtenancy.admin.v1.CreateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	3,  // 7: scimtenancy.admin.v1.GetTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	3,  // 8: scimtenancy.admin.v1.ListTenantsResponse.tenants:type_name -> scimtenancy.admin.v1.Tenant
+	37, // 9: scimtenancy.admin.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	37, // 10: scimtenancy.admin.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	37, // 11: scimtenancy.admin.v1.ApiKey.last_use_time:type_name -> google.protobuf.Timestamp
+	13, // 12: scimtenancy.admin.v1.ListApiKeysResponse.keys:type_name -> scimtenancy.admin.v1.ApiKey
+	13, // 13: scimtenancy.admin.v1.RevokeApiKeyResponse.key:type_name -> scimtenancy.admin.v1.ApiKey
+	38, // 14: scimtenancy.admin.v1.RotateApiKeyRequest.overlap:type_name -> google.protobuf.Duration
+	3,  // 15: scimtenancy.admin.v1.SuspendTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	3,  // 16: scimtenancy.admin.v1.ActivateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
 	0,  // 17: scimtenancy.admin.v1.MoveTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
-	2,  // 18: scimtenancy.admin.v1.MoveTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	3,  // 19: scimtenancy.admin.v1.UpdateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
-	2,  // 20: scimtenancy.admin.v1.UpdateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	4,  // 21: scimtenancy.admin.v1.TenantAdminService.CreateTenant:input_type -> scimtenancy.admin.v1.CreateTenantRequest
-	6,  // 22: scimtenancy.admin.v1.TenantAdminService.GetTenant:input_type -> scimtenancy.admin.v1.GetTenantRequest
-	8,  // 23: scimtenancy.admin.v1.TenantAdminService.ListTenants:input_type -> scimtenancy.admin.v1.ListTenantsRequest
-	10, // 24: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:input_type -> scimtenancy.admin.v1.IssueApiKeyRequest
-	13, // 25: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:input_type -> scimtenancy.admin.v1.ListApiKeysRequest
-	15, // 26: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:input_type -> scimtenancy.admin.v1.RevokeApiKeyRequest
-	17, // 27: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:input_type -> scimtenancy.admin.v1.RotateApiKeyRequest
-	19, // 28: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:input_type -> scimtenancy.admin.v1.SuspendTenantRequest
-	21, // 29: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:input_type -> scimtenancy.admin.v1.ActivateTenantRequest
-	25, // 30: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:input_type -> scimtenancy.admin.v1.RegisterSchemaExtensionRequest
-	29, // 31: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:input_type -> scimtenancy.admin.v1.UpdateTenantRequest
-	31, // 32: scimtenancy.admin.v1.TenantAdminService.GetServerStats:input_type -> scimtenancy.admin.v1.GetServerStatsRequest
-	27, // 33: scimtenancy.admin.v1.TenantAdminService.MoveTenant:input_type -> scimtenancy.admin.v1.MoveTenantRequest
-	23, // 34: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:input_type -> scimtenancy.admin.v1.DeleteTenantRequest
-	5,  // 35: scimtenancy.admin.v1.TenantAdminService.CreateTenant:output_type -> scimtenancy.admin.v1.CreateTenantResponse
-	7,  // 36: scimtenancy.admin.v1.TenantAdminService.GetTenant:output_type -> scimtenancy.admin.v1.GetTenantResponse
-	9,  // 37: scimtenancy.admin.v1.TenantAdminService.ListTenants:output_type -> scimtenancy.admin.v1.ListTenantsResponse
-	11, // 38: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:output_type -> scimtenancy.admin.v1.IssueApiKeyResponse
-	14, // 39: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:output_type -> scimtenancy.admin.v1.ListApiKeysResponse
-	16, // 40: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:output_type -> scimtenancy.admin.v1.RevokeApiKeyResponse
-	18, // 41: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:output_type -> scimtenancy.admin.v1.RotateApiKeyResponse
-	20, // 42: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:output_type -> scimtenancy.admin.v1.SuspendTenantResponse
-	22, // 43: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:output_type -> scimtenancy.admin.v1.ActivateTenantResponse
-	26, // 44: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:output_type -> scimtenancy.admin.v1.RegisterSchemaExtensionResponse
-	30, // 45: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:output_type -> scimtenancy.admin.v1.UpdateTenantResponse
-	32, // 46: scimtenancy.admin.v1.TenantAdminService.GetServerStats:output_type -> scimtenancy.admin.v1.GetServerStatsResponse
-	28, // 47: scimtenancy.admin.v1.TenantAdminService.MoveTenant:output_type -> scimtenancy.admin.v1.MoveTenantResponse
-	24, // 48: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:output_type -> scimtenancy.admin.v1.DeleteTenantResponse
-	35, // [35:49] is the sub-list for method output_type
-	21, // [21:35] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	3,  // 18: scimtenancy.admin.v1.MoveTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	4,  // 19: scimtenancy.admin.v1.UpdateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
+	3,  // 20: scimtenancy.admin.v1.UpdateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	37, // 21: scimtenancy.admin.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	2,  // 22: scimtenancy.admin.v1.AuditEvent.outcome:type_name -> scimtenancy.admin.v1.AuditOutcome
+	37, // 23: scimtenancy.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	37, // 24: scimtenancy.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	34, // 25: scimtenancy.admin.v1.ListAuditEventsResponse.events:type_name -> scimtenancy.admin.v1.AuditEvent
+	5,  // 26: scimtenancy.admin.v1.TenantAdminService.CreateTenant:input_type -> scimtenancy.admin.v1.CreateTenantRequest
+	7,  // 27: scimtenancy.admin.v1.TenantAdminService.GetTenant:input_type -> scimtenancy.admin.v1.GetTenantRequest
+	9,  // 28: scimtenancy.admin.v1.TenantAdminService.ListTenants:input_type -> scimtenancy.admin.v1.ListTenantsRequest
+	11, // 29: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:input_type -> scimtenancy.admin.v1.IssueApiKeyRequest
+	14, // 30: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:input_type -> scimtenancy.admin.v1.ListApiKeysRequest
+	16, // 31: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:input_type -> scimtenancy.admin.v1.RevokeApiKeyRequest
+	18, // 32: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:input_type -> scimtenancy.admin.v1.RotateApiKeyRequest
+	20, // 33: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:input_type -> scimtenancy.admin.v1.SuspendTenantRequest
+	22, // 34: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:input_type -> scimtenancy.admin.v1.ActivateTenantRequest
+	26, // 35: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:input_type -> scimtenancy.admin.v1.RegisterSchemaExtensionRequest
+	30, // 36: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:input_type -> scimtenancy.admin.v1.UpdateTenantRequest
+	32, // 37: scimtenancy.admin.v1.TenantAdminService.GetServerStats:input_type -> scimtenancy.admin.v1.GetServerStatsRequest
+	28, // 38: scimtenancy.admin.v1.TenantAdminService.MoveTenant:input_type -> scimtenancy.admin.v1.MoveTenantRequest
+	24, // 39: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:input_type -> scimtenancy.admin.v1.DeleteTenantRequest
+	35, // 40: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:input_type -> scimtenancy.admin.v1.ListAuditEventsRequest
+	6,  // 41: scimtenancy.admin.v1.TenantAdminService.CreateTenant:output_type -> scimtenancy.admin.v1.CreateTenantResponse
+	8,  // 42: scimtenancy.admin.v1.TenantAdminService.GetTenant:output_type -> scimtenancy.admin.v1.GetTenantResponse
+	10, // 43: scimtenancy.admin.v1.TenantAdminService.ListTenants:output_type -> scimtenancy.admin.v1.ListTenantsResponse
+	12, // 44: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:output_type -> scimtenancy.admin.v1.IssueApiKeyResponse
+	15, // 45: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:output_type -> scimtenancy.admin.v1.ListApiKeysResponse
+	17, // 46: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:output_type -> scimtenancy.admin.v1.RevokeApiKeyResponse
+	19, // 47: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:output_type -> scimtenancy.admin.v1.RotateApiKeyResponse
+	21, // 48: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:output_type -> scimtenancy.admin.v1.SuspendTenantResponse
+	23, // 49: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:output_type -> scimtenancy.admin.v1.ActivateTenantResponse
+	27, // 50: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:output_type -> scimtenancy.admin.v1.RegisterSchemaExtensionResponse
+	31, // 51: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:output_type -> scimtenancy.admin.v1.UpdateTenantResponse
+	33, // 52: scimtenancy.admin.v1.TenantAdminService.GetServerStats:output_type -> scimtenancy.admin.v1.GetServerStatsResponse
+	29, // 53: scimtenancy.admin.v1.TenantAdminService.MoveTenant:output_type -> scimtenancy.admin.v1.MoveTenantResponse
+	25, // 54: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:output_type -> scimtenancy.admin.v1.DeleteTenantResponse
+	36, // 55: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:output_type -> scimtenancy.admin.v1.ListAuditEventsResponse
+	41, // [41:56] is the sub-list for method output_type
+	26, // [26:41] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_scimtenancy_admin_v1_admin_proto_init() }
@@ -2066,13 +2470,14 @@ func file_scimtenancy_admin_v1_admin_proto_init() {
 	}
 	file_scimtenancy_admin_v1_admin_proto_msgTypes[1].OneofWrappers = []any{}
 	file_scimtenancy_admin_v1_admin_proto_msgTypes[27].OneofWrappers = []any{}
+	file_scimtenancy_admin_v1_admin_proto_msgTypes[31].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scimtenancy_admin_v1_admin_proto_rawDesc), len(file_scimtenancy_admin_v1_admin_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   31,
+			NumEnums:      3,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	TenantAdminService_GetServerStats_FullMethodName          = "/scimtenancy.admin.v1.TenantAdminService/GetServerStats"
 	TenantAdminService_MoveTenant_FullMethodName              = "/scimtenancy.admin.v1.TenantAdminService/MoveTenant"
 	TenantAdminService_DeleteTenant_FullMethodName            = "/scimtenancy.admin.v1.TenantAdminService/DeleteTenant"
+	TenantAdminService_ListAuditEvents_FullMethodName         = "/scimtenancy.admin.v1.TenantAdminService/ListAuditEvents"
 )
 
 // TenantAdminServiceClient is the client API for TenantAdminService service.
@@ -72,8 +73,13 @@ type TenantAdminServiceClient interface {
 	// MoveTenant moves a tenant to another isolation level while it keeps serving: a live copy,
 	// a short write freeze for the final copy, a count check, the switch, then clean-up.
 	MoveTenant(ctx context.Context, in *MoveTenantRequest, opts ...grpc.CallOption) (*MoveTenantResponse, error)
-	// DeleteTenant suspends the tenant, purges its resources and keys, then forgets it.
+	// DeleteTenant suspends the tenant, purges its resources and keys, then forgets it. Its
+	// audit events stay until their retention ends.
 	DeleteTenant(ctx context.Context, in *DeleteTenantRequest, opts ...grpc.CallOption) (*DeleteTenantResponse, error)
+	// ListAuditEvents returns one page of a tenant's audit events, oldest first: every change
+	// of its resources (also within /Bulk) and every admin action on it, with who made it and
+	// how it ended. Events past the server's retention are never returned.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type tenantAdminServiceClient struct {
@@ -224,6 +230,16 @@ func (c *tenantAdminServiceClient) DeleteTenant(ctx context.Context, in *DeleteT
 	return out, nil
 }
 
+func (c *tenantAdminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, TenantAdminService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TenantAdminServiceServer is the server API for TenantAdminService service.
 // All implementations must embed UnimplementedTenantAdminServiceServer
 // for forward compatibility.
@@ -261,8 +277,13 @@ type TenantAdminServiceServer interface {
 	// MoveTenant moves a tenant to another isolation level while it keeps serving: a live copy,
 	// a short write freeze for the final copy, a count check, the switch, then clean-up.
 	MoveTenant(context.Context, *MoveTenantRequest) (*MoveTenantResponse, error)
-	// DeleteTenant suspends the tenant, purges its resources and keys, then forgets it.
+	// DeleteTenant suspends the tenant, purges its resources and keys, then forgets it. Its
+	// audit events stay until their retention ends.
 	DeleteTenant(context.Context, *DeleteTenantRequest) (*DeleteTenantResponse, error)
+	// ListAuditEvents returns one page of a tenant's audit events, oldest first: every change
+	// of its resources (also within /Bulk) and every admin action on it, with who made it and
+	// how it ended. Events past the server's retention are never returned.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedTenantAdminServiceServer()
 }
 
@@ -314,6 +335,9 @@ func (UnimplementedTenantAdminServiceServer) MoveTenant(context.Context, *MoveTe
 }
 func (UnimplementedTenantAdminServiceServer) DeleteTenant(context.Context, *DeleteTenantRequest) (*DeleteTenantResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTenant not implemented")
+}
+func (UnimplementedTenantAdminServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedTenantAdminServiceServer) mustEmbedUnimplementedTenantAdminServiceServer() {}
 func (UnimplementedTenantAdminServiceServer) testEmbeddedByValue()                            {}
@@ -588,6 +612,24 @@ func _TenantAdminService_DeleteTenant_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TenantAdminService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantAdminServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantAdminService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantAdminServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TenantAdminService_ServiceDesc is the grpc.ServiceDesc for TenantAdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -650,6 +692,10 @@ var TenantAdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTenant",
 			Handler:    _TenantAdminService_DeleteTenant_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _TenantAdminService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

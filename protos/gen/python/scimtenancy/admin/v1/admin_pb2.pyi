@@ -24,6 +24,13 @@ class TenantStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TENANT_STATUS_ACTIVE: _ClassVar[TenantStatus]
     TENANT_STATUS_SUSPENDED: _ClassVar[TenantStatus]
     TENANT_STATUS_MOVING: _ClassVar[TenantStatus]
+
+class AuditOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIT_OUTCOME_UNSPECIFIED: _ClassVar[AuditOutcome]
+    AUDIT_OUTCOME_PENDING: _ClassVar[AuditOutcome]
+    AUDIT_OUTCOME_SUCCESS: _ClassVar[AuditOutcome]
+    AUDIT_OUTCOME_FAILURE: _ClassVar[AuditOutcome]
 ISOLATION_LEVEL_UNSPECIFIED: IsolationLevel
 ISOLATION_LEVEL_STRICT: IsolationLevel
 ISOLATION_LEVEL_STANDARD: IsolationLevel
@@ -32,6 +39,10 @@ TENANT_STATUS_UNSPECIFIED: TenantStatus
 TENANT_STATUS_ACTIVE: TenantStatus
 TENANT_STATUS_SUSPENDED: TenantStatus
 TENANT_STATUS_MOVING: TenantStatus
+AUDIT_OUTCOME_UNSPECIFIED: AuditOutcome
+AUDIT_OUTCOME_PENDING: AuditOutcome
+AUDIT_OUTCOME_SUCCESS: AuditOutcome
+AUDIT_OUTCOME_FAILURE: AuditOutcome
 
 class Tenant(_message.Message):
     __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits", "permissions")
@@ -274,3 +285,55 @@ class GetServerStatsResponse(_message.Message):
     credential_cache_hits: int
     credential_cache_misses: int
     def __init__(self, credential_cache_hits: _Optional[int] = ..., credential_cache_misses: _Optional[int] = ...) -> None: ...
+
+class AuditEvent(_message.Message):
+    __slots__ = ("event_id", "tenant_id", "time", "actor", "operation", "resource_type", "resource_id", "outcome", "version_before", "version_after", "error_status", "error_type", "bulk")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_AFTER_FIELD_NUMBER: _ClassVar[int]
+    ERROR_STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    tenant_id: str
+    time: _timestamp_pb2.Timestamp
+    actor: str
+    operation: str
+    resource_type: str
+    resource_id: str
+    outcome: AuditOutcome
+    version_before: int
+    version_after: int
+    error_status: int
+    error_type: str
+    bulk: bool
+    def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., operation: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., outcome: _Optional[_Union[AuditOutcome, str]] = ..., version_before: _Optional[int] = ..., version_after: _Optional[int] = ..., error_status: _Optional[int] = ..., error_type: _Optional[str] = ..., bulk: _Optional[bool] = ...) -> None: ...
+
+class ListAuditEventsRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "page_size", "page_token")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAuditEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -108,6 +108,11 @@ class TenantAdminServiceStub:
                 request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.SerializeToString,
                 response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/scimtenancy.admin.v1.TenantAdminService/ListAuditEvents',
+                request_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class TenantAdminServiceServicer:
@@ -211,7 +216,17 @@ class TenantAdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteTenant(self, request, context):
-        """DeleteTenant suspends the tenant, purges its resources and keys, then forgets it.
+        """DeleteTenant suspends the tenant, purges its resources and keys, then forgets it. Its
+        audit events stay until their retention ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """ListAuditEvents returns one page of a tenant's audit events, oldest first: every change
+        of its resources (also within /Bulk) and every admin action on it, with who made it and
+        how it ended. Events past the server's retention are never returned.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -289,6 +304,11 @@ def add_TenantAdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteTenant,
                     request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.FromString,
                     response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -673,6 +693,33 @@ class TenantAdminService:
             '/scimtenancy.admin.v1.TenantAdminService/DeleteTenant',
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantRequest.SerializeToString,
             scimtenancy_dot_admin_dot_v1_dot_admin__pb2.DeleteTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scimtenancy.admin.v1.TenantAdminService/ListAuditEvents',
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListAuditEventsRequest.SerializeToString,
+            scimtenancy_dot_admin_dot_v1_dot_admin__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
