@@ -10,13 +10,15 @@ from typing import Any
 
 import grpc
 import pytest
-from e2e.stack import ADMIN_TOKEN, ScimClient, Stack
+from e2e.stack import ADMIN_TOKEN, ScimClient, Stack, running_stack, server_settings
 from e2e.test_bulk import PATCH_OP, bulk, group, post
+from e2e.test_jwt_access import ISSUER, SECRET, token_client
 from google.protobuf import duration_pb2, timestamp_pb2
 from helpers import unique_id, user_body
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
+from scimtenancy_common.settings import JwtIssuer
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.audit_mongo import MongoAuditStore
 
@@ -196,6 +198,19 @@ async def test_admin_actions_are_recorded_without_secrets(
     for secret in (issued.api_key, rotated.api_key, ADMIN_TOKEN):
         assert secret not in str(events)
         assert secret not in stored
+
+
+async def test_a_token_holder_is_named_by_the_tokens_subject() -> None:
+    settings = server_settings("memory")
+    settings.jwt_issuers = [
+        JwtIssuer(issuer=ISSUER, algorithms=["HS256"], secret=SECRET, tenant_claim="tid")
+    ]
+    async with running_stack(settings) as stack, admin_service(stack) as admin:
+        scim = token_client(await stack.tenant(IsolationLevel.STANDARD), sub="emp-42")
+        assert (await scim.post("/Users", user_body("ann"))).status_code == 201
+        [event] = (await audit_events(admin, scim.tenant_id))[2:]
+        assert (event.operation, event.actor, event.outcome) == ("create", "jwt:emp-42", SUCCESS)
+        assert scim.api_key not in await everything_stored(stack)  # the token itself
 
 
 async def everything_stored(stack: Stack) -> str:
