@@ -25,12 +25,33 @@ def draw(results: dict[str, Any], path: Path, title: str) -> bool:
             points = [p for p in found["points"] if p["p50_ms"] is not None]
             xs = [p[unit] for p in points]
             line = axis.plot(xs, [p["p50_ms"] for p in points], marker="o", label=f"{storage} p50")
+            color = line[0].get_color()
+            raw = [(p[unit], p["raw_find_one"]["p50_ms"]) for p in points if "raw_find_one" in p]
+            if raw:
+                axis.plot(
+                    [x for x, _ in raw],
+                    [y for _, y in raw],
+                    marker="x",
+                    linestyle=":",
+                    color=color,
+                    label=f"{storage}: raw motor find_one p50",
+                )
+            if "gin" in found and found["gin"]["measured"]["p50_ms"] is not None:
+                axis.plot(
+                    [found["gin"]["users"]],
+                    [found["gin"]["measured"]["p50_ms"]],
+                    marker="*",
+                    markersize=12,
+                    linestyle="none",
+                    color=color,
+                    label=f"{storage} p50 with GIN indexes (by hand)",
+                )
             axis.plot(
                 xs,
                 [p["p90_ms"] for p in points],
                 marker=".",
                 linestyle="--",
-                color=line[0].get_color(),
+                color=color,
                 label=f"{storage} p90",
             )
         axis.set_xscale("log")
@@ -39,7 +60,8 @@ def draw(results: dict[str, Any], path: Path, title: str) -> bool:
         axis.set_ylim(bottom=0)
         axis.set_title(heading)
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize="small")
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize="small")
     figure.suptitle(title, fontsize="medium")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -2,7 +2,8 @@
 on stdout):
 
 - resolver: cached tenant resolution (the server's TenantResolver, as bootstrap builds it).
-- find_one: a raw motor `find_one` by `_id`, one at a time, on the service's own database.
+- find_one: raw motor `find_one`s (by `_id`, or any filters given), one at a time, on the
+  service's own database: what the database alone costs.
 - drivers: the MongoDB repository (MongoResourceRepository) on motor and on PyMongo's native
   `AsyncMongoClient`, same workload.
 """
@@ -88,13 +89,13 @@ async def find_one(job: Job) -> dict[str, Any]:
 
     client: Any = AsyncIOMotorClient(job["uri"], tz_aware=True)
     collection = client[job["database"]][job["collection"]]
-    ids: list[str] = job["ids"]
+    filters: list[dict[str, Any]] = job["filters"]
     try:
-        await collection.find_one({"_id": ids[0]})  # connect
+        await collection.find_one(filters[0])  # connect
 
         async def one(number: int) -> None:
-            if await collection.find_one({"_id": ids[number % len(ids)]}) is None:
-                raise LookupError(f"no document {ids[number % len(ids)]}")
+            if await collection.find_one(filters[number % len(filters)]) is None:
+                raise LookupError(f"nothing matches {filters[number % len(filters)]}")
 
         return _latency(await _timed(one, job["seconds"], 1_000_000))
     finally:

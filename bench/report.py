@@ -94,13 +94,27 @@ def scaling_tables(results: dict[str, Any]) -> list[str]:
     ):
         rows = []
         for storage, found in results.get(key, {}).items():
-            for point in found["points"]:
+            points = [(storage, p) for p in found["points"]]
+            if "gin" in found:
+                gin = found["gin"]
+                points.append(
+                    (
+                        f"{storage} + GIN",
+                        {
+                            "users": gin["users"],
+                            **gin["measured"],
+                            "raw_find_one": gin["raw_find_one"],
+                        },
+                    )
+                )
+            for label, point in points:
                 rows.append(
                     [
-                        storage,
+                        label,
                         _number(point[unit]),
                         _number(point["p50_ms"], 2),
                         _number(point["p99_ms"], 2),
+                        _number(point.get("raw_find_one", {}).get("p50_ms"), 2),
                         _number(point.get("server_cpu_ms"), 3),
                         _number(point.get("db_cpu_ms"), 3),
                         _number(point.get("server_rss_mb")),
@@ -113,6 +127,7 @@ def scaling_tables(results: dict[str, Any]) -> list[str]:
                 unit,
                 "p50 ms",
                 "p99 ms",
+                "raw find_one p50 ms",
                 "server CPU ms/req",
                 "db CPU ms/req",
                 "server RSS MB",
@@ -228,6 +243,12 @@ TARGETS = (
         1.5,
         False,
         _path("scaling_users", "ferretdb-postgresql", "ratio"),
+    ),
+    Target(
+        "(info) same, with GIN indexes added by hand in PostgreSQL",
+        1.5,
+        False,
+        _path("scaling_users", "ferretdb-postgresql", "gin", "ratio"),
     ),
     Target(
         "GET p50 FerretDB-PostgreSQL vs raw motor find_one",

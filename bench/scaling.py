@@ -1,22 +1,29 @@
 """The scaling scenarios, on a fresh server each: `userName eq` latency as one tenant grows
 (1,000 → 100,000 users), and GET latency as strict tenants are added (10 → 1,000). Both run
-one request at a time, so they show latency, not queueing."""
+one request at a time, so they show latency, not queueing.
+
+On FerretDB the same lookup is also timed as a raw motor `find_one`, so that FerretDB's own
+cost shows next to ours. FerretDB 1.24 on PostgreSQL filters with `(_jsonb -> 'field') @>
+'value'`, which its btree indexes cannot serve (FerretDB issue 4646): every lookup is a scan.
+After the last step the scenario therefore adds GIN indexes by hand in PostgreSQL (which can
+serve `@>`) and measures again, to show what an index-served lookup would cost."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
 from typing import Any
 
 import aiohttp  # type: ignore[import-not-found, unused-ignore]
 
 from bench import wrk
 from bench.admin import Admin, open_tenant, tenant_url
-from bench.data import Loaded, bulk_load, bulk_request, direct_load
-from bench.measure import scim_op, wrk_get
+from bench.data import Loaded, bulk_load, bulk_request, direct_load, user_name
+from bench.measure import micro, scim_op, wrk_get
 from bench.plan import Run
 from bench.procs import rss_bytes
-from bench.services import Database, Target
+from bench.services import POSTGRES_BIN, Database, Target
 
 _SAMPLE = 2000  # users a latency measurement spreads its requests over
 _USERS_PER_TENANT = 4
@@ -36,6 +43,51 @@ async def _grow(target: Target, database: Database | None, start: int, count: in
     return await direct_load(
         target.mongodb_uri, target.mongodb_database, "scale", "standard", start, count
     )
+
+
+def _raw_lookup(run: Run, target: Target, sample: list[Loaded]) -> dict[str, Any]:
+    filters = [{"tenant_id": "scale", "lc_userName": user_name(u.index)} for u in sample]
+    return micro(
+        "find_one",
+        timeout=run.budget.latency_seconds + 120,
+        uri=target.mongodb_uri,
+        database=target.mongodb_database,
+        collection="users",
+        filters=filters,
+        seconds=run.budget.latency_seconds,
+    )
+
+
+def _psql(url: str, sql: str) -> str:
+    completed = subprocess.run(  # noqa: S603
+        [str(POSTGRES_BIN / "psql"), url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    return completed.stdout.strip()
+
+
+def add_gin_indexes(postgresql_url: str, schema: str) -> list[str]:
+    """GIN indexes on the `_id` and `lc_userName` of FerretDB's users table of `schema`
+    (the MongoDB database): what FerretDB's `@>` filters can use."""
+    tables = _psql(
+        postgresql_url,
+        f"SELECT tablename FROM pg_tables WHERE schemaname = '{schema}' "  # noqa: S608
+        "AND tablename LIKE 'users\\_%'",
+    ).split()
+    made = []
+    for table in tables:
+        for number, field in enumerate(("_id", "lc_userName")):
+            _psql(
+                postgresql_url,
+                f'CREATE INDEX bench_gin_{number}_{table} ON "{schema}"."{table}" '
+                f"USING gin ((_jsonb -> '{field}'))",
+            )
+            made.append(f"{schema}.{table} ((_jsonb -> '{field}')) gin")
+        _psql(postgresql_url, f'ANALYZE "{schema}"."{table}"')
+    return made
 
 
 def users(run: Run, database: Database | None) -> None:
@@ -64,16 +116,48 @@ def users(run: Run, database: Database | None) -> None:
                 concurrency=1,
                 seconds=run.budget.latency_seconds,
             )
-            points.append({"users": step, **measured, **_rss_mb(target)})
+            point = {"users": step, **measured, **_rss_mb(target)}
+            if database is not None:
+                point["raw_find_one"] = _raw_lookup(run, target, sample)
+            points.append(point)
             run.note(
                 f"{name}: userName eq at {step:,} users: p50 {measured['p50_ms']} ms, "
                 f"p99 {measured['p99_ms']} ms, {measured['errors']} errors; "
-                f"server RSS {points[-1]['server_rss_mb']} MB"
+                f"server RSS {point['server_rss_mb']} MB; raw find_one p50 "
+                f"{point.get('raw_find_one', {}).get('p50_ms', '-')} ms"
             )
         first, last = points[0]["p50_ms"], points[-1]["p50_ms"]
         result["ratio"] = round(last / first, 3) if first and last else None
+        if database is not None and database.name == "ferretdb-postgresql":
+            result["gin"] = _with_gin(run, target, loaded, first)
     finally:
         run.services.stop(target)
+
+
+def _with_gin(run: Run, target: Target, loaded: list[Loaded], first: float) -> dict[str, Any]:
+    """The largest step again, after GIN indexes were added by hand in PostgreSQL."""
+    made = add_gin_indexes(run.postgresql_url, target.mongodb_database)
+    sample = random.Random(-1).sample(loaded, min(_SAMPLE, len(loaded)))  # noqa: S311
+    measured = scim_op(
+        target,
+        "filter_eq",
+        [(u.index, u.id) for u in sample],
+        concurrency=1,
+        seconds=run.budget.latency_seconds,
+    )
+    raw = _raw_lookup(run, target, sample)
+    ratio = round(measured["p50_ms"] / first, 3) if first and measured["p50_ms"] else None
+    run.note(
+        f"with GIN indexes at {len(loaded):,} users: p50 {measured['p50_ms']} ms "
+        f"({ratio}x the 1,000-user figure), raw find_one p50 {raw['p50_ms']} ms"
+    )
+    return {
+        "users": len(loaded),
+        "indexes": made,
+        "measured": measured,
+        "raw_find_one": raw,
+        "ratio": ratio,
+    }
 
 
 async def _open_tenants(target: Target, ids: list[str]) -> dict[str, tuple[str, list[str]]]:
