@@ -1,0 +1,171 @@
+"""JSON Schemas of SCIM resources for the OpenAPI description, derived from the tenancy server's
+schema representations (RFC 7643 §7), the same documents its /Schemas serves and it enforces.
+
+The transcoder is a separate process and does not import the server: the derived schemas are
+committed as `openapi_resources.json`, and a unit test derives them again from the server's
+files. Regenerate with
+
+    python -m scimtenancy_transcoder.openapi_resources \\
+        server/scimtenancy_server/domain/schemas/*.json \\
+        > transcoder/scimtenancy_transcoder/openapi_resources.json
+
+Each SCIM schema gets two JSON Schemas:
+
+- `read`: what a response holds. Types are the canonical ones; `returned: never` attributes
+  (`password`) are forbidden; nothing is required, since `attributes` / `excludedAttributes`
+  may leave any attribute out.
+- `write`: what a request may hold, as leniently as the server accepts it (RFC 7643 §2):
+  `null` means no value, a single value stands for a one-element array, booleans may be the
+  strings "true" / "false" in any case (Microsoft Entra ID sends them so), and read-only
+  attributes are left out because the server ignores them whatever they hold.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from typing import Any
+
+JsonSchema = dict[str, Any]
+
+DATA_FILE = "openapi_resources.json"
+
+_READ_TYPES: dict[str, JsonSchema] = {
+    "string": {"type": "string"},
+    "reference": {"type": "string"},
+    "binary": {"type": "string", "contentEncoding": "base64"},
+    "boolean": {"type": "boolean"},
+    "integer": {"type": "integer"},
+    "decimal": {"type": "number"},
+    "dateTime": {"type": "string", "format": "date-time"},
+}
+# Booleans as Microsoft Entra ID sends them: "True", "false", ...
+_BOOLEAN_STRING = {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"}
+
+
+def _annotations(attribute: dict[str, Any]) -> JsonSchema:
+    notes: JsonSchema = {}
+    if attribute.get("description"):
+        notes["description"] = attribute["description"]
+    if attribute.get("canonicalValues"):
+        notes["examples"] = list(attribute["canonicalValues"])
+    return notes
+
+
+def _read_single(attribute: dict[str, Any]) -> JsonSchema:
+    if attribute.get("type") == "complex":
+        return {
+            "type": "object",
+            "properties": {sub["name"]: _read(sub) for sub in attribute.get("subAttributes", ())},
+        }
+    return dict(_READ_TYPES[attribute.get("type", "string")])
+
+
+def _read(attribute: dict[str, Any]) -> JsonSchema | bool:
+    if attribute.get("returned") == "never":
+        return False
+    single = _read_single(attribute)
+    schema: JsonSchema = (
+        {"type": "array", "items": single} if attribute.get("multiValued") else single
+    )
+    if attribute.get("mutability") == "readOnly":
+        schema["readOnly"] = True
+    return {**schema, **_annotations(attribute)}
+
+
+def _writable(attribute: dict[str, Any]) -> bool:
+    return attribute.get("mutability") != "readOnly" and attribute["name"] != "$ref"
+
+
+def _required(attributes: list[dict[str, Any]]) -> list[str]:
+    return [a["name"] for a in attributes if a.get("required") and _writable(a)]
+
+
+def _write_single(attribute: dict[str, Any]) -> JsonSchema:
+    kind = attribute.get("type", "string")
+    if kind == "complex":
+        subs = [s for s in attribute.get("subAttributes", ()) if _writable(s)]
+        schema: JsonSchema = {
+            "type": ["object", "null"],
+            "properties": {sub["name"]: _write(sub) for sub in subs},
+        }
+        if _required(subs):
+            schema["required"] = _required(subs)
+        return schema
+    if kind == "boolean":
+        return {"anyOf": [{"type": ["boolean", "null"]}, _BOOLEAN_STRING]}
+    single = dict(_READ_TYPES[kind])
+    single["type"] = [single["type"], "null"]
+    return single
+
+
+def _write(attribute: dict[str, Any]) -> JsonSchema:
+    single = _write_single(attribute)
+    if attribute.get("required"):
+        single = _without_null(single)
+    schema: JsonSchema = (
+        {"anyOf": [{"type": "array", "items": single}, single]}
+        if attribute.get("multiValued")
+        else single
+    )
+    if attribute.get("mutability") == "writeOnly":
+        schema["writeOnly"] = True
+    return {**schema, **_annotations(attribute)}
+
+
+def _without_null(schema: JsonSchema) -> JsonSchema:
+    """A required attribute must hold a value: `null` counts as missing."""
+    if "anyOf" in schema:
+        return {"anyOf": [_without_null(s) for s in schema["anyOf"]]}
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        kept = [k for k in kinds if k != "null"]
+        return {**schema, "type": kept[0] if len(kept) == 1 else kept}
+    return schema
+
+
+def derive(document: dict[str, Any]) -> dict[str, Any]:
+    """The read and write JSON Schemas of one SCIM schema representation."""
+    attributes = document["attributes"]
+    write: JsonSchema = {
+        "type": "object",
+        "properties": {a["name"]: _write(a) for a in attributes if _writable(a)},
+    }
+    if _required(attributes):
+        write["required"] = _required(attributes)
+    return {
+        "id": document["id"],
+        "name": document["name"],
+        "description": document.get("description", ""),
+        "read": {"type": "object", "properties": {a["name"]: _read(a) for a in attributes}},
+        "write": write,
+    }
+
+
+def derive_all(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data file's content: derived schemas keyed by SCIM schema URN."""
+    return {d["id"]: derive(d) for d in sorted(documents, key=lambda d: str(d["id"]))}
+
+
+def dump(derived: dict[str, Any]) -> str:
+    return json.dumps(derived, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def load() -> dict[str, Any]:
+    """The committed derived schemas, keyed by SCIM schema URN."""
+    text = resources.files("scimtenancy_transcoder").joinpath(DATA_FILE).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def main(argv: list[str]) -> None:
+    documents = []
+    for path in argv:
+        with open(path, encoding="utf-8") as file:
+            documents.append(json.load(file))
+    sys.stdout.write(dump(derive_all(documents)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
