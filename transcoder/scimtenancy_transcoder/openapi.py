@@ -1,0 +1,112 @@
+"""The OpenAPI 3.1 description of the HTTP surface, served at `GET /openapi.json`.
+
+SCIM paths (`openapi_paths`) are relative to the SCIM base URL of the transcoder's URL
+strategy, given as `servers`; the probes and the description itself are at the root of the
+origin. Resource schemas are derived from the schemas the server enforces (`openapi_resources`),
+message schemas are in `openapi_messages`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import cache
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scimtenancy_transcoder.openapi_components import components
+from scimtenancy_transcoder.openapi_messages import JsonSchema, ref
+from scimtenancy_transcoder.openapi_paths import scim_paths
+from scimtenancy_transcoder.strategies import (
+    SCIM_PREFIX,
+    HeaderStrategy,
+    SubdomainStrategy,
+    UrlStrategy,
+)
+
+OPENAPI_PATH = "/openapi.json"
+
+
+def _root_paths() -> dict[str, JsonSchema]:
+    def probe(operation_id: str, summary: str, codes: tuple[int, ...]) -> JsonSchema:
+        responses = {
+            str(code): {
+                "description": "Ready." if code == 200 else "Not ready.",
+                "content": {"application/json": {"schema": ref("Health")}},
+            }
+            for code in codes
+        }
+        return {
+            "servers": [{"url": "/"}],
+            "get": {
+                "operationId": operation_id,
+                "summary": summary,
+                "tags": ["Operations"],
+                "security": [],
+                "responses": responses,
+            },
+        }
+
+    return {
+        "/healthz": probe("liveness", "Liveness: answers while the process runs", (200,)),
+        "/readyz": probe(
+            "readiness", "Readiness: the tenancy server and its database answer", (200, 503)
+        ),
+        OPENAPI_PATH: {
+            "servers": [{"url": "/"}],
+            "get": {
+                "operationId": "openapi",
+                "summary": "This description",
+                "tags": ["Operations"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1 document.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            },
+        },
+    }
+
+
+@cache
+def build_document(header_strategy: bool = False) -> JsonSchema:
+    """The description without `servers`, which depend on the request for some strategies.
+    Cached: callers must not change it."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "scim-tenancy SCIM 2.0 API",
+            "version": "2.0",
+            "description": "Multi-tenant SCIM 2.0 (RFC 7643, RFC 7644, RFC 9865). Every request "
+            "carries `Authorization: Bearer <API key or JWT>`; the tenant comes from it. Errors "
+            "are SCIM Error bodies.",
+        },
+        "security": [{"bearer": []}],
+        "paths": {**scim_paths(header_strategy), **_root_paths()},
+        "components": components(header_strategy),
+    }
+
+
+def servers(strategy: UrlStrategy, request: Request) -> list[JsonSchema]:
+    """The SCIM base URL of `strategy`, with the tenant as a server variable where the URL
+    names it."""
+    tenant = {"tenant": {"default": "dev", "description": "The tenant's id."}}
+    if isinstance(strategy, SubdomainStrategy):
+        port = f":{request.url.port}" if request.url.port else ""
+        url = f"{request.url.scheme}://{{tenant}}.{strategy.base_domain}{port}{SCIM_PREFIX}"
+        return [{"url": url, "variables": tenant}]
+    if isinstance(strategy, HeaderStrategy):
+        return [{"url": SCIM_PREFIX}]
+    return [{"url": strategy.mount, "variables": tenant}]
+
+
+def openapi_endpoint(strategy: UrlStrategy) -> Callable[[Request], Awaitable[Response]]:
+    document = build_document(isinstance(strategy, HeaderStrategy))
+
+    async def openapi(request: Request) -> Response:
+        body = orjson.dumps({**document, "servers": servers(strategy, request)})
+        return Response(body, media_type="application/json")
+
+    return openapi

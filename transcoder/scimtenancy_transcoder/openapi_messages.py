@@ -1,0 +1,329 @@
+"""JSON Schemas of the SCIM protocol messages (RFC 7644 §3, RFC 9865) and of the discovery
+documents, as the service reads and writes them, for the OpenAPI description.
+
+Request schemas are as lenient as the server: message keys other than `schemas` are matched
+case-insensitively by the server and are spelled here as the RFC spells them; `null` stands
+for an absent optional value. Response schemas describe exactly what the service sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JsonSchema = dict[str, Any]
+
+ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+
+# Every scimType the service sends: RFC 7644 §3.12, `tooLarge` of /Bulk and request bodies,
+# and RFC 9865's `invalidCursor`.
+SCIM_TYPES = (
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+    "tooLarge",
+    "invalidCursor",
+)
+
+STRING: JsonSchema = {"type": "string"}
+OPTIONAL_STRING: JsonSchema = {"type": ["string", "null"]}
+OPTIONAL_INTEGER: JsonSchema = {"type": ["integer", "null"]}
+STATUS: JsonSchema = {"type": "string", "pattern": "^[1-5][0-9][0-9]$"}
+
+
+def ref(name: str) -> JsonSchema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def case_insensitive(*words: str) -> str:
+    """A regular expression matching any of `words` in any case (ECMA 262 has no `(?i)`)."""
+    spelled = ("".join(f"[{c.upper()}{c.lower()}]" for c in word) for word in words)
+    return f"^({'|'.join(spelled)})$"
+
+
+def declares(urn: str) -> JsonSchema:
+    """`schemas` of a request: a non-empty array of URIs that holds `urn`."""
+    return {"type": "array", "minItems": 1, "items": STRING, "contains": {"const": urn}}
+
+
+def exactly(urn: str) -> JsonSchema:
+    """`schemas` of a message the service sends."""
+    return {"type": "array", "items": {"const": urn}, "minItems": 1, "maxItems": 1}
+
+
+def _object(required: list[str], properties: dict[str, Any], **more: Any) -> JsonSchema:
+    return {"type": "object", "required": required, "properties": properties, **more}
+
+
+META = _object(
+    [],
+    {
+        "resourceType": STRING,
+        "created": {"type": "string", "format": "date-time"},
+        "lastModified": {"type": "string", "format": "date-time"},
+        "location": STRING,
+        "version": {**STRING, "description": "The strong entity tag also sent as `ETag`."},
+    },
+    readOnly=True,
+)
+
+ERROR = _object(
+    ["schemas", "status", "detail"],
+    {
+        "schemas": exactly(ERROR_URN),
+        "status": {**STATUS, "description": "The HTTP status, as a string."},
+        "scimType": {"enum": list(SCIM_TYPES)},
+        "detail": STRING,
+    },
+    additionalProperties=False,
+    description="RFC 7644 §3.12 error.",
+)
+
+
+def list_response(item: JsonSchema) -> JsonSchema:
+    """RFC 7644 §3.4.2 ListResponse; with cursor paging (RFC 9865) `nextCursor` and
+    `previousCursor` replace `startIndex`."""
+    return _object(
+        ["schemas", "totalResults", "itemsPerPage", "Resources"],
+        {
+            "schemas": exactly(LIST_RESPONSE_URN),
+            "totalResults": {"type": "integer", "minimum": 0},
+            "startIndex": {"type": "integer", "minimum": 1},
+            "itemsPerPage": {"type": "integer", "minimum": 0},
+            "nextCursor": STRING,
+            "previousCursor": STRING,
+            "Resources": {"type": "array", "items": item},
+        },
+        additionalProperties=False,
+    )
+
+
+_ATTRIBUTE_NAMES: JsonSchema = {
+    "description": "Attribute names: an array, or one comma-separated string.",
+    "anyOf": [{"type": "array", "items": STRING}, STRING, {"type": "null"}],
+}
+
+SEARCH_REQUEST = _object(
+    ["schemas"],
+    {
+        "schemas": declares(SEARCH_REQUEST_URN),
+        "attributes": _ATTRIBUTE_NAMES,
+        "excludedAttributes": _ATTRIBUTE_NAMES,
+        "filter": OPTIONAL_STRING,
+        "sortBy": OPTIONAL_STRING,
+        "sortOrder": {**OPTIONAL_STRING, "examples": ["ascending", "descending"]},
+        "startIndex": OPTIONAL_INTEGER,
+        "count": OPTIONAL_INTEGER,
+        "cursor": {**OPTIONAL_STRING, "description": "RFC 9865: empty for the first page."},
+    },
+    description="RFC 7644 §3.4.3 query by POST. `attributes` and `excludedAttributes` "
+    "exclude each other; `cursor` excludes `startIndex`.",
+)
+
+PATCH_OPERATION = _object(
+    ["op"],
+    {
+        "op": {"type": "string", "pattern": case_insensitive("add", "replace", "remove")},
+        "path": OPTIONAL_STRING,
+        "value": {},
+    },
+    anyOf=[
+        {"properties": {"op": {"pattern": case_insensitive("remove")}}},
+        {"required": ["value"]},
+    ],
+    description="`add` and `replace` need a `value`.",
+)
+
+PATCH_OP = _object(
+    ["schemas", "Operations"],
+    {
+        "schemas": declares(PATCH_OP_URN),
+        "Operations": {"type": "array", "minItems": 1, "items": ref("PatchOperation")},
+    },
+    description="RFC 7644 §3.5.2 PatchOp.",
+)
+
+BULK_OPERATION = _object(
+    ["method", "path"],
+    {
+        "method": {"type": "string", "pattern": case_insensitive("POST", "PUT", "PATCH", "DELETE")},
+        "path": {"type": "string", "pattern": "^/"},
+        "bulkId": OPTIONAL_STRING,
+        "version": {"description": "An entity tag the target must match (like If-Match)."},
+        "data": {"description": "The resource (POST, PUT) or the PatchOp (PATCH)."},
+    },
+    allOf=[
+        {
+            "anyOf": [
+                {"properties": {"method": {"pattern": case_insensitive("PUT", "PATCH", "DELETE")}}},
+                {
+                    "required": ["bulkId"],
+                    "properties": {"bulkId": {"type": "string", "minLength": 1}},
+                },
+            ]
+        },
+        {
+            "anyOf": [
+                {"properties": {"method": {"pattern": case_insensitive("DELETE")}}},
+                {"required": ["data"], "properties": {"data": {"type": "object"}}},
+            ]
+        },
+    ],
+    description="A POST needs a `bulkId`; every method but DELETE needs `data`.",
+)
+
+BULK_REQUEST = _object(
+    ["schemas", "Operations"],
+    {
+        "schemas": declares(BULK_REQUEST_URN),
+        "failOnErrors": {"type": ["integer", "null"], "minimum": 1},
+        "Operations": {"type": "array", "minItems": 1, "items": ref("BulkOperation")},
+    },
+    description="RFC 7644 §3.7. Operation count and payload size are limited as "
+    "/ServiceProviderConfig advertises (413 `tooLarge`).",
+)
+
+BULK_RESPONSE = _object(
+    ["schemas", "Operations"],
+    {
+        "schemas": exactly(BULK_RESPONSE_URN),
+        "Operations": {
+            "type": "array",
+            "items": _object(
+                ["method", "status"],
+                {
+                    "method": {"enum": ["POST", "PUT", "PATCH", "DELETE"]},
+                    "bulkId": STRING,
+                    "version": STRING,
+                    "location": STRING,
+                    "status": STATUS,
+                    "response": ref("Error"),
+                },
+                additionalProperties=False,
+            ),
+        },
+    },
+    additionalProperties=False,
+)
+
+_SUPPORTED = _object(["supported"], {"supported": {"type": "boolean"}})
+
+SERVICE_PROVIDER_CONFIG = _object(
+    ["schemas", "patch", "bulk", "filter", "changePassword", "sort", "etag"],
+    {
+        "schemas": exactly(SPC_URN),
+        "documentationUri": STRING,
+        "patch": _SUPPORTED,
+        "bulk": _object(
+            ["supported", "maxOperations", "maxPayloadSize"],
+            {
+                "supported": {"type": "boolean"},
+                "maxOperations": {"type": "integer"},
+                "maxPayloadSize": {"type": "integer"},
+            },
+        ),
+        "filter": _object(
+            ["supported", "maxResults"],
+            {"supported": {"type": "boolean"}, "maxResults": {"type": "integer"}},
+        ),
+        "changePassword": _SUPPORTED,
+        "sort": _SUPPORTED,
+        "etag": _SUPPORTED,
+        "authenticationSchemes": {
+            "type": "array",
+            "items": _object(["type", "name"], {"type": STRING, "name": STRING}),
+        },
+        "pagination": {"type": "object", "description": "RFC 9865 §4 pagination support."},
+        "meta": META,
+    },
+)
+
+RESOURCE_TYPE = _object(
+    ["schemas", "id", "name", "endpoint", "schema"],
+    {
+        "schemas": exactly(RESOURCE_TYPE_URN),
+        "id": STRING,
+        "name": STRING,
+        "endpoint": STRING,
+        "description": STRING,
+        "schema": STRING,
+        "schemaExtensions": {
+            "type": "array",
+            "items": _object(
+                ["schema", "required"], {"schema": STRING, "required": {"type": "boolean"}}
+            ),
+        },
+        "meta": META,
+    },
+)
+
+SCHEMA_ATTRIBUTE = _object(
+    ["name"],
+    {
+        "name": STRING,
+        "type": {**STRING, "examples": ["string", "boolean", "complex", "reference"]},
+        "multiValued": {"type": "boolean"},
+        "description": STRING,
+        "required": {"type": "boolean"},
+        "caseExact": {"type": "boolean"},
+        "canonicalValues": {"type": "array"},
+        "mutability": {"enum": ["readOnly", "readWrite", "immutable", "writeOnly"]},
+        "returned": {"enum": ["always", "never", "default", "request"]},
+        "uniqueness": {"enum": ["none", "server", "global"]},
+        "referenceTypes": {"type": "array", "items": STRING},
+        "subAttributes": {"type": "array", "items": {"$ref": "#/components/schemas/Attribute"}},
+    },
+)
+
+SCHEMA = _object(
+    ["schemas", "id", "attributes"],
+    {
+        "schemas": exactly(SCHEMA_URN),
+        "id": STRING,
+        "name": STRING,
+        "description": STRING,
+        "attributes": {"type": "array", "items": ref("Attribute")},
+        "meta": META,
+    },
+    description="RFC 7643 §7 schema representation: the schema the service enforces.",
+)
+
+HEALTH = _object(
+    ["status"],
+    {"status": {"enum": ["alive", "ready", "not ready"]}, "detail": STRING},
+    additionalProperties=False,
+)
+
+
+def message_schemas() -> dict[str, JsonSchema]:
+    """The `components.schemas` entries for protocol messages and discovery documents."""
+    return {
+        "Error": ERROR,
+        "Meta": META,
+        "SearchRequest": SEARCH_REQUEST,
+        "PatchOp": PATCH_OP,
+        "PatchOperation": PATCH_OPERATION,
+        "BulkRequest": BULK_REQUEST,
+        "BulkOperation": BULK_OPERATION,
+        "BulkResponse": BULK_RESPONSE,
+        "ServiceProviderConfig": SERVICE_PROVIDER_CONFIG,
+        "ResourceType": RESOURCE_TYPE,
+        "ResourceTypeList": list_response(ref("ResourceType")),
+        "Attribute": SCHEMA_ATTRIBUTE,
+        "Schema": SCHEMA,
+        "SchemaList": list_response(ref("Schema")),
+        "Health": HEALTH,
+    }
