@@ -3,6 +3,7 @@ in-memory adapter underneath, and runs the same contract suite (with its faults 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from scimtenancy_server.domain.audit import AuditEvent
@@ -17,8 +18,13 @@ class FaultyAuditStore(InMemoryAuditStore):
         self.down = False  # every write fails
         self.final_failures = 0  # this many writes of final stages fail, then they work
         self.refused = 0  # writes refused so far
+        self.hold_final: asyncio.Event | None = None  # when set, final stages wait for it
+        self.holding = asyncio.Event()  # set once a final stage waits
 
     async def _add(self, key: str, event: AuditEvent) -> None:
+        if event.final and self.hold_final is not None:
+            self.holding.set()
+            await self.hold_final.wait()
         if self.down or (event.final and self.final_failures > 0):
             if not self.down:
                 self.final_failures -= 1

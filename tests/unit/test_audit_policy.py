@@ -168,6 +168,20 @@ async def test_a_cancelled_change_stays_pending() -> None:
     )
 
 
+async def test_a_call_cancelled_once_its_change_is_made_still_records_it() -> None:
+    audit = audited()
+    audit.store.hold_final = asyncio.Event()
+    call = asyncio.create_task(create(audit, "bjensen"))
+    await audit.store.holding.wait()  # the user is stored; its final stage is on its way
+    call.cancel()
+    await asyncio.gather(call, return_exceptions=True)
+    audit.store.hold_final.set()
+    await audit.log.drain()
+    [event] = await audit.events()
+    assert (event.outcome, event.version_after) == (Outcome.SUCCESS, 1)
+    assert len(await audit.users()) == 1
+
+
 async def test_listing_checks_its_arguments_and_hides_expired_events() -> None:
     now = datetime(2026, 3, 1, tzinfo=UTC)
     store = FaultyAuditStore(timedelta(days=30), clock=lambda: now)

@@ -11,7 +11,9 @@ The policy: fail closed before the change, buffered and retried after it.
    of a change made after it filled.
 3. A request that fails before writing anything (bad input, a missing resource, a missing
    permission) is recorded by its final stage alone.
-A cancelled call leaves its event `pending`: whether the change landed is not known.
+A call cancelled while its change is under way leaves its event `pending`: whether the
+change landed is not known. Once the outcome is known, cancelling the call no longer stops
+its final stage from being written.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class AuditLog:
         self._idle = asyncio.Event()
         self._idle.set()
         self._retrier: asyncio.Task[None] | None = None
+        self._finishing: set[asyncio.Future[None]] = set()
         self.lost = 0  # final stages that found the backlog full (each logged as an error)
 
     @classmethod
@@ -194,9 +197,16 @@ class AuditLog:
         except asyncio.CancelledError:
             raise  # the outcome is unknown: a begun event stays pending
         except Exception as error:
-            await self._finish(entry, error)
+            await self._complete(entry, error)
             raise
-        await self._finish(entry, None)
+        await self._complete(entry, None)
+
+    async def _complete(self, entry: AuditEntry, error: Exception | None) -> None:
+        """Writes the final stage; cancelling the caller does not stop it."""
+        finishing = asyncio.ensure_future(self._finish(entry, error))
+        self._finishing.add(finishing)
+        finishing.add_done_callback(self._finishing.discard)
+        await asyncio.shield(finishing)
 
     async def write_ahead(self, event: AuditEvent) -> None:
         assert self.store is not None
@@ -253,13 +263,15 @@ class AuditLog:
         self._idle.set()
 
     async def drain(self) -> None:
-        """Returns once every deferred final stage is stored."""
+        """Returns once every final stage under way or deferred is stored."""
+        while self._finishing:
+            await asyncio.gather(*self._finishing)
         await self._idle.wait()
 
     async def close(self) -> None:
         """Gives deferred stages `close_wait` seconds to be stored, then stops retrying."""
         try:
-            await asyncio.wait_for(self._idle.wait(), self._close_wait)
+            await asyncio.wait_for(self.drain(), self._close_wait)
         except TimeoutError:
             logger.error("%d audit events stay pending: the store did not come back", self.waiting)
         if self._retrier is not None:
