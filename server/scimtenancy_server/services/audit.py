@@ -51,6 +51,7 @@ class AuditEntry:
         self.event = event
         self.recorded = recorded
         self.begun = False
+        self.unwritable = False  # the store refused the pending stage just now
         self._log = log
 
     async def begin(
@@ -61,7 +62,11 @@ class AuditEntry:
         a 503 ScimError when it cannot, and then the change must not be made."""
         self.event = replace(self.event, version_before=version_before, version_after=version_after)
         if self.recorded and not self.begun:
-            await self._log.write_ahead(self.event)
+            try:
+                await self._log.write_ahead(self.event)
+            except ScimError:
+                self.unwritable = True
+                raise
         self.begun = True
 
     def name(self, resource_id: str) -> None:
@@ -227,6 +232,9 @@ class AuditLog:
             return
         assert self.store is not None
         event = _final(entry.event, error)
+        if entry.unwritable:  # do not make the caller wait for a second failure
+            self._defer(event)
+            return
         try:
             await self.store.add(event)
         except Exception:
