@@ -62,6 +62,8 @@ def draw(results: dict[str, Any], path: Path, title: str) -> bool:
         axis.grid(True, which="both", alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize="small")
+        else:
+            axis.text(0.5, 0.5, "not measured in this run", ha="center", transform=axis.transAxes)
     figure.suptitle(title, fontsize="medium")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

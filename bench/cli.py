@@ -128,7 +128,7 @@ def _sections(run: Run, postgresql: Database) -> dict[str, Callable[[], None]]:
     def ferretdb_sqlite() -> None:
         database, managed = services.ferretdb("sqlite")
         try:
-            compare.on_ferretdb(run, database, soak=False)
+            compare.on_ferretdb(run, database, soak=False, mix=run.budget.sqlite_mix)
         finally:
             services.supervisor.stop(managed)
 

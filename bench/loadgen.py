@@ -8,7 +8,8 @@ delete. Reads go to the loaded users; patch, put and delete to the users `create
 `steady` cycles get, filter_eq and patch over the loaded users (the memory soak).
 Every answer is checked (status, and the number of results for queries): a wrong answer is
 an error, never a fast success. The first request of each connection opens it and is not
-timed.
+timed. No request starts after `seconds`; requests still running `grace` seconds later are
+cancelled and counted as `cut` (and as errors), so a phase never outlasts its budget by much.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class Outcome:
     ok: int = 0
     errors: int = 0
     sent: int = 0
+    in_flight: int = 0
+    cut: int = 0
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     codes: dict[str, int] = field(default_factory=dict)
@@ -81,6 +84,7 @@ class Outcome:
             "ok": self.ok,
             "errors": self.errors,
             "sent": self.sent,
+            "cut": self.cut,
             "elapsed": round(self.elapsed, 3),
             "rps": round(self.ok / self.elapsed, 1) if self.elapsed else 0.0,
             "p50_ms": percentile(ordered, 50),
@@ -167,6 +171,11 @@ def _check(call: Call, status: int, payload: bytes) -> str | None:
     return None if resources == call.expect_results else f"{resources} resources in the page"
 
 
+def grace(seconds: float) -> float:
+    """How long requests may still run after a phase stops starting new ones."""
+    return max(2.0, 0.5 * seconds)
+
+
 async def run(job: Job) -> Outcome:
     outcome = Outcome(job.op)
     make = call_maker(job)
@@ -193,6 +202,7 @@ async def run(job: Job) -> Outcome:
                 call = make(i)
                 data = orjson.dumps(call.body) if call.body is not None else None
                 t0 = time.perf_counter()
+                outcome.in_flight += 1
                 try:
                     async with session.request(
                         call.method,
@@ -204,9 +214,11 @@ async def run(job: Job) -> Outcome:
                         payload = await response.read()
                         status = response.status
                 except (aiohttp.ClientError, TimeoutError) as error:
+                    outcome.in_flight -= 1
                     outcome.sent += 1
                     outcome.fail(f"{type(error).__name__}: {error}")
                     continue
+                outcome.in_flight -= 1
                 spent = time.perf_counter() - t0
                 outcome.sent += 1
                 outcome.codes[str(status)] = outcome.codes.get(str(status), 0) + 1
@@ -221,7 +233,14 @@ async def run(job: Job) -> Outcome:
                     outcome.latencies.append(spent)
                 first = False
 
-        await asyncio.gather(*(worker() for _ in range(job.concurrency)))
+        workers = asyncio.gather(*(worker() for _ in range(job.concurrency)))
+        try:
+            await asyncio.wait_for(workers, timeout=job.seconds + grace(job.seconds))
+        except TimeoutError:
+            outcome.cut = outcome.in_flight
+            outcome.sent += outcome.cut
+            for _ in range(outcome.cut):
+                outcome.fail("cut: still running at the end of the phase")
     outcome.elapsed = time.perf_counter() - started
     return outcome
 

@@ -19,6 +19,7 @@ class Budget:
     user_steps: tuple[int, ...]  # users per tenant of the scaling scenario
     tenant_steps: tuple[int, ...]  # strict tenants of the scaling scenario
     wrk_rounds: int  # alternating ceiling / embedded GET rounds (best one counts)
+    sqlite_mix: bool  # the whole SCIM mix on FerretDB-SQLite too (its scans take seconds)
     compare_users: int = 2000
     concurrency: int = 8  # the SCIM mix's concurrent requests
     connections: int = 16  # wrk's connections
@@ -33,6 +34,7 @@ FULL = Budget(
     user_steps=(1_000, 10_000, 100_000),
     tenant_steps=(10, 100, 1_000),
     wrk_rounds=2,
+    sqlite_mix=True,
 )
 QUICK = Budget(
     phase_seconds=1.0,
@@ -42,6 +44,7 @@ QUICK = Budget(
     user_steps=(1_000, 10_000),
     tenant_steps=(10, 100),
     wrk_rounds=1,
+    sqlite_mix=False,
 )
 
 

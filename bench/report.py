@@ -51,6 +51,7 @@ def operation_tables(results: dict[str, Any]) -> list[str]:
     tables = []
     for op, title in OPERATIONS:
         peer_rps = compare.get("peer", {}).get(op, {}).get("rps")
+        peer_cpu = compare.get("peer", {}).get(op, {}).get("server_cpu_ms")
         rows = []
         systems = [s for s in SYSTEMS if op in compare.get(s, {})]
         if op == "get_wrk" and ceiling:
@@ -66,6 +67,9 @@ def operation_tables(results: dict[str, Any]) -> list[str]:
                     _number(r.get("server_cpu_ms"), 3),
                     _number(r.get("db_cpu_ms"), 3),
                     _ratio(r["rps"] / peer_rps if peer_rps else None),
+                    _ratio(
+                        peer_cpu / r["server_cpu_ms"] if peer_cpu and r["server_cpu_ms"] else None
+                    ),
                     f"{100 * r['rps'] / ceiling:.0f}%" if ceiling else "-",
                     str(r["errors"]),
                 ]
@@ -79,6 +83,7 @@ def operation_tables(results: dict[str, Any]) -> list[str]:
                 "server CPU ms/req",
                 "db CPU ms/req",
                 "vs peer",
+                "CPU vs peer",
                 "of ceiling",
                 "errors",
             ]
