@@ -37,11 +37,15 @@ async def serve(settings: Settings) -> None:
     if exports_metrics(settings.metrics_port):
         gauges = start_usage_gauges(app.usage_gauges, settings.metrics_refresh_seconds)
     await stop.wait()
+    logger.info(
+        "draining: new calls refused, in-flight calls get up to %s s", settings.shutdown_grace
+    )
     # Stop accepting, let in-flight calls finish within the grace period, then close storage.
     await server.stop(settings.shutdown_grace)
     if gauges is not None:
         gauges.cancel()
     await app.close()
+    logger.info("stopped")
 
 
 def main(argv: list[str] | None = None) -> None:

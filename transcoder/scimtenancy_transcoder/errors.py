@@ -26,6 +26,8 @@ _HTTP_STATUS = {
     grpc.StatusCode.UNIMPLEMENTED: 501,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+    # A server shutting down cancels the calls it had received but not started: retry them.
+    grpc.StatusCode.CANCELLED: 503,
 }
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import socket
+import threading
+from collections.abc import Iterator
 
 import uvicorn
 import uvloop
@@ -14,6 +19,36 @@ from scimtenancy_common.telemetry import start_process_telemetry
 from scimtenancy_transcoder.app import create_app
 from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import strategy_for
+
+logger = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn that says when it drains, and then lets the process end normally: uvicorn
+    re-raises the SIGTERM it caught once stopped, which would kill the process (status -15)
+    before the gRPC channel and the telemetry are closed."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # refuse new connections before saying so
+        logger.info(
+            "draining: new connections refused, in-flight requests get up to %s s",
+            self.config.timeout_graceful_shutdown,
+        )
+        await super().shutdown(sockets)
 
 
 def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
@@ -27,7 +62,7 @@ def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace,
     )
-    return uvicorn.Server(config)
+    return DrainingServer(config)
 
 
 async def serve(settings: Settings) -> None:
@@ -36,6 +71,7 @@ async def serve(settings: Settings) -> None:
         await build_server(settings, client).serve()
     finally:
         await client.close()
+    logger.info("stopped")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     telemetry = start_process_telemetry(
         "scimtenancy-transcoder", settings.metrics_host, settings.metrics_port
     )
-    logging.getLogger(__name__).info(
+    logger.info(
         "SCIM transcoder on http://%s:%d (%s strategy) -> gRPC %s",
         settings.http_host,
         settings.http_port,
