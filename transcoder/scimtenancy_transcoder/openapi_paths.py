@@ -70,7 +70,9 @@ def _operation(
     return operation
 
 
-def _resource_paths(endpoint: str, name: str, example: dict[str, Any]) -> dict[str, JsonSchema]:
+def _resource_paths(
+    endpoint: str, name: str, example: dict[str, Any], filter_example: str
+) -> dict[str, JsonSchema]:
     one = ref(name)
     body = _body(ref(f"{name}Write"), {name.lower(): example})
     by_id = {"id": "$response.body#/id"}
@@ -134,12 +136,14 @@ def _resource_paths(endpoint: str, name: str, example: dict[str, Any]) -> dict[s
                 f"Delete a {name}",
                 endpoint,
                 {204: {"description": "Deleted."}},
-                (*_READ, 409, 412),
+                (*_READ, 412),
                 parameters=("If-Match",),
             ),
         },
         f"/{endpoint}/.search": {
-            "post": _search(f"search{endpoint}", f"Query {endpoint} by POST", endpoint, name)
+            "post": _search(
+                f"search{endpoint}", f"Query {endpoint} by POST", endpoint, name, filter_example
+            )
         },
     }
 
@@ -151,12 +155,10 @@ def _not_modified() -> JsonSchema:
     }
 
 
-def _search(operation_id: str, summary: str, tag: str, name: str) -> JsonSchema:
-    example = {"schemas": [SEARCH_REQUEST_URN], "filter": 'userName sw "b"', "count": 10}
-    if name == "Group":
-        example["filter"] = 'displayName sw "a"'
-    elif name == "Resource":
-        example["filter"] = 'meta.lastModified gt "2020-01-01T00:00:00Z"'
+def _search(
+    operation_id: str, summary: str, tag: str, name: str, filter_example: str
+) -> JsonSchema:
+    example = {"schemas": [SEARCH_REQUEST_URN], "filter": filter_example, "count": 10}
     return _operation(
         operation_id,
         summary,
@@ -231,7 +233,7 @@ def _me_paths() -> dict[str, JsonSchema]:
                 "Delete the caller's User",
                 "Me",
                 {204: {"description": "Deleted."}},
-                (*me, 409, 412),
+                (*me, 412),
                 parameters=("If-Match",),
             ),
         }
@@ -262,10 +264,18 @@ def _discovery_paths() -> dict[str, JsonSchema]:
 
 def scim_paths(header_strategy: bool) -> dict[str, JsonSchema]:
     paths = {
-        **_resource_paths("Users", "User", _USER_EXAMPLE),
-        **_resource_paths("Groups", "Group", _GROUP_EXAMPLE),
+        **_resource_paths("Users", "User", _USER_EXAMPLE, 'userName sw "b"'),
+        **_resource_paths("Groups", "Group", _GROUP_EXAMPLE, 'displayName sw "T"'),
         **_me_paths(),
-        "/.search": {"post": _search("search", "Query every resource type", "Search", "Resource")},
+        "/.search": {
+            "post": _search(
+                "search",
+                "Query every resource type",
+                "Search",
+                "Resource",
+                'meta.lastModified gt "2020-01-01T00:00:00Z"',
+            )
+        },
         "/Bulk": {
             "post": _operation(
                 "bulk",
