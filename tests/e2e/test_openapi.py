@@ -66,11 +66,11 @@ class Caller:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[ThreadedStack]:
-    settings = server_settings("memory")
-    settings.jwt_issuers = [
+    server = server_settings("memory")
+    server.jwt_issuers = [
         JwtIssuer(issuer=ISSUER, algorithms=["HS256"], secret=SECRET, tenant_claim="tid")
     ]
-    with threaded_stack(settings) as service:
+    with threaded_stack(server) as service:
         yield service
 
 
