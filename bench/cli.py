@@ -185,6 +185,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~2 minute smoke run")
     parser.add_argument("--soak-seconds", type=float, help="steady load for memory growth")
+    parser.add_argument(
+        "--sqlite-mix",
+        action="store_true",
+        help="run the whole SCIM mix on FerretDB-SQLite too (its filters scan: slow)",
+    )
     parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument(
         "--time-cap", type=float, help="skip sections past this many seconds (default 900/300)"
@@ -213,6 +218,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     budget = QUICK if args.quick else FULL
+    if args.sqlite_mix:
+        budget = replace(budget, sqlite_mix=True)
     if args.soak_seconds is not None:
         budget = replace(budget, soak_seconds=max(1.0, min(args.soak_seconds, 3600.0)))
     time_cap = args.time_cap or (300.0 if args.quick else 900.0)

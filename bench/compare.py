@@ -111,8 +111,7 @@ def _raw_versus_service(run: Run, target: Target, users: Users) -> dict[str, Any
         timeout=seconds + 60,
         uri=target.mongodb_uri,
         database=target.mongodb_database,
-        collection="users",
-        filters=[{"_id": f"{tenant}:{resource_id}"} for _, resource_id in users],
+        lookups=[("users", {"_id": f"{tenant}:{resource_id}"}) for _, resource_id in users],
         seconds=seconds,
     )
     ratio = end_to_end["p50_ms"] / raw["p50_ms"] if raw["p50_ms"] else None

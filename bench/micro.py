@@ -5,7 +5,8 @@ on stdout):
 - find_one: raw motor `find_one`s (by `_id`, or any filters given), one at a time, on the
   service's own database: what the database alone costs.
 - drivers: the MongoDB repository (MongoResourceRepository) on motor and on PyMongo's native
-  `AsyncMongoClient`, same workload.
+  `AsyncMongoClient`, same workload (insert, get, `userName eq`, replace on a version,
+  delete with the removal from groups).
 """
 
 from __future__ import annotations
@@ -88,14 +89,16 @@ async def find_one(job: Job) -> dict[str, Any]:
     from motor.motor_asyncio import AsyncIOMotorClient
 
     client: Any = AsyncIOMotorClient(job["uri"], tz_aware=True)
-    collection = client[job["database"]][job["collection"]]
-    filters: list[dict[str, Any]] = job["filters"]
+    database = client[job["database"]]
+    # Each lookup: [collection name, filter]; one request each, in turn.
+    lookups = [(database[name], where) for name, where in job["lookups"]]
     try:
-        await collection.find_one(filters[0])  # connect
+        await lookups[0][0].find_one(lookups[0][1])  # connect
 
         async def one(number: int) -> None:
-            if await collection.find_one(filters[number % len(filters)]) is None:
-                raise LookupError(f"nothing matches {filters[number % len(filters)]}")
+            collection, where = lookups[number % len(lookups)]
+            if await collection.find_one(where) is None:
+                raise LookupError(f"nothing matches {where}")
 
         return _latency(await _timed(one, job["seconds"], 1_000_000))
     finally:
@@ -123,7 +126,7 @@ async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
     from scimtenancy_server.storage.mongo import MongoResourceRepository
 
     client, database = _driver_database(driver, job["uri"], f"drivers_{driver}")
-    users = DEFAULT_REGISTRY.resolve("Users")
+    users, groups = DEFAULT_REGISTRY.resolve("Users"), DEFAULT_REGISTRY.resolve("Groups")
     now = datetime.now(UTC)
     tenant = Tenant("drivers", "drivers", IsolationLevel.STANDARD, TenantStatus.ACTIVE, now)
     count, seconds = job["count"], job["seconds"]
@@ -141,6 +144,19 @@ async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
             if await repository.get(tenant, users, ids[number % count]) is None:
                 raise LookupError("a stored user was not found")
 
+        async def replace(number: int) -> None:
+            current = await repository.get(tenant, users, ids[number])
+            assert current is not None
+            attributes = {**current.attributes, "displayName": f"Replaced {number}"}
+            revised = current.revised(attributes, now)
+            if not await repository.replace(tenant, users, revised, current.version):
+                raise LookupError("a replace on the current version was refused")
+
+        async def delete(number: int) -> None:
+            if not await repository.delete(tenant, users, ids[count - 1 - number], None):
+                raise LookupError("a stored user could not be deleted")
+            await repository.remove_member(tenant, groups, ids[count - 1 - number], now)
+
         async def filter_eq(number: int) -> None:
             where = parse_filter(f'userName eq "{user_name(number % count)}"')
             page = await repository.list(tenant, users, where, 0, 10)
@@ -157,6 +173,8 @@ async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
             await asyncio.gather(*(get(gets + n) for n in range(16)))
             gets += 16
         result["get_16_concurrent"] = {"rps": round(gets / (time.perf_counter() - started), 1)}
+        result["replace"] = _latency(await _timed(replace, seconds, count // 2))
+        result["delete"] = _latency(await _timed(delete, seconds, count // 2))
         return result
     finally:
         await client.drop_database(f"drivers_{driver}")

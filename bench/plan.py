@@ -1,5 +1,5 @@
-"""How much each scenario does: the full run (about 8 to 10 minutes here) or --quick (about
-2 minutes, a smoke run whose scaling figures stop at 10,000 users and 100 tenants)."""
+"""How much each scenario does: the full run (about 10 minutes here) or --quick (about 2 to 3
+minutes, a smoke run whose scaling figures stop at 10,000 users and 100 tenants)."""
 
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ class Budget:
 
 
 FULL = Budget(
-    phase_seconds=4.0,
-    wrk_seconds=8.0,
+    phase_seconds=3.0,
+    wrk_seconds=6.0,
     latency_seconds=4.0,
-    soak_seconds=60.0,
+    soak_seconds=45.0,
     user_steps=(1_000, 10_000, 100_000),
     tenant_steps=(10, 100, 1_000),
     wrk_rounds=2,
-    sqlite_mix=True,
+    sqlite_mix=False,
 )
 QUICK = Budget(
     phase_seconds=1.0,

@@ -170,7 +170,7 @@ def other_tables(results: dict[str, Any]) -> list[str]:
         rows = []
         for driver, found in drivers.items():
             if "error" in found:
-                rows.append([driver, "error", found["error"][:60], "", "", ""])
+                rows.append([driver, "error", found["error"][:60], "", "", "", "", ""])
                 continue
             rows.append(
                 [
@@ -178,6 +178,8 @@ def other_tables(results: dict[str, Any]) -> list[str]:
                     _number(found["insert"]["p50_ms"], 3),
                     _number(found["get"]["p50_ms"], 3),
                     _number(found["filter_eq"]["p50_ms"], 3),
+                    _number(found["replace"]["p50_ms"], 3),
+                    _number(found["delete"]["p50_ms"], 3),
                     _number(found["get"]["rps"]),
                     _number(found["get_16_concurrent"]["rps"]),
                 ]
@@ -187,6 +189,8 @@ def other_tables(results: dict[str, Any]) -> list[str]:
             "insert p50 ms",
             "get p50 ms",
             "userName eq p50 ms",
+            "replace p50 ms",
+            "delete p50 ms",
             "get/s",
             "get/s (16 at once)",
         ]
