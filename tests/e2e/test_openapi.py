@@ -43,7 +43,7 @@ CHECKS: list[CheckFunction] = [
     openapi_checks.negative_data_rejection,
 ]
 BOUNDED = settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
@@ -244,4 +244,4 @@ def test_linked_operations_conform_to_the_description(
                 response, checks=CHECKS, headers=kwargs["headers"], transport_kwargs=kwargs
             )
 
-    Scenario.run(settings=settings(BOUNDED, max_examples=30, stateful_step_count=8))
+    Scenario.run(settings=settings(BOUNDED, max_examples=20, stateful_step_count=8))
