@@ -25,13 +25,19 @@ class ChannelSecurity:
     """How to dial: credentials None is plaintext."""
 
     credentials: Any = None  # grpc.ChannelCredentials
-    options: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str | int], ...] = ()
 
-    def aio_channel(self, target: str, interceptors: Sequence[Any] = ()) -> grpc.aio.Channel:
+    def aio_channel(
+        self,
+        target: str,
+        interceptors: Sequence[Any] = (),
+        options: Sequence[tuple[str, str | int]] = (),
+    ) -> grpc.aio.Channel:
+        every_option = (*self.options, *options)
         if self.credentials is None:
-            return grpc.aio.insecure_channel(target, interceptors=interceptors)
+            return grpc.aio.insecure_channel(target, every_option, interceptors=interceptors)
         return grpc.aio.secure_channel(
-            target, self.credentials, self.options, interceptors=interceptors
+            target, self.credentials, every_option, interceptors=interceptors
         )
 
     def channel(self, target: str) -> grpc.Channel:

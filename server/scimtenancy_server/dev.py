@@ -8,14 +8,11 @@ import contextlib
 import signal
 import socket
 
-import uvloop
-
 from scimtenancy_common.grpc_tls import channel_security
-from scimtenancy_common.logs import configure_logging
+from scimtenancy_common.process import run_process
 from scimtenancy_common.settings import Settings, load_settings
-from scimtenancy_common.telemetry import exports_metrics, start_process_telemetry
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
-from scimtenancy_server.services.usage_gauges import start_usage_gauges
+from scimtenancy_server.services.usage_gauges import usage_gauges_running
 from scimtenancy_transcoder.main import build_server
 from scimtenancy_transcoder.rpc_client import ResourceClient
 
@@ -77,14 +74,10 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, http.handle_exit, sig, None)
-    gauges = None
-    if exports_metrics(settings.metrics_port):
-        gauges = start_usage_gauges(app.usage_gauges, settings.metrics_refresh_seconds)
     try:
-        await http.serve(sockets=[sock])
+        async with usage_gauges_running(app.usage_gauges, settings):
+            await http.serve(sockets=[sock])
     finally:
-        if gauges is not None:
-            gauges.cancel()
         await client.close()
         await grpc_server.stop(5)
         await app.close()
@@ -95,14 +88,10 @@ async def run(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> None:
     settings = load_settings(argv)
     # Quiet, readable lines on a terminal unless the variables ask for others.
-    configure_logging(
-        settings.log_level if "log_level" in settings.model_fields_set else "warning",
-        settings.log_format if "log_format" in settings.model_fields_set else "text",
+    run_process(
+        "scimtenancy-dev",
+        settings,
+        lambda: run(settings),
+        log_level=None if "log_level" in settings.model_fields_set else "warning",
+        log_format=None if "log_format" in settings.model_fields_set else "text",
     )
-    telemetry = start_process_telemetry(
-        "scimtenancy-dev", settings.metrics_host, settings.metrics_port
-    )
-    try:
-        uvloop.run(run(settings))
-    finally:
-        telemetry.shutdown()

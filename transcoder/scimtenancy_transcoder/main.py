@@ -10,12 +10,10 @@ import threading
 from collections.abc import Iterator
 
 import uvicorn
-import uvloop
 
 from scimtenancy_common.grpc_tls import channel_security
-from scimtenancy_common.logs import configure_logging
+from scimtenancy_common.process import run_process
 from scimtenancy_common.settings import Settings, load_settings
-from scimtenancy_common.telemetry import start_process_telemetry
 from scimtenancy_transcoder.app import create_app
 from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import strategy_for
@@ -76,10 +74,6 @@ async def serve(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     settings = load_settings(argv)
-    configure_logging(settings.log_level, settings.log_format)
-    telemetry = start_process_telemetry(
-        "scimtenancy-transcoder", settings.metrics_host, settings.metrics_port
-    )
     logger.info(
         "SCIM transcoder on http://%s:%d (%s strategy) -> gRPC %s",
         settings.http_host,
@@ -87,7 +81,4 @@ def main(argv: list[str] | None = None) -> None:
         settings.url_strategy,
         settings.grpc_target,
     )
-    try:
-        uvloop.run(serve(settings))
-    finally:
-        telemetry.shutdown()
+    run_process("scimtenancy-transcoder", settings, lambda: serve(settings))

@@ -15,6 +15,8 @@ from scimtenancy_transcoder.observability import client_interceptors
 TENANT_HINT_KEY = "x-scim-tenant-hint"
 BASE_URL_KEY = "x-scim-base-url"
 REQUEST_ID_KEY = "x-request-id"
+# A page of up to 1,000 resources can pass gRPC's 4 MB default; the server is trusted.
+CHANNEL_OPTIONS = (("grpc.max_receive_message_length", -1),)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class CallOptions:
 
 class ResourceClient:
     def __init__(self, target: str, timeout: float, security: ChannelSecurity = PLAINTEXT) -> None:
-        self._channel = security.aio_channel(target, client_interceptors())
+        self._channel = security.aio_channel(target, client_interceptors(), CHANNEL_OPTIONS)
         self.stub = resources_pb2_grpc.ResourceServiceStub(self._channel)
         self.discovery = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
         self.health = health_pb2_grpc.HealthStub(self._channel)

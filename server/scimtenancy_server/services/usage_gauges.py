@@ -9,13 +9,16 @@ import asyncio
 import logging
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from scimtenancy_common.settings import Settings
+from scimtenancy_common.telemetry import exports_metrics
 from scimtenancy_server.domain.tenant import TenantStatus
 from scimtenancy_server.services.resolution import TenantResolver
 from scimtenancy_server.services.resources import ResourceService, Usage
@@ -149,6 +152,16 @@ def _create_instruments() -> None:
     )
 
 
-def start_usage_gauges(gauges: UsageGauges, interval: float) -> asyncio.Task[None]:
-    """Recounts in the background; cancel the task to stop."""
-    return asyncio.get_running_loop().create_task(gauges.run(interval), name="usage-gauges")
+@asynccontextmanager
+async def usage_gauges_running(gauges: UsageGauges, settings: Settings) -> AsyncIterator[None]:
+    """Recounts in the background while the block runs, if anyone collects the metrics."""
+    if not exports_metrics(settings.metrics_port):
+        yield
+        return
+    task = asyncio.get_running_loop().create_task(
+        gauges.run(settings.metrics_refresh_seconds), name="usage-gauges"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()

@@ -1,0 +1,28 @@
+"""How each entry point runs: its logging, its telemetry, then its main coroutine on uvloop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvloop
+
+from scimtenancy_common.logs import LogFormat, configure_logging
+from scimtenancy_common.settings import Settings
+from scimtenancy_common.telemetry import start_process_telemetry
+
+
+def run_process(
+    service_name: str,
+    settings: Settings,
+    entry: Callable[[], Coroutine[Any, Any, None]],
+    log_level: str | None = None,
+    log_format: LogFormat | None = None,
+) -> None:
+    """Runs `entry()` until it returns; telemetry is flushed and stopped afterwards."""
+    configure_logging(log_level or settings.log_level, log_format or settings.log_format)
+    telemetry = start_process_telemetry(service_name, settings.metrics_host, settings.metrics_port)
+    try:
+        uvloop.run(entry())
+    finally:
+        telemetry.shutdown()
