@@ -16,7 +16,7 @@ from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
-from scimtenancy_server.rpc.health import add_health_and_reflection
+from scimtenancy_server.rpc.health import StorageAwareHealth, add_health_and_reflection
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
 from scimtenancy_server.rpc.observability import OperationLabels, OperationMetrics
 from scimtenancy_server.rpc.resources import ResourceServicer
@@ -56,6 +56,7 @@ class Application:
     audit: AuditLog
     administration: TenantAdministration
     usage_gauges: UsageGauges
+    health: StorageAwareHealth | None = None  # set when the gRPC server is built
     _client: Any = field(default=None, repr=False)
 
     async def close(self) -> None:
@@ -154,5 +155,5 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
         app.bulk, DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count
     )
     discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(discovery, server)
-    await add_health_and_reflection(server, app.repository.ping)
+    app.health = await add_health_and_reflection(server, app.repository.ping)
     return server, add_port(server, settings)

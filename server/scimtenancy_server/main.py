@@ -35,6 +35,8 @@ async def serve(settings: Settings) -> None:
     logger.info(
         "draining: new calls refused, in-flight calls get up to %s s", settings.shutdown_grace
     )
+    if app.health is not None:
+        await app.health.drain()  # load balancers watching health stop sending at once
     # Stop accepting, let in-flight calls finish within the grace period, then close storage.
     await server.stop(settings.shutdown_grace)
     await app.close()

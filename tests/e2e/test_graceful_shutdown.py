@@ -310,6 +310,8 @@ async def test_sigterm_drains_the_server_and_loses_no_acknowledged_write(
         await d.server.logged("draining")
         await until_refused(d.grpc_port)
         assert not watch.done()  # refused while still draining
+        # The watcher (a load balancer) heard it at once.
+        assert (await watch.read()).status == health_pb2.HealthCheckResponse.NOT_SERVING
         watch.cancel()
         responses = await asyncio.gather(bulk, *creates)
         assert await d.server.exit_status() == 0

@@ -1,7 +1,8 @@
 """gRPC health checking (grpc.health.v1) that tells the truth about storage, and reflection.
 
 The overall status ("") and the resource and discovery services are SERVING only while the
-storage answers a ping; the admin service is SERVING while the process is.
+storage answers a ping; the admin service is SERVING while the process is. Once the server
+drains for shutdown, everything is NOT_SERVING, and watchers are told at once.
 """
 
 from __future__ import annotations
@@ -26,12 +27,17 @@ class StorageAwareHealth(health.aio.HealthServicer):  # type: ignore[misc]
     def __init__(self, storage_ping: Callable[[], Awaitable[bool]]) -> None:
         super().__init__()
         self._ping = storage_ping
+        self._draining = False
+
+    async def drain(self) -> None:
+        self._draining = True
+        await self.enter_graceful_shutdown()
 
     async def Check(
         self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
     ) -> health_pb2.HealthCheckResponse:
         if request.service in STORAGE_BOUND:
-            up = await self._ping()
+            up = not self._draining and await self._ping()
             status = (
                 health_pb2.HealthCheckResponse.SERVING
                 if up
@@ -43,7 +49,7 @@ class StorageAwareHealth(health.aio.HealthServicer):  # type: ignore[misc]
 
 async def add_health_and_reflection(
     server: grpc.aio.Server, storage_ping: Callable[[], Awaitable[bool]]
-) -> None:
+) -> StorageAwareHealth:
     servicer = StorageAwareHealth(storage_ping)
     for name in (ADMIN_SERVICE, *STORAGE_BOUND):
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -55,3 +61,4 @@ async def add_health_and_reflection(
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
     )
     reflection.enable_server_reflection(names, server)
+    return servicer
