@@ -105,6 +105,7 @@ def test_json_logs_metrics_and_no_secrets(tmp_path: Path) -> None:
     access = next(line for line in mine if line["logger"] == "scimtenancy_transcoder.access")
     assert access["http.status"] == 201
     assert access["http.path"] == "/tenants/dev/scim/v2/Users"
+    assert access["tenant"] == "dev"
     rpc = next(line for line in mine if line["logger"] == "scimtenancy_server.rpc")
     assert rpc["tenant"] == "dev"
     assert rpc["scim.operation"] == "create"

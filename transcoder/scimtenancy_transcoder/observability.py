@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.starlette import _get_default_span_details
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scimtenancy_common.logs import request_id_var
+from scimtenancy_common.logs import request_id_var, tenant_var
 from scimtenancy_common.telemetry import tracing_enabled
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -50,6 +50,7 @@ class RequestIdMiddleware:
             return
         request_id = _request_id(scope)
         token = request_id_var.set(request_id)
+        tenant_token = tenant_var.set("")  # the routes set the tenant the URL names
         started = time.perf_counter()
         status = 500
 
@@ -84,6 +85,7 @@ class RequestIdMiddleware:
                     extra={"fields": _access_fields(scope, status, seconds)},
                 )
             request_id_var.reset(token)
+            tenant_var.reset(tenant_token)
 
 
 def _access_fields(scope: Scope, status: int, seconds: float) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from scimtenancy.discovery.v1 import discovery_pb2 as dpb
 from scimtenancy.resources.v1 import resources_pb2 as pb
+from scimtenancy_common.logs import tenant_var
 from scimtenancy_transcoder.body import read_body
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE, HttpScimError, from_rpc_error
 from scimtenancy_transcoder.rpc_client import CallOptions, ResourceClient
@@ -39,6 +40,8 @@ class ScimRoutes:
         hint = self._strategy.tenant_hint(request)
         if hint is not None and not _metadata_safe(hint):
             raise HttpScimError(403, "the credential does not belong to the tenant in the URL")
+        if hint:
+            tenant_var.set(hint)  # for the access line; a 2xx means the credential's tenant
         base_url = quote(self._strategy.base_url(request, hint), safe=":/@!$&'()*+,;=%-._~")
         return CallOptions(authorization, hint, base_url)
 

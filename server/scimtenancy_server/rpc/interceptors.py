@@ -82,6 +82,7 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     prefixes: tuple[str, ...] = ()
     guard_span = ""
     metrics: OperationMetrics
+    _wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]]
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:
         raise NotImplementedError
@@ -95,11 +96,16 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         method: str = details.method
         if handler is None or handler.unary_unary is None or not method.startswith(self.prefixes):
             return handler
-        return grpc.unary_unary_rpc_method_handler(
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]  # services are registered once: wrap each method once, not per call
+        wrapped = grpc.unary_unary_rpc_method_handler(
             _guarded(method, handler.unary_unary, self.guard, self.guard_span, self.metrics),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
 
 class TenantInterceptor(_GuardInterceptor):
@@ -112,6 +118,7 @@ class TenantInterceptor(_GuardInterceptor):
         self, resolver: TenantResolver, rate_limiter: TenantRateLimiter, metrics: OperationMetrics
     ) -> None:
         self.metrics = metrics
+        self._wrapped = {}
         self._resolver = resolver
         self._rate_limiter = rate_limiter
 
@@ -133,6 +140,7 @@ class AdminInterceptor(_GuardInterceptor):
 
     def __init__(self, admin_token: str, metrics: OperationMetrics) -> None:
         self.metrics = metrics
+        self._wrapped = {}
         self._admin_token = admin_token.encode()
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:

@@ -156,8 +156,8 @@ class Observation:
             self.tenant or UNRESOLVED, self.operation, self.resource_type, error
         )
         self.metrics.record(attributes, seconds)
-        if rpc_log.isEnabledFor(logging.INFO):
-            rpc_log.info(
+        if rpc_log.isEnabledFor(logging.DEBUG):  # the transcoder logs each HTTP request at info
+            rpc_log.debug(
                 "%s %s %s",
                 self.operation,
                 self.resource_type or "-",

@@ -66,7 +66,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         tenant = current_request().tenant
         created = await self._service.create(tenant, request.resource_type, request.json)
         projection = _projection(request.projection)
-        return pb.CreateResourceResponse(resource=await self._one(created, projection))
+        # Its id is new, so no group can hold it yet: no lookup of `groups` needed.
+        return pb.CreateResourceResponse(resource=self._message(created, projection))
 
     async def GetResource(
         self, request: pb.GetResourceRequest, context: grpc.aio.ServicerContext
