@@ -51,3 +51,21 @@ def test_a_process_with_a_bad_value_stops_with_the_message() -> None:
     assert result.returncode == 2
     assert "SCIMTENANCY_RPC_TIMEOUT: Input should be greater than 0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_setting_is_listed_in_the_readme_with_its_default() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2].strip()
+        for line in readme.splitlines()
+        if line.startswith("| `")
+    }
+    for name, field in Settings.model_fields.items():
+        assert name.upper() in rows, f"README lists no SCIMTENANCY_{name.upper()}"
+        default = field.default
+        shown = rows[name.upper()]
+        if isinstance(default, bool):
+            assert str(default).lower() in shown, (name, shown)
+        elif isinstance(default, int | float):
+            number = str(int(default)) if float(default).is_integer() else str(default)
+            assert f"`{number}`" in shown.replace(",", ""), (name, shown)
