@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 
+from scimtenancy_common.telemetry import tracing_enabled
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.rpc.context import (
     BASE_URL_KEY,
@@ -47,17 +48,23 @@ def _guarded(
     method: str, behaviour: Behaviour, guard: Guard, guard_span: str, metrics: OperationMetrics
 ) -> Behaviour:
     operation = operation_name(method)
+    traced = tracing_enabled()  # no-op spans still cost a context switch each
 
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
         metadata = _metadata(context)
         observation = Observation.begin(method, request, metadata, metrics)
         failure: ScimError | None = None
         try:
-            with tracer.start_as_current_span(guard_span):
+            if traced:
+                with tracer.start_as_current_span(guard_span):
+                    request_context = await guard(metadata)
+            else:
                 request_context = await guard(metadata)
             observation.resolved(request_context)
             token = enter_request(request_context) if request_context else None
             try:
+                if not traced:
+                    return await behaviour(request, context)
                 with tracer.start_as_current_span(f"scim.{operation}") as span:
                     if observation.tenant:
                         span.set_attribute("tenant.id", observation.tenant)
