@@ -30,7 +30,6 @@ from bench.services import FERRETDB, ROOT, Database, Services, settings_env
 RESULTS = ROOT / "bench" / "results"
 SECTIONS = (
     "embedded",
-    "peer",
     "ferretdb-sqlite",
     "ferretdb-postgresql",
     "scale-users",
@@ -157,8 +156,7 @@ def _sections(run: Run, postgresql: Database) -> dict[str, Callable[[], None]]:
             run.note(f"{driver}: {figures.get('error') or figures.get('get')}")
 
     return {
-        "embedded": lambda: compare.ceiling_and_embedded(run),
-        "peer": lambda: compare.peer(run),
+        "embedded": lambda: compare.side_by_side(run),
         "ferretdb-sqlite": ferretdb_sqlite,
         "ferretdb-postgresql": lambda: compare.on_ferretdb(run, postgresql, soak=True),
         "scale-users": lambda: both(scaling.users),

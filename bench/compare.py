@@ -31,24 +31,33 @@ def _show(result: Result) -> str:
     )
 
 
-def scim_mix(run: Run, target: Target, users: Users) -> dict[str, Result]:
-    """Every operation of the mix; reads on the loaded users, writes on the users created."""
+def scim_mix(run: Run, targets: Sequence[tuple[Target, Users]]) -> dict[str, dict[str, Result]]:
+    """Every operation of the mix on each target in turn, operation by operation, so systems
+    compared side by side meet the same moments of machine load; reads on the loaded users,
+    writes on the users each target created."""
     budget = run.budget
-    found: dict[str, Result] = {}
+    found: dict[str, dict[str, Result]] = {target.name: {} for target, _ in targets}
 
-    def one(op: str, on: Sequence[tuple[int, str]]) -> Result:
+    def one(target: Target, op: str, on: Sequence[tuple[int, str]]) -> Result:
         result = scim_op(
             target, op, on, concurrency=budget.concurrency, seconds=budget.phase_seconds
         )
         run.note(f"{target.name}: {_show(result)}")
-        found[op] = result
+        found[target.name][op] = result
         return result
 
     for op in READS:
-        one(op, users)
-    created = [(index, resource_id) for index, resource_id in one("create", []).pop("created")]
+        for target, users in targets:
+            one(target, op, users)
+    created = {
+        target.name: [
+            (i, resource_id) for i, resource_id in one(target, "create", []).pop("created")
+        ]
+        for target, _ in targets
+    }
     for op in ("patch", "put", "delete"):
-        one(op, created)
+        for target, _ in targets:
+            one(target, op, created[target.name])
     return found
 
 
@@ -63,41 +72,35 @@ def wrk_gets(run: Run, target: Target, users: Users) -> Result:
     return result
 
 
-def ceiling_and_embedded(run: Run) -> None:
-    """GET by id on the embedded storage and on the echo server, alternated (best round
-    counts), then the SCIM mix on the embedded storage."""
+def side_by_side(run: Run) -> None:
+    """The peer, the embedded storage and the transport ceiling, all running at once: GET by
+    id with wrk in alternating rounds (the best round of each counts), then the SCIM mix
+    alternating between the peer and the embedded storage operation by operation."""
     services, compare = run.services, run.results.setdefault("compare", {})
     ceiling = services.ceiling()
     embedded = asyncio.run(open_tenant(services.ours("embedded"), "cmp"))
+    peer = services.peer()
     try:
         users = load(embedded, run.budget.compare_users)
+        peer_users = load(peer, run.budget.compare_users)
         best: dict[str, Result] = {}
         for _ in range(run.budget.wrk_rounds):
             for target, on in (
                 (ceiling, [(0, "00000000-0000-4000-8000-000000000000")]),
                 (embedded, users),
+                (peer, peer_users),
             ):
                 result = wrk_gets(run, target, on)
                 if result["rps"] > best.get(target.name, {"rps": -1.0})["rps"]:
                     best[target.name] = result
         run.results["ceiling"] = {"get_wrk": best["ceiling"]}
         services.stop(ceiling)
-        compare["embedded"] = {"get_wrk": best["embedded"], **scim_mix(run, embedded, users)}
+        mix = scim_mix(run, [(embedded, users), (peer, peer_users)])
+        for target in (embedded, peer):
+            compare[target.name] = {"get_wrk": best[target.name], **mix[target.name]}
     finally:
-        services.stop(ceiling)
-        services.stop(embedded)
-
-
-def peer(run: Run) -> None:
-    target = run.services.peer()
-    try:
-        users = load(target, run.budget.compare_users)
-        run.results.setdefault("compare", {})["peer"] = {
-            "get_wrk": wrk_gets(run, target, users),
-            **scim_mix(run, target, users),
-        }
-    finally:
-        run.services.stop(target)
+        for target in (ceiling, embedded, peer):
+            services.stop(target)
 
 
 def _raw_versus_service(run: Run, target: Target, users: Users) -> dict[str, Any]:
@@ -145,7 +148,7 @@ def on_ferretdb(run: Run, database: Database, soak: bool, mix: bool = True) -> N
             "get_wrk": wrk_gets(run, target, users)
         }
         if mix:
-            found.update(scim_mix(run, target, users))
+            found.update(scim_mix(run, [(target, users)])[target.name])
         run.results.setdefault("ferretdb_raw", {})[name] = _raw_versus_service(run, target, users)
         if soak:
             run.results.setdefault("memory", {})["soak"] = {
