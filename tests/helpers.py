@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,3 +41,24 @@ def require_mongodb() -> str:
             pytest.fail("MONGODB_URI is not set but SCIMTENANCY_REQUIRE_MONGODB=1")
         pytest.skip("MONGODB_URI is not set; run the README's test command")
     return uri
+
+
+ADMIN_CLI = Path(sys.executable).parent / "scimtenancy-admin"
+
+
+async def run_admin_cli(target: str, token: str, *args: str) -> tuple[int, str]:
+    """`scimtenancy-admin --target T --token K ARGS` as a user runs it: exit code and output."""
+    process = await asyncio.create_subprocess_exec(
+        str(ADMIN_CLI),
+        "--target",
+        target,
+        "--token",
+        token,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode()

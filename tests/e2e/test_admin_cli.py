@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from pathlib import Path
-
 from e2e.stack import ADMIN_TOKEN, ScimClient, Stack
-from helpers import unique_id, user_body
-
-CLI = Path(sys.executable).parent / "scimtenancy-admin"
+from helpers import run_admin_cli, unique_id, user_body
 
 
 async def admin(stack: Stack, *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        "--target",
-        stack.grpc_target,
-        "--token",
-        ADMIN_TOKEN,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    return await run_admin_cli(stack.grpc_target, ADMIN_TOKEN, *args)
 
 
 async def test_tenant_lifecycle_from_the_cli(stack: Stack) -> None:
@@ -63,16 +44,6 @@ async def test_tenant_lifecycle_from_the_cli(stack: Stack) -> None:
 
 
 async def test_the_cli_needs_the_admin_token(stack: Stack) -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        "--target",
-        stack.grpc_target,
-        "--token",
-        "wrong",
-        "list",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 1
-    assert b"UNAUTHENTICATED" in out
+    code, out = await run_admin_cli(stack.grpc_target, "wrong", "list")
+    assert code == 1
+    assert "UNAUTHENTICATED" in out

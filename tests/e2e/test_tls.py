@@ -17,7 +17,7 @@ import pytest
 from e2e.certificates import Authority, Issued
 from e2e.stack import ADMIN_TOKEN, running_stack, server_settings
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from helpers import unique_id, user_body
+from helpers import run_admin_cli, unique_id, user_body
 
 from scimtenancy.resources.v1 import resources_pb2, resources_pb2_grpc
 from scimtenancy_common.grpc_tls import PLAINTEXT, ChannelSecurity, channel_security
@@ -101,20 +101,7 @@ async def health_check(target: str, security: ChannelSecurity) -> grpc.StatusCod
 
 
 async def admin_cli(target: str, *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "scimtenancy-admin"),
-        "--target",
-        target,
-        "--token",
-        ADMIN_TOKEN,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    return await run_admin_cli(target, ADMIN_TOKEN, *args)
 
 
 async def test_scim_over_http_with_tls_between_transcoder_and_server(pki: Pki) -> None:
