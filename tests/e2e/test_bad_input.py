@@ -44,6 +44,11 @@ def assert_scim_error(response: object, status: int, scim_type: str | None = Non
             "shoeSize",
         ),
         (b"", "invalidSyntax", "not valid JSON"),
+        (
+            b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": " "}',
+            "invalidValue",
+            "userName",
+        ),
     ],
 )
 async def test_malformed_resources_are_refused(

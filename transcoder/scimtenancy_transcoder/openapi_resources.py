@@ -115,13 +115,15 @@ def _write(attribute: dict[str, Any]) -> JsonSchema:
 
 
 def _without_null(schema: JsonSchema) -> JsonSchema:
-    """A required attribute must hold a value: `null` counts as missing."""
+    """A required attribute must hold a value: `null` and blank strings count as missing."""
     if "anyOf" in schema:
         return {"anyOf": [_without_null(s) for s in schema["anyOf"]]}
     kinds = schema.get("type")
     if isinstance(kinds, list):
         kept = [k for k in kinds if k != "null"]
-        return {**schema, "type": kept[0] if len(kept) == 1 else kept}
+        schema = {**schema, "type": kept[0] if len(kept) == 1 else kept}
+    if schema.get("type") == "string":
+        schema = {**schema, "pattern": r"\S"}  # blank counts as missing too
     return schema
 
 

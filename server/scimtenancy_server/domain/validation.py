@@ -166,8 +166,9 @@ def _require(rt: ResourceType, attributes: JsonObject) -> None:
 
 def _require_one(attribute: Attribute, container: JsonObject, where: str) -> None:
     value = container.get(attribute.name)
-    if attribute.required and attribute.mutability is not Mutability.READ_ONLY and value is None:
-        raise ScimError.invalid_value(f"attribute {where!r} is required")
+    blank = value is None or (isinstance(value, str) and not value.strip())
+    if attribute.required and attribute.mutability is not Mutability.READ_ONLY and blank:
+        raise ScimError.invalid_value(f"attribute {where!r} is required and cannot be blank")
     if value is not None and attribute.complex:
         for item in value if isinstance(value, list) else [value]:
             for sub in attribute.sub_attributes:
