@@ -158,8 +158,10 @@ class Services:
 
     def _transcoder(self, name: str, grpc_target: str) -> tuple[Managed, int]:
         port = free_port()
+        # Loading a cold FerretDB-PostgreSQL by /Bulk can pass the default 10 s RPC deadline.
+        settings = {"SCIMTENANCY_RPC_TIMEOUT": "120", **self.service_env}
         env = clean_env(
-            **self.service_env,
+            **settings,
             SCIMTENANCY_HTTP_PORT=str(port),
             SCIMTENANCY_GRPC_TARGET=grpc_target,
         )
