@@ -15,6 +15,11 @@ from opentelemetry import trace
 
 LogFormat = Literal["json", "text"]
 
+# A request id travels as this header / gRPC metadata key; a caller's own id is kept only when
+# it is a safe token.
+REQUEST_ID_KEY = "x-request-id"
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
 # The request being served, for log lines written while serving it.
 request_id_var: ContextVar[str] = ContextVar("scimtenancy_request_id", default="")
 tenant_var: ContextVar[str] = ContextVar("scimtenancy_log_tenant", default="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -9,7 +10,7 @@ import uvloop
 
 from scimtenancy_common.logs import LogFormat, configure_logging
 from scimtenancy_common.settings import Settings
-from scimtenancy_common.telemetry import start_process_telemetry
+from scimtenancy_common.telemetry import TelemetryConfigError, start_telemetry
 
 
 def run_process(
@@ -21,7 +22,11 @@ def run_process(
 ) -> None:
     """Runs `entry()` until it returns; telemetry is flushed and stopped afterwards."""
     configure_logging(log_level or settings.log_level, log_format or settings.log_format)
-    telemetry = start_process_telemetry(service_name, settings.metrics_host, settings.metrics_port)
+    try:
+        telemetry = start_telemetry(service_name, settings.metrics_host, settings.metrics_port)
+    except TelemetryConfigError as error:  # a bad standard OTel variable
+        print(f"invalid settings:\n  {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         uvloop.run(entry())
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 
 from opentelemetry import metrics, trace
@@ -176,12 +175,3 @@ def start_telemetry(service_name: str, metrics_host: str, metrics_port: int) -> 
             "Prometheus metrics on http://%s:%d/metrics", metrics_host, bound
         )
     return telemetry
-
-
-def start_process_telemetry(service_name: str, metrics_host: str, metrics_port: int) -> Telemetry:
-    """`start_telemetry` for a process entry point: a bad OTel variable stops it with status 2."""
-    try:
-        return start_telemetry(service_name, metrics_host, metrics_port)
-    except TelemetryConfigError as error:
-        print(f"invalid settings:\n  {error}", file=sys.stderr)
-        raise SystemExit(2) from None

@@ -18,12 +18,15 @@ from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.health import StorageAwareHealth, add_health_and_reflection
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
-from scimtenancy_server.rpc.observability import OperationLabels, OperationMetrics
+from scimtenancy_server.rpc.observability import (
+    OperationLabels,
+    OperationMetrics,
+    resource_type_name,
+)
 from scimtenancy_server.rpc.resources import ResourceServicer
 from scimtenancy_server.rpc.tls import add_port
 from scimtenancy_server.rpc.tracing import (
     instrument_mongodb_driver,
-    resource_type_name,
     span_interceptors,
 )
 from scimtenancy_server.services.audit import AuditLog

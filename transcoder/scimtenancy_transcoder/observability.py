@@ -6,7 +6,6 @@ one access log line per request."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from typing import Any
@@ -18,11 +17,10 @@ from opentelemetry.instrumentation.starlette import _get_default_span_details
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scimtenancy_common.logs import request_id_var, tenant_var
+from scimtenancy_common.logs import REQUEST_ID_KEY, SAFE_REQUEST_ID, request_id_var, tenant_var
 from scimtenancy_common.telemetry import tracing_enabled
 
-REQUEST_ID_HEADER = b"x-request-id"
-_SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+REQUEST_ID_HEADER = REQUEST_ID_KEY.encode()
 # Probes and scrapes are not traced; they would drown the SCIM traffic.
 UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 
@@ -35,7 +33,7 @@ _duration = metrics.get_meter("scimtenancy_transcoder").create_histogram(
 def _request_id(scope: Scope) -> str:
     """The caller's `X-Request-ID` when it is a safe token, else a new one."""
     for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.fullmatch(value):
+        if name == REQUEST_ID_HEADER and SAFE_REQUEST_ID.fullmatch(value.decode("latin-1")):
             return str(value.decode())
     return uuid.uuid4().hex
 

@@ -9,12 +9,11 @@ from grpc_health.v1 import health_pb2_grpc
 from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
 from scimtenancy_common.grpc_tls import PLAINTEXT, ChannelSecurity
-from scimtenancy_common.logs import request_id_var
+from scimtenancy_common.logs import REQUEST_ID_KEY, request_id_var
 from scimtenancy_transcoder.observability import client_interceptors
 
 TENANT_HINT_KEY = "x-scim-tenant-hint"
 BASE_URL_KEY = "x-scim-base-url"
-REQUEST_ID_KEY = "x-request-id"
 # A page of up to 1,000 resources can pass gRPC's 4 MB default; the server is trusted.
 CHANNEL_OPTIONS = (("grpc.max_receive_message_length", -1),)
 

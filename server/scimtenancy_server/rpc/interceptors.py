@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import grpc
@@ -44,6 +45,13 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
 
 
+def _span(traced: bool, name: str, tenant: str = "") -> AbstractContextManager[object]:
+    """The span of a stage when the process traces; nothing (not even a no-op span) if not."""
+    if not traced:
+        return nullcontext()
+    return tracer.start_as_current_span(name, attributes={"tenant.id": tenant} if tenant else None)
+
+
 def _guarded(
     method: str, behaviour: Behaviour, guard: Guard, guard_span: str, metrics: OperationMetrics
 ) -> Behaviour:
@@ -55,19 +63,12 @@ def _guarded(
         observation = Observation.begin(method, request, metadata, metrics)
         failure: ScimError | None = None
         try:
-            if traced:
-                with tracer.start_as_current_span(guard_span):
-                    request_context = await guard(metadata)
-            else:
+            with _span(traced, guard_span):
                 request_context = await guard(metadata)
             observation.resolved(request_context)
             token = enter_request(request_context) if request_context else None
             try:
-                if not traced:
-                    return await behaviour(request, context)
-                with tracer.start_as_current_span(f"scim.{operation}") as span:
-                    if observation.tenant:
-                        span.set_attribute("tenant.id", observation.tenant)
+                with _span(traced, f"scim.{operation}", observation.tenant):
                     return await behaviour(request, context)
             finally:
                 if token is not None:

@@ -15,11 +15,16 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from scimtenancy_common.logs import request_id_var, tenant_var
+from scimtenancy_common.logs import (
+    REQUEST_ID_KEY,
+    SAFE_REQUEST_ID,
+    request_id_var,
+    tenant_var,
+)
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.schema import ResourceTypeRegistry
 from scimtenancy_server.rpc.context import RequestContext
 
-REQUEST_ID_KEY = "x-request-id"
 UNRESOLVED = "unresolved"
 _OPERATIONS = {
     "CreateResource": "create",
@@ -33,7 +38,6 @@ _OPERATIONS = {
     "Bulk": "bulk",
     "CheckHealth": "health",
 }
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 tracer = trace.get_tracer("scimtenancy_server")
 rpc_log = logging.getLogger("scimtenancy_server.rpc")
@@ -72,6 +76,18 @@ class OperationLabels:
         if not key:
             return ""
         return self.resource_type_of(key) or "other"
+
+
+def resource_type_name(registry: ResourceTypeRegistry) -> Callable[[str], str | None]:
+    """`Users`, `/Users` or `User` → `User`; None for what the registry does not know."""
+
+    def name(key: str) -> str | None:
+        try:
+            return registry.resolve(key).name
+        except ScimError:
+            return None
+
+    return name
 
 
 def outcome(error: ScimError | None) -> str:
@@ -126,7 +142,7 @@ class Observation:
             trace.get_current_span(),
             tenant=getattr(request, "tenant_id", "") or "",
         )
-        if _SAFE_REQUEST_ID.fullmatch(request_id):
+        if SAFE_REQUEST_ID.fullmatch(request_id):
             observation._tokens.append(request_id_var.set(request_id))
             observation.span.set_attribute("scim.request_id", request_id)
         observation.span.set_attribute("scim.operation", observation.operation)

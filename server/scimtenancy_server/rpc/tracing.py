@@ -4,15 +4,11 @@ never captured)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor as _aio_server_interceptor
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
 from scimtenancy_common.telemetry import tracing_enabled
-from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.schema import ResourceTypeRegistry
 
 
 def span_interceptors() -> list[grpc.aio.ServerInterceptor]:
@@ -28,15 +24,3 @@ def instrument_mongodb_driver() -> None:
     instrumentor = PymongoInstrumentor()
     if tracing_enabled() and not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(capture_statement=False)
-
-
-def resource_type_name(registry: ResourceTypeRegistry) -> Callable[[str], str | None]:
-    """`Users`, `/Users` or `User` → `User`; None for what the registry does not know."""
-
-    def name(key: str) -> str | None:
-        try:
-            return registry.resolve(key).name
-        except ScimError:
-            return None
-
-    return name

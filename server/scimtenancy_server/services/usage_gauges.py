@@ -124,8 +124,7 @@ def _observer(
 
 
 def _register(source: UsageGauges) -> None:
-    if not _sources:
-        _create_instruments()
+    _create_instruments()
     _sources.add(source)
 
 
