@@ -73,6 +73,26 @@ class Settings(BaseSettings):
     max_filter_scan: int = Field(
         10_000, gt=0, description="value filters examining more resources get 400 tooMany"
     )
+    max_string_length: int = Field(
+        8192, gt=0, description="characters of one string value (400 invalidValue past it)"
+    )
+    max_values: int = Field(
+        256, gt=0, description="values of one multi-valued attribute, group members excepted"
+    )
+    max_resource_bytes: int = Field(
+        65_536, gt=0, description="bytes of a resource's JSON, members excepted (413 past it)"
+    )
+    max_json_depth: int = Field(
+        32, gt=0, description="nesting of objects and arrays in a request body"
+    )
+    max_filter_length: int = Field(4096, gt=0, description="characters of a filter")
+    max_filter_terms: int = Field(100, gt=0, description="attribute expressions in a filter")
+    max_filter_depth: int = Field(
+        16, gt=0, description="nesting of parentheses, not() and [] in a filter"
+    )
+    max_path_length: int = Field(
+        256, gt=0, description="characters of an attribute path (filter, PATCH, sortBy, ...)"
+    )
     bulk_max_operations: int = Field(1000, gt=0, description="operations per /Bulk request")
     bulk_max_payload: int = Field(
         1_048_576, gt=0, description="bytes per /Bulk request (keep <= the transcoder's limit)"
@@ -143,6 +163,16 @@ class Settings(BaseSettings):
         "({tenant}.{base domain}/scim/v2) or 'header' (/scim/v2 with X-Tenant-ID)",
     )
     base_domain: str = Field("localhost", description="base domain of the subdomain strategy")
+    public_url: str = Field(
+        "",
+        description="scheme://host[:port] that rendered URLs (Location, meta.location, $ref) "
+        "start with; empty: the request's Host, if it is trusted",
+    )
+    trusted_hosts: list[str] = Field(
+        ["localhost", "127.0.0.1", "::1"],
+        description="Host names served when public_url is empty ('*.example.com' for a "
+        "domain's subdomains; the subdomain strategy adds '*.' + base_domain)",
+    )
     max_body_bytes: int = Field(1_048_576, gt=0, description="largest accepted request body")
     rpc_timeout: float = Field(10.0, gt=0, description="seconds before an RPC gives 503")
 

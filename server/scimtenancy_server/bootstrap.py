@@ -12,6 +12,7 @@ from scimtenancy.admin.v1 import admin_pb2_grpc
 from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
 from scimtenancy_common.settings import Settings
+from scimtenancy_server.domain.limits import InputLimits
 from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.rpc.admin import TenantAdminServicer
@@ -89,6 +90,20 @@ def _audit_store(settings: Settings, client: Any) -> AuditStore:
     return MongoAuditStore(client[settings.mongodb_database], retention)
 
 
+def input_limits(settings: Settings) -> InputLimits:
+    """The input limits the settings name (the rest keep their defaults)."""
+    return InputLimits(
+        max_string_length=settings.max_string_length,
+        max_values=settings.max_values,
+        max_resource_bytes=settings.max_resource_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_filter_length=settings.max_filter_length,
+        max_filter_terms=settings.max_filter_terms,
+        max_filter_depth=settings.max_filter_depth,
+        max_path_length=settings.max_path_length,
+    )
+
+
 def build_application(settings: Settings) -> Application:
     repository, tenant_store, client = _storage(settings)
     audit = AuditLog(_audit_store(settings, client), backlog=settings.audit_backlog)
@@ -111,6 +126,7 @@ def build_application(settings: Settings) -> Application:
         max_filter_scan=settings.max_filter_scan,
         shared=shared,
         audit=audit,
+        limits=input_limits(settings),
     )
     return Application(
         repository=repository,
@@ -134,19 +150,29 @@ def build_application(settings: Settings) -> Application:
     )
 
 
+# Metadata carries credentials (up to the transcoder's 16 KiB) and a few short values;
+# gRPC's default limit (8 KiB) would refuse large tokens with an error that names no cause.
+MAX_METADATA_BYTES = 32_768
+GRPC_SERVER_OPTIONS = (
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", 2 * MAX_METADATA_BYTES),
+)
+
+
 async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.aio.Server, int]:
     """Returns the server (not started) and the port it is bound to."""
     metrics = OperationMetrics(
         OperationLabels(settings.metrics_tenant_labels, resource_type_name(DEFAULT_REGISTRY))
     )
     server = grpc.aio.server(
+        options=GRPC_SERVER_OPTIONS,
         interceptors=[
             *span_interceptors(),  # outermost
             TenantInterceptor(
                 app.resolver, TenantRateLimiter(settings.rate_limit, settings.rate_burst), metrics
             ),
             AdminInterceptor(settings.admin_token.get_secret_value(), metrics),
-        ]
+        ],
     )
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(
         ResourceServicer(app.resources, app.bulk), server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from scimtenancy_server.domain.schema import (
     USER,
     USER_SCHEMA,
 )
+from scimtenancy_server.domain.sorting import resolve_sort, sort_resources
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -313,3 +315,148 @@ async def test_purge_removes_one_tenant_only(store: RepositoryUnderTest) -> None
     await store.repository.provision(doomed, (USER, GROUP))
     for index in range(2):
         await store.repository.insert(doomed, user(f"n{index}", f"same{index}"), USER)
+
+
+# Canonically or compatibly equivalent spellings of one userName (domain/text_folding.py).
+NFC_CAFE = unicodedata.normalize("NFC", "café")
+NFD_CAFE = unicodedata.normalize("NFD", "café")
+FULL_WIDTH_ADMIN = "\uff41\uff44\uff4d\uff49\uff4e"
+ONE_NAME = [
+    (NFC_CAFE, NFD_CAFE),
+    (NFD_CAFE, "CAFÉ"),
+    (FULL_WIDTH_ADMIN, "Admin"),
+    ("straße", "STRASSE"),
+    ("\u2126mega", "ωMEGA"),  # the ohm sign is the Greek omega
+]
+
+
+@pytest.mark.parametrize(("stored", "other"), ONE_NAME)
+async def test_equivalent_user_names_are_one_name(
+    store: RepositoryUnderTest, stored: str, other: str
+) -> None:
+    assert stored != other
+    tenant = await store.tenant()
+    await store.repository.insert(tenant, user("u1", stored), USER)
+    with pytest.raises(ScimError) as raised:
+        await store.repository.insert(tenant, user("u2", other), USER)
+    assert (raised.value.status, raised.value.scim_type) == (409, "uniqueness")
+    bob = user("u3", "bob")
+    await store.repository.insert(tenant, bob, USER)
+    with pytest.raises(ScimError):
+        await store.repository.replace(
+            tenant, USER, bob.revised({**bob.attributes, "userName": other}, T0), 1
+        )
+    found = await store.repository.list(tenant, USER, parse_filter(f'userName eq "{other}"'), 0, 9)
+    assert [r.id for r in found.resources] == ["u1"]
+    assert found.resources[0].attributes["userName"] == stored  # kept as it was sent
+    assert await store.repository.delete(tenant, USER, "u1", expected_version=None)
+    await store.repository.insert(tenant, user("u2", other), USER)  # free again
+
+
+async def test_different_names_stay_different(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    names = ["strase", "straße", "cafe", NFC_CAFE, "admin1", "\u0131", "i"]  # dotless i is not i
+    for index, name in enumerate(names):
+        await store.repository.insert(tenant, user(f"u{index}", name), USER)
+    assert (await store.repository.list(tenant, USER, None, 0, 99)).total == len(names)
+
+
+UNICODE_PEOPLE = [
+    user("a", NFC_CAFE, displayName="STRASSE", emails=[{"value": "ÉVE@EXAMPLE.COM"}]),
+    user("b", "straße", displayName=NFD_CAFE, emails=[{"value": f"{FULL_WIDTH_ADMIN}@x.org"}]),
+    user("c", FULL_WIDTH_ADMIN, displayName="Zoë", title="straße"),
+    user("d", "Ärger", displayName="ärger"),
+]
+UNICODE_FILTERS = [
+    f'userName eq "{NFD_CAFE.upper()}"',
+    'userName eq "STRASSE"',
+    'userName eq "admin"',
+    'userName ne "admin"',
+    'userName co "SS"',
+    'userName sw "CAF"',
+    f'userName ew "{NFD_CAFE[-2:]}"',
+    'userName gt "b"',
+    'userName le "straße"',
+    'displayName eq "strasse"',
+    f'displayName eq "{NFC_CAFE}"',
+    'displayName co "ß"',
+    'emails.value eq "éve@example.com"',
+    'emails co "ADMIN@"',
+    'emails[value sw "admin"]',
+    'title eq "STRASSE"',  # not a lookup attribute: lower-cased only, as by $regex
+    'title eq "STRAßE"',
+]
+
+
+@pytest.mark.parametrize("text", UNICODE_FILTERS)
+async def test_unicode_lookups_agree_with_the_reference_evaluator(
+    store: RepositoryUnderTest, text: str
+) -> None:
+    tenant = await store.tenant()
+    for person in UNICODE_PEOPLE:
+        await store.repository.insert(tenant, person, USER)
+    where = parse_filter(text)
+    expected = sorted(p.id for p in UNICODE_PEOPLE if matches(USER, p, where))
+    page = await store.repository.list(tenant, USER, where, 0, 100)
+    assert [r.id for r in page.resources] == expected
+
+
+async def test_folded_lookups_find_what_a_person_would(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    for person in UNICODE_PEOPLE:
+        await store.repository.insert(tenant, person, USER)
+
+    async def ids(text: str) -> list[str]:
+        page = await store.repository.list(tenant, USER, parse_filter(text), 0, 100)
+        return [r.id for r in page.resources]
+
+    assert await ids('userName eq "STRASSE"') == ["b"]
+    assert await ids(f'userName eq "{NFD_CAFE}"') == ["a"]
+    assert await ids('displayName co "SS"') == ["a"]
+    assert await ids('emails.value sw "admin@"') == ["b"]
+    assert await ids('title eq "STRASSE"') == []  # title is no lookup attribute
+    assert await ids('title eq "STRAßE"') == ["c"]
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+@pytest.mark.parametrize("attribute", ["userName", "displayName", "emails.value"])
+async def test_unicode_sorting_is_the_same_everywhere(
+    store: RepositoryUnderTest, attribute: str, order: str
+) -> None:
+    tenant = await store.tenant()
+    for person in UNICODE_PEOPLE:
+        await store.repository.insert(tenant, person, USER)
+    sort = resolve_sort(USER, attribute, order)
+    page = await store.repository.list(tenant, USER, None, 0, 100, sort)
+    assert [r.id for r in page.resources] == [r.id for r in sort_resources(UNICODE_PEOPLE, sort)]
+
+
+async def test_a_long_list_lets_other_requests_run(store: RepositoryUnderTest) -> None:
+    tenant = await store.tenant()
+    people = [
+        user(f"u{i:04d}", f"user{i}", emails=[{"value": f"u{i}@x.org", "type": "work"}])
+        for i in range(1100)
+    ]
+    for start in range(0, len(people), 100):
+        batch = people[start : start + 100]
+        await asyncio.gather(*(store.repository.insert(tenant, p, USER) for p in batch))
+    turns, done = 0, asyncio.Event()
+
+    async def other_request() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    where = parse_filter('emails[type eq "work"] and not (userName eq "user7")')
+    sort = resolve_sort(USER, "userName", "descending")
+    other = asyncio.create_task(other_request())
+    await asyncio.sleep(0)
+    started = turns
+    page = await store.repository.list(tenant, USER, where, 5, 3, sort, max_scan=2000)
+    done.set()
+    await other
+    assert turns - started >= 2  # the scan and the sort gave the event loop back
+    expected = sort_resources([p for p in people if matches(USER, p, where)], sort)
+    assert page.total == len(people) - 1
+    assert [r.id for r in page.resources] == [r.id for r in expected[5:8]]

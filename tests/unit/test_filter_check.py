@@ -6,7 +6,7 @@ import pytest
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import parse_filter
-from scimtenancy_server.domain.filter_eval import check_filter
+from scimtenancy_server.domain.filter_compile import check_filter
 from scimtenancy_server.domain.schema import GROUP, USER
 
 

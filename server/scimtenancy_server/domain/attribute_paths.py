@@ -20,7 +20,8 @@ class ResolvedPath:
     sub: str | None
     case_exact: bool
     multi_valued: bool
-    # A caseExact=false attribute kept again lower-cased: it supports ordering comparisons.
+    # A caseExact=false attribute kept again folded (domain/text_folding.py) in storage: it
+    # compares by its identity fold and supports ordering comparisons.
     lookup: bool = False
     kind: str = "string"
 
@@ -101,6 +102,8 @@ def resolve_sub_path(
     sub = attribute.sub(path.attribute)
     if sub is None:
         raise ScimError.invalid_filter(f"unknown sub-attribute {parent.attribute}.{path.attribute}")
+    # `emails[value eq "x"]` folds like `emails.value eq "x"`.
+    lookup = parent.extension is None and f"{parent.attribute}.{sub.name}" in resource_type.lookup
     return ResolvedPath(
-        parent.extension, parent.attribute, sub.name, sub.case_exact, True, kind=sub.type
+        parent.extension, parent.attribute, sub.name, sub.case_exact, True, lookup, sub.type
     )

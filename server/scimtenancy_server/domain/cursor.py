@@ -1,5 +1,6 @@
 """Opaque cursors for cursor paging (RFC 9865). A cursor holds an offset and a digest of the
-query it belongs to, so that it cannot be replayed against another filter or sort order."""
+tenant and query it belongs to, so that it cannot be replayed against another tenant, filter
+or sort order. It is not a secret: what it carries, an offset, `startIndex` gives anyone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 from scimtenancy_server.domain.errors import ScimError
 
 _PREFIX = "c1"
+_MAX_OFFSET = 2**62  # past any tenant's data, and within int64 for every transport
 
 
 def query_key(*parts: str) -> str:
@@ -30,6 +32,6 @@ def decode_cursor(cursor: str, key: str) -> int:
         value = int(offset)
     except ValueError:
         raise ScimError.bad_request("invalidCursor", "the cursor is not valid") from None
-    if prefix != _PREFIX or digest != key or value < 0:
+    if prefix != _PREFIX or digest != key or not 0 <= value <= _MAX_OFFSET:
         raise ScimError.bad_request("invalidCursor", "the cursor does not belong to this query")
     return value

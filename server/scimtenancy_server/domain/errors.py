@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+# A detail is a sentence for a person: it may quote a client's value, never at length.
+MAX_DETAIL_LENGTH = 300
+
+
+def short_detail(detail: str) -> str:
+    if len(detail) <= MAX_DETAIL_LENGTH:
+        return detail
+    return detail[: MAX_DETAIL_LENGTH - 1] + "…"
+
 
 class ScimError(Exception):
     """A failure with an HTTP status, an optional `scimType` and a detail safe to show a client."""
 
     def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
+        detail = short_detail(detail)
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -66,6 +76,10 @@ class ScimError(Exception):
     @classmethod
     def precondition_failed(cls, detail: str) -> ScimError:
         return cls(412, detail)
+
+    @classmethod
+    def too_large(cls, detail: str) -> ScimError:
+        return cls(413, detail, "tooLarge")
 
     @classmethod
     def internal(cls, detail: str = "internal error") -> ScimError:

@@ -1,12 +1,21 @@
-"""SCIM filter expressions (RFC 7644 §3.4.2.2): a parser into a small typed AST."""
+"""SCIM filter expressions (RFC 7644 §3.4.2.2): a parser into a small typed AST.
+
+Parsing costs time linear in the text and is bounded by `InputLimits`: the filter's length,
+its attribute expressions, its nesting (parentheses, `not (`, `[`) and its attribute paths.
+`and` / `or` chains are built as balanced trees, so the tree's depth grows with the log of
+the number of terms and every walk over it stays far from Python's recursion limit.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS, INT64_MAX, INT64_MIN, InputLimits
 
 Scalar = str | int | float | bool | None
 
@@ -85,8 +94,18 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def parse_attr_path(text: str) -> AttrPath:
+def _excerpt(text: str) -> str:
+    """A client's text as a detail may quote it: short."""
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+
+
+def parse_attr_path(text: str, limits: InputLimits = DEFAULT_LIMITS) -> AttrPath:
     """Parses `[urn:...:]attribute[.sub]`; the schema URN keeps its dots (`2.0`)."""
+    if len(text) > limits.max_path_length:
+        raise ScimError.invalid_filter(
+            f"attribute path {_excerpt(text)} is longer than "
+            f"max_path_length={limits.max_path_length} characters"
+        )
     schema: str | None = None
     rest = text
     if text.lower().startswith("urn:"):
@@ -99,10 +118,52 @@ def parse_attr_path(text: str) -> AttrPath:
     return AttrPath(schema, attribute, sub or None)
 
 
+def _balanced(node: Callable[[Filter, Filter], Filter], operands: list[Filter]) -> Filter:
+    """`a op b op c ...` as a tree of depth log2(n); evaluation order stays left to right."""
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    return node(_balanced(node, operands[:middle]), _balanced(node, operands[middle:]))
+
+
+def _number(text: str) -> int | float:
+    """A JSON number that fits a 64-bit integer or a finite double (BSON's int64, double)."""
+    if any(c in text for c in ".eE"):
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    else:
+        digits = text.lstrip("-").lstrip("0") or "0"
+        # Past 19 digits no int64 is left; int() of a long digit string costs quadratic time.
+        whole = int(digits) * (-1 if text.startswith("-") else 1) if len(digits) <= 19 else None
+        if whole is not None and INT64_MIN <= whole <= INT64_MAX:
+            return whole
+    raise ScimError.invalid_filter(
+        f"number {_excerpt(text)} is out of range: integers must fit in 64 bits, "
+        "decimals must be finite doubles"
+    )
+
+
+def _string(text: str) -> str:
+    try:
+        decoded: str = json.loads(text)
+    except ValueError:
+        raise ScimError.invalid_filter(f"invalid string {_excerpt(text)}") from None
+    try:
+        decoded.encode("utf-8")
+    except UnicodeEncodeError:
+        # `"\ud800"`: a lone surrogate is no character, and no stored value can hold one.
+        raise ScimError.invalid_filter(f"string {_excerpt(text)} is not valid Unicode") from None
+    return decoded
+
+
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, limits: InputLimits) -> None:
         self.tokens = _tokenize(text)
         self.index = 0
+        self.limits = limits
+        self.depth = 0
+        self.terms = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -135,71 +196,96 @@ class _Parser:
         result = self.or_expression()
         leftover = self.peek()
         if leftover is not None:
-            raise ScimError.invalid_filter(f"unexpected {leftover[1]!r} in filter")
+            raise ScimError.invalid_filter(f"unexpected {_excerpt(leftover[1])} in filter")
         return result
 
+    def nested(self, closing: str) -> Filter:
+        """The filter inside `(...)`, `not (...)` or `[...]`, within max_filter_depth."""
+        self.depth += 1
+        if self.depth > self.limits.max_filter_depth:
+            raise ScimError.invalid_filter(
+                f"filter nests deeper than max_filter_depth={self.limits.max_filter_depth}"
+            )
+        inner = self.or_expression()
+        self.expect(closing)
+        self.depth -= 1
+        return inner
+
     def or_expression(self) -> Filter:
-        left = self.and_expression()
+        operands = [self.and_expression()]
         while self.keyword("or"):
-            left = Or(left, self.and_expression())
-        return left
+            operands.append(self.and_expression())
+        return _balanced(Or, operands)
 
     def and_expression(self) -> Filter:
-        left = self.unary()
+        operands = [self.unary()]
         while self.keyword("and"):
-            left = And(left, self.unary())
-        return left
+            operands.append(self.unary())
+        return _balanced(And, operands)
 
     def unary(self) -> Filter:
         if self.keyword("not"):
             self.expect("(")
-            inner = self.or_expression()
-            self.expect(")")
-            return Not(inner)
+            return Not(self.nested(")"))
         if self.punct("("):
-            inner = self.or_expression()
-            self.expect(")")
-            return inner
+            return self.nested(")")
         return self.attribute_expression()
 
     def attribute_expression(self) -> Filter:
         kind, text = self.next("an attribute path")
         if kind != "word":
-            raise ScimError.invalid_filter(f"expected an attribute path, found {text!r}")
-        path = parse_attr_path(text)
+            raise ScimError.invalid_filter(f"expected an attribute path, found {_excerpt(text)}")
+        path = parse_attr_path(text, self.limits)
         if self.punct("["):
-            inner = self.or_expression()
-            self.expect("]")
-            return ValuePath(path, inner)
+            return ValuePath(path, self.nested("]"))
+        self.terms += 1
+        if self.terms > self.limits.max_filter_terms:
+            raise ScimError.invalid_filter(
+                "filter has more attribute expressions than "
+                f"max_filter_terms={self.limits.max_filter_terms}"
+            )
         operator = self.next("an operator")[1].lower()
         if operator == "pr":
             return Present(path)
         if operator not in COMPARISON_OPERATORS:
-            raise ScimError.invalid_filter(f"unknown operator {operator!r}")
+            raise ScimError.invalid_filter(f"unknown operator {_excerpt(operator)}")
         return Compare(path, operator, self.value())
 
     def value(self) -> Scalar:
         kind, text = self.next("a value")
         if kind == "string":
-            try:
-                decoded: str = json.loads(text)
-            except ValueError:
-                raise ScimError.invalid_filter(f"invalid string {text}") from None
-            return decoded
+            return _string(text)
         if kind == "number":
-            return float(text) if any(c in text for c in ".eE") else int(text)
+            return _number(text)
         literals: dict[str, Scalar] = {"true": True, "false": False, "null": None}
         if kind == "word" and text.lower() in literals:
             return literals[text.lower()]
-        raise ScimError.invalid_filter(f"expected a value, found {text!r}")
+        raise ScimError.invalid_filter(f"expected a value, found {_excerpt(text)}")
 
 
-def parse_filter(text: str) -> Filter:
+def parse_filter(text: str, limits: InputLimits = DEFAULT_LIMITS) -> Filter:
+    if len(text) > limits.max_filter_length:
+        raise ScimError.invalid_filter(
+            f"filter is longer than max_filter_length={limits.max_filter_length} characters"
+        )
     if not text.strip():
         raise ScimError.invalid_filter("filter is empty")
-    if len(text) > 4096:
-        raise ScimError.invalid_filter("filter is longer than 4096 characters")
-    return _Parser(text).parse()
+    return _Parser(text, limits).parse()
+
+
+def run_operands(expression: And | Or) -> list[Filter]:
+    """The operands of a run of one logical operator, left to right: `(a or b) or c` and
+    `a or (b or c)` both give [a, b, c]."""
+    kind = type(expression)
+    operands: list[Filter] = []
+    pending: list[Filter] = [expression]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, kind):
+            pending += (node.right, node.left)
+        else:
+            operands.append(node)
+    return operands
 
 
 def has_value_path(expression: Filter) -> bool:

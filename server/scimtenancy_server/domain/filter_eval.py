@@ -1,14 +1,18 @@
-"""Evaluates a filter against one resource in memory.
+"""Evaluates a filter against resources in memory.
 
-This is the reference semantics: the MongoDB translation (storage/mongo_query.py) must give
-the same answers, which the storage contract tests check.
+`matches` is the reference semantics: the MongoDB translation (storage/mongo_query.py) must
+give the same answers, which the storage contract tests check. It resolves every path again
+for every resource; `filter_compile.compile_filter` gives the same answers from paths resolved
+and comparators built once per request, and is what storage uses for a scan.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
 from scimtenancy_server.domain.attribute_paths import ResolvedPath, resolve_path, resolve_sub_path
 from scimtenancy_server.domain.errors import ScimError
@@ -25,6 +29,12 @@ from scimtenancy_server.domain.filter import (
 )
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType, Returned
+from scimtenancy_server.domain.text_folding import fold_identity
+
+T = TypeVar("T")
+Leaf = Compare | Present | ValuePath
+Predicate = Callable[[T], bool]
+ValuesTest = Callable[[list[Any]], bool]
 
 
 def parse_datetime(value: Scalar) -> datetime:
@@ -53,32 +63,47 @@ def _flatten(value: Any) -> Iterator[Any]:
         yield value
 
 
-def candidates(resource: StoredResource, path: ResolvedPath) -> list[Any]:
+_META_FIELDS = {
+    "created": operator.attrgetter("created"),
+    "lastModified": operator.attrgetter("last_modified"),
+    "resourceType": operator.attrgetter("resource_type"),
+}
+
+
+def _top_value(path: ResolvedPath) -> Callable[[StoredResource], Any]:
+    attribute, extension = path.attribute, path.extension
+    if extension is not None:
+
+        def in_extension(resource: StoredResource) -> Any:
+            container = resource.attributes.get(extension)
+            if not isinstance(container, dict):
+                return None
+            return get_case_insensitive(container, attribute)
+
+        return in_extension
+    if attribute == "id":
+        return operator.attrgetter("id")
+    return lambda resource: get_case_insensitive(resource.attributes, attribute)
+
+
+def selector(path: ResolvedPath) -> Callable[[StoredResource], list[Any]]:
     """The values a path selects in a resource, flattened over multi-valued attributes."""
     if path.is_meta:
-        meta = {
-            "created": resource.created,
-            "lastModified": resource.last_modified,
-            "resourceType": resource.resource_type,
-        }
-        return [meta[path.sub or ""]]
-    container: Any = resource.attributes
-    if path.extension is not None:
-        container = resource.attributes.get(path.extension)
-        if not isinstance(container, dict):
-            return []
-    if path.extension is None and path.attribute == "id":
-        value: Any = resource.id
-    else:
-        value = get_case_insensitive(container, path.attribute)
-    if path.sub is None:
-        return list(_flatten(value))
-    return [
-        sub
-        for item in _flatten(value)
+        field = _META_FIELDS[path.sub or ""]
+        return lambda resource: [field(resource)]
+    top, sub = _top_value(path), path.sub
+    if sub is None:
+        return lambda resource: list(_flatten(top(resource)))
+    return lambda resource: [
+        found
+        for item in _flatten(top(resource))
         if isinstance(item, dict)
-        for sub in _flatten(get_case_insensitive(item, path.sub))
+        for found in _flatten(get_case_insensitive(item, sub))
     ]
+
+
+def candidates(resource: StoredResource, path: ResolvedPath) -> list[Any]:
+    return selector(path)(resource)
 
 
 def _same_kind(left: Any, right: Any) -> bool:
@@ -89,71 +114,109 @@ def _same_kind(left: Any, right: Any) -> bool:
     return both_numbers or type(left) is type(right)
 
 
-def comparator(path: ResolvedPath, op: str, expected: Scalar) -> Callable[[Any], bool]:
-    """A predicate over one attribute value, shared by every evaluation of a `Compare`."""
-    expected_value: Any = expected
-    if path.is_meta and path.sub != "resourceType":
-        expected_value = parse_datetime(expected)
-    fold = (lambda v: v.lower() if isinstance(v, str) else v) if not path.case_exact else None
-    if isinstance(expected_value, str) and fold:
-        expected_value = fold(expected_value)
-    if op in ("co", "sw", "ew") and not isinstance(expected, str):
+def _contains(actual: str, expected: str) -> bool:
+    return expected in actual
+
+
+# RFC 7644 §3.4.2.2: each operator as a test of (attribute value, comparison value); `ne` is
+# `not eq` over all of an attribute's values (see `values_test`).
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "co": _contains,
+    "sw": str.startswith,
+    "ew": str.endswith,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+_SUBSTRING = frozenset({"co", "sw", "ew"})
+_ORDERING = frozenset({"gt", "ge", "lt", "le"})
+
+
+def folding(path: ResolvedPath) -> Callable[[str], str] | None:
+    """How a path's strings compare: as they are (caseExact), lower-cased, or, for lookup
+    attributes (kept folded in storage, see schema.lookup), by their identity fold."""
+    if path.case_exact:
+        return None
+    return fold_identity if path.lookup else str.lower
+
+
+def _refuse(path: ResolvedPath, op: str, expected: Scalar, case_folded: bool) -> None:
+    if op in _SUBSTRING and not isinstance(expected, str):
         raise ScimError.invalid_filter(f"operator {op!r} needs a string value")
-    ordering = op in ("gt", "ge", "lt", "le")
+    if op in _SUBSTRING and path.is_meta and path.sub != "resourceType":
+        raise ScimError.invalid_filter(f"operator {op!r} cannot compare date-times")
+    ordering = op in _ORDERING
     if isinstance(expected, bool) and ordering:
         raise ScimError.invalid_filter(f"operator {op!r} cannot compare booleans")
-    if isinstance(expected, str) and ordering and fold and not path.lookup:
-        # Case-insensitive ordering needs a lower-cased copy of the attribute (see schema.lookup).
+    if isinstance(expected, str) and ordering and case_folded and not path.lookup:
+        # Case-insensitive ordering needs a folded copy of the attribute (see schema.lookup).
         raise ScimError.invalid_filter(
             f"operator {op!r} is supported on case-insensitive strings only for "
             "userName, displayName and emails.value"
         )
 
-    def matches(actual: Any) -> bool:
-        if fold:
+
+def comparator(path: ResolvedPath, op: str, expected: Scalar) -> Callable[[Any], bool]:
+    """A predicate over one attribute value, shared by every evaluation of a `Compare`."""
+    expected_value: Any = expected
+    if path.is_meta and path.sub != "resourceType":
+        expected_value = parse_datetime(expected)
+    fold = folding(path)
+    _refuse(path, op, expected, fold is not None)
+    test = _OPERATORS[op]
+    if fold is None:
+        return lambda actual: _same_kind(actual, expected_value) and test(actual, expected_value)
+    if isinstance(expected_value, str):
+        expected_value = fold(expected_value)
+
+    def folded(actual: Any) -> bool:
+        if isinstance(actual, str):
             actual = fold(actual)
-        if not _same_kind(actual, expected_value):
-            return False
-        if op == "eq":
-            return bool(actual == expected_value)
-        if op in ("co", "sw", "ew"):
-            text = str(expected_value)
-            return (
-                text in actual
-                if op == "co"
-                else actual.startswith(text)
-                if op == "sw"
-                else actual.endswith(text)
-            )
-        return bool(
-            actual > expected_value
-            if op == "gt"
-            else actual >= expected_value
-            if op == "ge"
-            else actual < expected_value
-            if op == "lt"
-            else actual <= expected_value
-        )
+        return _same_kind(actual, expected_value) and test(actual, expected_value)
 
-    return matches
+    return folded
 
 
-def _present(candidates: list[Any]) -> bool:
-    return any(c not in (None, "", [], {}) for c in candidates)
+def _present(values: list[Any]) -> bool:
+    return any(c not in (None, "", [], {}) for c in values)
 
 
-def compare_candidates(path: ResolvedPath, op: str, value: Scalar, values: list[Any]) -> bool:
+def values_test(path: ResolvedPath, op: str, value: Scalar) -> ValuesTest:
+    """Whether an attribute's values satisfy `op value`: some value does (a multi-valued
+    attribute matches when one of its values does); `ne` is true when none is equal, and
+    `eq null` / `ne null` test absence and presence."""
     if value is None:
         if op not in ("eq", "ne"):
             raise ScimError.invalid_filter(f"operator {op!r} cannot compare with null")
-        return _present(values) == (op == "ne")
+        wanted = op == "ne"
+        return lambda values: _present(values) == wanted
     if op == "ne":
-        return not compare_candidates(path, "eq", value, values)
+        equal = values_test(path, "eq", value)
+        return lambda values: not equal(values)
     check = comparator(path, op, value)
-    return any(check(c) for c in values)
+    return lambda values: any(check(v) for v in values)
 
 
-Leaf = Compare | Present | ValuePath
+def compare_candidates(path: ResolvedPath, op: str, value: Scalar, values: list[Any]) -> bool:
+    return values_test(path, op, value)(values)
+
+
+def leaf_test(path: ResolvedPath, node: Compare | Present | AnyEqual) -> ValuesTest:
+    if isinstance(node, Present):
+        return _present
+    if isinstance(node, AnyEqual):
+        return any_equal(path, node.values)
+    return values_test(path, node.op, node.value)
+
+
+def sub_values(value: dict[str, Any], path: ResolvedPath) -> list[Any]:
+    return list(_flatten(get_case_insensitive(value, path.sub or "")))
+
+
+def nested_value_filter() -> ScimError:
+    return ScimError.invalid_filter("value filters cannot be nested")
 
 
 def evaluate(expression: Filter, leaf: Callable[[Leaf], bool]) -> bool:
@@ -168,16 +231,15 @@ def evaluate(expression: Filter, leaf: Callable[[Leaf], bool]) -> bool:
 
 
 def matches(resource_type: ResourceType, resource: StoredResource, expression: Filter) -> bool:
+    """The reference evaluator: whether one resource matches, resolving as it goes."""
+
     def leaf(node: Leaf) -> bool:
         if isinstance(node, ValuePath):
             parent = resolve_path(resource_type, node.path, whole_values=True)
             values = [v for v in candidates(resource, parent) if isinstance(v, dict)]
             return any(evaluate(node.filter, _value_leaf(resource_type, parent, v)) for v in values)
         path = resolve_path(resource_type, node.path)
-        found = candidates(resource, path)
-        if isinstance(node, Present):
-            return _present(found)
-        return compare_candidates(path, node.op, node.value, found)
+        return leaf_test(path, node)(candidates(resource, path))
 
     return evaluate(expression, leaf)
 
@@ -187,12 +249,9 @@ def _value_leaf(
 ) -> Callable[[Leaf], bool]:
     def leaf(node: Leaf) -> bool:
         if isinstance(node, ValuePath):
-            raise ScimError.invalid_filter("value filters cannot be nested")
+            raise nested_value_filter()
         path = resolve_sub_path(resource_type, parent, node.path)
-        found = list(_flatten(get_case_insensitive(value, path.sub or "")))
-        if isinstance(node, Present):
-            return _present(found)
-        return compare_candidates(path, node.op, node.value, found)
+        return leaf_test(path, node)(sub_values(value, path))
 
     return leaf
 
@@ -205,6 +264,30 @@ def value_matches(
     return evaluate(expression, _value_leaf(resource_type, resolved, value))
 
 
+@dataclass(frozen=True, slots=True)
+class AnyEqual:
+    """`path eq "a" or path eq "b" or ...` within one `or` run, compiled as one test."""
+
+    path: AttrPath
+    values: tuple[str, ...]
+
+
+CompiledLeaf = Leaf | AnyEqual
+
+
+def any_equal(path: ResolvedPath, values: tuple[str, ...]) -> ValuesTest:
+    """What `values_test(path, "eq", v)` for each of `values`, or-ed, answers."""
+    if path.is_meta:  # date-times compare as parsed values
+        tests = [values_test(path, "eq", value) for value in values]
+        return lambda found: any(test(found) for test in tests)
+    fold = folding(path)
+    if fold is None:
+        exact = frozenset(values)
+        return lambda found: any(type(a) is str and a in exact for a in found)
+    folded = frozenset(map(fold, values))
+    return lambda found: any(isinstance(a, str) and fold(a) in folded for a in found)
+
+
 def leaves(expression: Filter) -> Iterator[Leaf]:
     if isinstance(expression, And | Or):
         yield from leaves(expression.left)
@@ -213,24 +296,6 @@ def leaves(expression: Filter) -> Iterator[Leaf]:
         yield from leaves(expression.inner)
     else:
         yield expression
-
-
-def check_filter(resource_type: ResourceType, expression: Filter) -> None:
-    """Raises invalidFilter for any path or comparison that evaluation would refuse, so that
-    a bad filter is refused even when no resource exists to evaluate it against."""
-    for node in leaves(expression):
-        if isinstance(node, ValuePath):
-            parent = resolve_path(resource_type, node.path, whole_values=True)
-            check = _value_leaf(resource_type, parent, {})
-            for inner in leaves(node.filter):
-                check(inner)
-        else:
-            matches(resource_type, _EMPTY, node)
-
-
-_EMPTY = StoredResource(
-    "", "", 0, datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC), {}
-)
 
 
 def refuse_sensitive(resource_type: ResourceType, expression: Filter) -> None:

@@ -14,9 +14,16 @@ from typing import Any
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import And, AttrPath, Compare, Filter, parse_filter
 from scimtenancy_server.domain.filter_eval import get_case_insensitive, value_matches
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.resource import message_operations
 from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
-from scimtenancy_server.domain.validation import JsonObject, canonical, canonical_attributes
+from scimtenancy_server.domain.validation import (
+    JsonObject,
+    canonical,
+    canonical_attributes,
+    is_uncounted,
+    unbounded_values,
+)
 
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _OPS = frozenset({"add", "replace", "remove"})
@@ -41,12 +48,16 @@ class Target:
     sub: Attribute | None = None
 
 
-def parse_patch(document: JsonObject) -> list[Operation]:
+def parse_patch(document: JsonObject, limits: InputLimits = DEFAULT_LIMITS) -> list[Operation]:
     operations = message_operations(document, PATCH_OP_SCHEMA, "PATCH")
-    return [_parse_operation(item) for item in operations]
+    if len(operations) > limits.max_patch_operations:
+        raise ScimError.invalid_value(
+            f"a PATCH may hold at most {limits.max_patch_operations} operations"
+        )
+    return [_parse_operation(item, limits) for item in operations]
 
 
-def _parse_operation(item: object) -> Operation:
+def _parse_operation(item: object, limits: InputLimits) -> Operation:
     if not isinstance(item, dict):
         raise ScimError.invalid_syntax("each PATCH operation must be a JSON object")
     op = get_case_insensitive(item, "op")
@@ -55,13 +66,18 @@ def _parse_operation(item: object) -> Operation:
     path = get_case_insensitive(item, "path")
     if path is not None and not isinstance(path, str):
         raise ScimError.invalid_path("'path' must be a string")
+    if path is not None and len(path) > limits.max_path_length:
+        raise ScimError.invalid_path(
+            f"'path' has {len(path)} characters; at most {limits.max_path_length} are "
+            "accepted (max_path_length)"
+        )
     has_value = any(k.lower() == "value" for k in item)
     if op.lower() != "remove" and not has_value:
         raise ScimError.invalid_syntax(f"a PATCH {op.lower()} operation needs a 'value'")
     return Operation(op.lower(), path or None, get_case_insensitive(item, "value"))
 
 
-def resolve_target(rt: ResourceType, path: str) -> Target:
+def resolve_target(rt: ResourceType, path: str, limits: InputLimits = DEFAULT_LIMITS) -> Target:
     schema, rest = rt.schema, path
     for candidate in (rt.schema, *(s for s, _ in rt.extensions)):
         if path.lower() == candidate.id.lower() and candidate is not rt.schema:
@@ -83,7 +99,7 @@ def resolve_target(rt: ResourceType, path: str) -> Target:
         raise ScimError.invalid_path(f"unknown attribute {match['attr']!r} in path {path!r}")
     if attribute.mutability is Mutability.READ_ONLY:
         raise ScimError.mutability(f"attribute {attribute.name!r} is read-only")
-    value_filter = _value_filter(attribute, match["filter"], path)
+    value_filter = _value_filter(attribute, match["filter"], path, limits)
     sub = None
     if match["sub"] is not None:
         sub = attribute.sub(match["sub"])
@@ -92,7 +108,9 @@ def resolve_target(rt: ResourceType, path: str) -> Target:
     return Target(schema, extension, attribute, value_filter, sub)
 
 
-def _value_filter(attribute: Attribute, text: str | None, path: str) -> Filter | None:
+def _value_filter(
+    attribute: Attribute, text: str | None, path: str, limits: InputLimits
+) -> Filter | None:
     if text is None:
         return None
     if not (attribute.multi_valued and attribute.complex):
@@ -100,25 +118,30 @@ def _value_filter(attribute: Attribute, text: str | None, path: str) -> Filter |
             f"only multi-valued complex attributes take a filter: {path!r}"
         )
     try:
-        return parse_filter(text)
+        return parse_filter(text, limits)
     except ScimError as error:
         raise ScimError.invalid_path(f"invalid value filter in {path!r}: {error.detail}") from None
 
 
 def apply_patch(
-    rt: ResourceType, attributes: JsonObject, operations: list[Operation]
+    rt: ResourceType,
+    attributes: JsonObject,
+    operations: list[Operation],
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> JsonObject:
     """Returns new canonical attributes; `attributes` is left untouched."""
     result = copy.deepcopy(attributes)
     for operation in operations:
         if operation.path is None:
-            _apply_without_path(rt, result, operation)
+            _apply_without_path(rt, result, operation, limits)
         else:
-            _apply(rt, result, resolve_target(rt, operation.path), operation)
-    return canonical_attributes(rt, result, existing=attributes)
+            _apply(rt, result, resolve_target(rt, operation.path, limits), operation, limits)
+    return canonical_attributes(rt, result, existing=attributes, limits=limits)
 
 
-def _apply_without_path(rt: ResourceType, attrs: JsonObject, op: Operation) -> None:
+def _apply_without_path(
+    rt: ResourceType, attrs: JsonObject, op: Operation, limits: InputLimits
+) -> None:
     if op.op == "remove":
         raise ScimError.no_target("a PATCH remove operation needs a 'path'")
     if not isinstance(op.value, dict):
@@ -130,8 +153,8 @@ def _apply_without_path(rt: ResourceType, attrs: JsonObject, op: Operation) -> N
         if attribute is not None and attribute.mutability is Mutability.READ_ONLY:
             continue  # Okta's group rename repeats `id`: read-only values are ignored
         # Keys may be attribute paths themselves (`name.givenName`, URN-qualified names).
-        target = resolve_target(rt, key)
-        _apply(rt, attrs, target, Operation(op.op, key, value))
+        target = resolve_target(rt, key, limits)
+        _apply(rt, attrs, target, Operation(op.op, key, value), limits)
 
 
 def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | None:
@@ -145,7 +168,9 @@ def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | 
     return found
 
 
-def _apply(rt: ResourceType, attrs: JsonObject, target: Target, op: Operation) -> None:
+def _apply(
+    rt: ResourceType, attrs: JsonObject, target: Target, op: Operation, limits: InputLimits
+) -> None:
     container = _container(attrs, target, create=op.op != "remove")
     if container is None:
         return
@@ -157,41 +182,54 @@ def _apply(rt: ResourceType, attrs: JsonObject, target: Target, op: Operation) -
             for key, value in op.value.items():
                 if key == "schemas":  # a whole-extension value may repeat its schema URI
                     continue
-                sub_target = resolve_target(rt, f"{target.schema.id}:{key}")
-                _apply(rt, attrs, sub_target, Operation(op.op, key, value))
+                sub_target = resolve_target(rt, f"{target.schema.id}:{key}", limits)
+                _apply(rt, attrs, sub_target, Operation(op.op, key, value), limits)
         else:
             raise ScimError.invalid_value(f"{target.extension} needs an object value")
         return
     where = attribute.name
     if target.value_filter is not None:
-        _apply_filtered(rt, container, target, op)
+        _apply_filtered(rt, container, target, op, limits)
     elif target.sub is not None:
-        _apply_sub(container, attribute, target.sub, op)
+        _apply_sub(container, attribute, target.sub, op, limits)
     elif op.op == "remove":
         _remove(container, attribute, op.value)
     elif attribute.multi_valued:
-        values = canonical(attribute, op.value, where) or []
+        values = canonical(attribute, op.value, where, _value_limits(rt, attribute, limits)) or []
         current = container.get(attribute.name) if op.op == "add" else None
         kept = list(current) if isinstance(current, list) else []
         if any(isinstance(v, dict) and v.get("primary") is True for v in values):
             kept = [_not_primary(v) for v in kept]
-        container[attribute.name] = kept + [v for v in values if not _held(attribute, kept, v)]
+        container[attribute.name] = kept + _not_held(attribute, kept, values)
     elif attribute.complex:
-        value = canonical(attribute, op.value, where)
+        value = canonical(attribute, op.value, where, limits)
         current = container.get(attribute.name)
         merged = dict(current) if isinstance(current, dict) else {}
         merged.update(value or {})
         container[attribute.name] = merged
     else:
-        _set(container, attribute.name, canonical(attribute, op.value, where))
+        _set(container, attribute.name, canonical(attribute, op.value, where, limits))
 
 
-def _held(attribute: Attribute, values: list[Any], candidate: Any) -> bool:
-    """Whether `candidate` is already among `values`. References (members) are the same
-    value when they name the same resource, whatever else they carry."""
-    if attribute.sub("$ref") is not None and isinstance(candidate, dict):
-        return any(isinstance(v, dict) and v.get("value") == candidate.get("value") for v in values)
-    return candidate in values
+def _value_limits(rt: ResourceType, attribute: Attribute, limits: InputLimits) -> InputLimits:
+    """The limits for one added list of values; a Group's members are counted by the request
+    size only (RFC 7644 §3.5.2.1 adds them one PATCH at a time)."""
+    return unbounded_values(limits) if is_uncounted(rt, attribute.name) else limits
+
+
+def _not_held(attribute: Attribute, kept: list[Any], values: list[Any]) -> list[Any]:
+    """The values not already among `kept`, in one pass over each. References (members) are
+    the same value when they name the same resource, whatever else they carry."""
+    if attribute.sub("$ref") is not None:
+        seen = {v.get("value") for v in kept if isinstance(v, dict)}
+        fresh = []
+        for value in values:
+            key = value.get("value") if isinstance(value, dict) else None
+            if key is None or key not in seen:
+                fresh.append(value)
+                seen.add(key)
+        return fresh
+    return [v for v in values if v not in kept]
 
 
 def _not_primary(value: Any) -> Any:
@@ -207,7 +245,9 @@ def _set(container: JsonObject, key: str, value: Any) -> None:
         container[key] = value
 
 
-def _apply_sub(container: JsonObject, attribute: Attribute, sub: Attribute, op: Operation) -> None:
+def _apply_sub(
+    container: JsonObject, attribute: Attribute, sub: Attribute, op: Operation, limits: InputLimits
+) -> None:
     current = container.get(attribute.name)
     if attribute.multi_valued:
         if op.op != "remove":
@@ -223,7 +263,7 @@ def _apply_sub(container: JsonObject, attribute: Attribute, sub: Attribute, op: 
             current.pop(sub.name, None)
         return
     parent: JsonObject = dict(current) if isinstance(current, dict) else {}
-    _set(parent, sub.name, canonical(sub, op.value, f"{attribute.name}.{sub.name}"))
+    _set(parent, sub.name, canonical(sub, op.value, f"{attribute.name}.{sub.name}", limits))
     container[attribute.name] = parent
 
 
@@ -238,7 +278,9 @@ def _remove(container: JsonObject, attribute: Attribute, value: Any) -> None:
     container.pop(attribute.name, None)
 
 
-def _apply_filtered(rt: ResourceType, container: JsonObject, target: Target, op: Operation) -> None:
+def _apply_filtered(
+    rt: ResourceType, container: JsonObject, target: Target, op: Operation, limits: InputLimits
+) -> None:
     attribute, sub, value_filter = target.attribute, target.sub, target.value_filter
     assert attribute is not None
     assert value_filter is not None
@@ -266,7 +308,7 @@ def _apply_filtered(rt: ResourceType, container: JsonObject, target: Target, op:
         hits, merge = [len(values) - 1], True
     for i in hits:
         if sub is not None:
-            values[i] = {**values[i], sub.name: canonical(sub, op.value, sub.name)}
+            values[i] = {**values[i], sub.name: canonical(sub, op.value, sub.name, limits)}
             continue
         if not isinstance(op.value, dict):
             raise ScimError.invalid_value(f"{attribute.name}[...] needs an object value")

@@ -8,6 +8,7 @@ from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import parse_attr_path
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.schema import ResourceType, Returned
 
 _ALWAYS = ("schemas", "id")
@@ -28,6 +29,24 @@ class Projection:
         if self.attributes:
             return any(a.strip().lower().split(".")[0] == lower for a in self.attributes)
         return all(e.strip().lower() != lower for e in self.excluded)
+
+
+def bounded_projection(
+    attributes: tuple[str, ...], excluded: tuple[str, ...], limits: InputLimits = DEFAULT_LIMITS
+) -> Projection:
+    """`attributes` / `excludedAttributes` of a request, within the input limits."""
+    for name, values in (("attributes", attributes), ("excludedAttributes", excluded)):
+        if len(values) > limits.max_projection_names:
+            raise ScimError.invalid_value(
+                f"'{name}' names {len(values)} attributes; at most "
+                f"{limits.max_projection_names} are accepted"
+            )
+        if any(len(v) > limits.max_path_length for v in values):
+            raise ScimError.invalid_value(
+                f"an attribute path in '{name}' is longer than {limits.max_path_length} "
+                "characters (max_path_length)"
+            )
+    return Projection(attributes, excluded)
 
 
 def _steps(rt: ResourceType, text: str) -> tuple[str, ...] | None:

@@ -9,7 +9,14 @@ import orjson
 from scimtenancy_server.domain.clock import format_datetime
 from scimtenancy_server.domain.projection import Projection, project
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, ResourceType, Returned
+from scimtenancy_server.domain.schema import (
+    ENTERPRISE_USER_SCHEMA,
+    Attribute,
+    Mutability,
+    ResourceType,
+    Returned,
+    Schema,
+)
 
 _ENDPOINTS = {"User": "Users", "Group": "Groups"}
 
@@ -42,14 +49,49 @@ def _render_references(rt: ResourceType, body: dict[str, Any], base_url: str) ->
         body[ENTERPRISE_USER_SCHEMA] = {**enterprise, "manager": manager}
 
 
+def _hidden(attribute: Attribute | None) -> bool:
+    """RFC 7643 §2.2: `returned: never` and write-only values are never returned."""
+    return attribute is not None and (
+        attribute.returned is Returned.NEVER or attribute.mutability is Mutability.WRITE_ONLY
+    )
+
+
+def _visible(attribute: Attribute, value: Any) -> Any:
+    """The value without its hidden sub-attributes."""
+    if not attribute.complex or not any(_hidden(s) for s in attribute.sub_attributes):
+        return value
+    items = [
+        {k: v for k, v in item.items() if not _hidden(attribute.sub(k))}
+        for item in (value if isinstance(value, list) else [value])
+        if isinstance(item, dict)
+    ]
+    return items if isinstance(value, list) else (items[0] if items else None)
+
+
+def _visible_extension(schema: Schema, values: Any) -> Any:
+    if not isinstance(values, dict):
+        return values
+    shown = {}
+    for key, value in values.items():
+        attribute = schema.attribute(key)
+        if not _hidden(attribute):
+            shown[key] = value if attribute is None else _visible(attribute, value)
+    return shown
+
+
 def to_scim(rt: ResourceType, resource: StoredResource, base_url: str) -> dict[str, Any]:
     body: dict[str, Any] = {"schemas": resource.attributes.get("schemas", [rt.schema.id])}
     body["id"] = resource.id
     for name, value in resource.attributes.items():
-        attribute = rt.attribute(name)
-        if name == "schemas" or (attribute is not None and attribute.returned is Returned.NEVER):
+        if name == "schemas":
             continue
-        body[name] = value
+        attribute = rt.attribute(name)
+        if attribute is not None:
+            if not _hidden(attribute):
+                body[name] = _visible(attribute, value)
+            continue
+        extension = rt.extension(name)
+        body[name] = value if extension is None else _visible_extension(extension, value)
     _render_references(rt, body, base_url)
     meta: dict[str, Any] = {
         "resourceType": rt.name,

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS
 
 JsonObject = dict[str, Any]
 
@@ -61,14 +62,32 @@ def version_matches(if_match: str, version: int) -> bool:
     return any(tag == "*" or tag.removeprefix("W/") == current for tag in tags)
 
 
-def parse_json_object(body: bytes, what: str = "request body") -> JsonObject:
+def parse_json_object(
+    body: bytes, what: str = "request body", max_depth: int = DEFAULT_LIMITS.max_json_depth
+) -> JsonObject:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise ScimError.invalid_syntax(f"{what} is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise ScimError.invalid_syntax(f"{what} must be a JSON object")
+    if _nesting_exceeds(value, max_depth):
+        raise ScimError.invalid_syntax(
+            f"{what} nests objects and arrays deeper than {max_depth} levels (max_json_depth)"
+        )
     return value
+
+
+def _nesting_exceeds(value: Any, max_depth: int) -> bool:
+    """Whether containers nest deeper than `max_depth`; one pass, no recursion."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > max_depth:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def message_operations(document: JsonObject, schema: str, what: str) -> list[Any]:

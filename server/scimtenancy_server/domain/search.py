@@ -7,7 +7,8 @@ from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter_eval import get_case_insensitive
-from scimtenancy_server.domain.projection import Projection
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
+from scimtenancy_server.domain.projection import Projection, bounded_projection
 
 SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -43,7 +44,9 @@ def _optional(document: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-def parse_search_request(document: dict[str, Any]) -> ListRequest:
+def parse_search_request(
+    document: dict[str, Any], limits: InputLimits = DEFAULT_LIMITS
+) -> ListRequest:
     schemas = document.get("schemas")
     if not isinstance(schemas, list) or SEARCH_REQUEST_SCHEMA not in schemas:
         raise ScimError.invalid_syntax(f"a search body must declare {SEARCH_REQUEST_SCHEMA}")
@@ -57,6 +60,6 @@ def parse_search_request(document: dict[str, Any]) -> ListRequest:
         count=_optional(document, "count", int),
         sort_by=_optional(document, "sortBy", str) or "",
         sort_order=_optional(document, "sortOrder", str) or "",
-        projection=Projection(attributes, excluded),
+        projection=bounded_projection(attributes, excluded, limits),
         cursor=_optional(document, "cursor", str),
     )

@@ -4,10 +4,15 @@ ignored, required and immutable attributes enforced. The result is what storage 
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS, INT64_MAX, INT64_MIN, InputLimits
 from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
 
 JsonObject = dict[str, Any]
@@ -15,10 +20,17 @@ JsonObject = dict[str, Any]
 # `$ref` values of references to resources are rendered per request (tenant URL strategy),
 # never stored: they are derived from `value`.
 _DERIVED_SUBS = frozenset({"$ref"})
+# Group membership is bounded by the request size, not by the per-attribute value count.
+_UNCOUNTED = frozenset({("Group", "members")})
+_STRING_TYPES = frozenset({"string", "reference", "binary", "dateTime"})
+_EXACT_DOUBLE = 2**53
 
 
 def canonical_attributes(
-    rt: ResourceType, document: JsonObject, existing: JsonObject | None = None
+    rt: ResourceType,
+    document: JsonObject,
+    existing: JsonObject | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> JsonObject:
     """Validates a full representation (POST, PUT, or the result of a PATCH)."""
     declared = _declared_schemas(rt, document.get("schemas"))
@@ -32,7 +44,7 @@ def canonical_attributes(
                 continue
             if not isinstance(value, dict):
                 raise ScimError.invalid_syntax(f"extension {extension.id} must be a JSON object")
-            values = _object(extension, value, extension.id)
+            values = _object(extension, value, extension.id, limits)
             if values:
                 attributes[extension.id] = values
             continue
@@ -41,17 +53,38 @@ def canonical_attributes(
             raise ScimError.invalid_value(f"unknown attribute {key!r} for {rt.name}")
         if attribute.mutability is Mutability.READ_ONLY:
             continue  # RFC 7643 §2.2: read-only values sent by a client are ignored
-        canonical_value = canonical(attribute, value, attribute.name)
+        item_limits = unbounded_values(limits) if is_uncounted(rt, attribute.name) else limits
+        canonical_value = canonical(attribute, value, attribute.name, item_limits)
         if canonical_value is not None:
             attributes[attribute.name] = canonical_value
     attributes["schemas"] = _schemas_in_use(rt, attributes, declared)
     _require(rt, attributes)
     if existing is not None:
         _keep_immutable(rt, attributes, existing)
+    _check_size(rt, attributes, limits)
     return attributes
 
 
-def _object(owner: Schema, value: JsonObject, where: str) -> JsonObject:
+def is_uncounted(rt: ResourceType, name: str) -> bool:
+    """Whether an attribute's values escape `max_values` (a Group's members)."""
+    return (rt.name, name) in _UNCOUNTED
+
+
+def unbounded_values(limits: InputLimits) -> InputLimits:
+    return replace(limits, max_values=INT64_MAX)
+
+
+def _check_size(rt: ResourceType, attributes: JsonObject, limits: InputLimits) -> None:
+    counted = {k: v for k, v in attributes.items() if not is_uncounted(rt, k)}
+    size = len(orjson.dumps(counted))
+    if size > limits.max_resource_bytes:
+        raise ScimError.too_large(
+            f"the {rt.name} holds {size} bytes of attributes; at most "
+            f"{limits.max_resource_bytes} are accepted (max_resource_bytes)"
+        )
+
+
+def _object(owner: Schema, value: JsonObject, where: str, limits: InputLimits) -> JsonObject:
     result: JsonObject = {}
     for key, item in value.items():
         attribute = owner.attribute(key)
@@ -59,31 +92,38 @@ def _object(owner: Schema, value: JsonObject, where: str) -> JsonObject:
             raise ScimError.invalid_value(f"unknown attribute {key!r} in {where}")
         if attribute.mutability is Mutability.READ_ONLY:
             continue
-        canonical_value = canonical(attribute, item, f"{where}:{attribute.name}")
+        canonical_value = canonical(attribute, item, f"{where}:{attribute.name}", limits)
         if canonical_value is not None:
             result[attribute.name] = canonical_value
     return result
 
 
-def canonical(attribute: Attribute, value: Any, where: str) -> Any:
+def canonical(
+    attribute: Attribute, value: Any, where: str, limits: InputLimits = DEFAULT_LIMITS
+) -> Any:
     """The canonical form of one attribute's value; None when it holds no value."""
     if value is None:
         return None
     if attribute.multi_valued:
         items = value if isinstance(value, list) else [value]
-        values = [_single(attribute, item, where) for item in items]
+        if len(items) > limits.max_values:
+            raise ScimError.invalid_value(
+                f"{where} holds {len(items)} values; at most {limits.max_values} are "
+                "accepted (max_values)"
+            )
+        values = [_single(attribute, item, where, limits) for item in items]
         kept = [v for v in values if v is not None]
         return kept or None
     if isinstance(value, list):
         raise ScimError.invalid_value(f"{where} is single-valued; got an array")
-    return _single(attribute, value, where)
+    return _single(attribute, value, where, limits)
 
 
-def _single(attribute: Attribute, value: Any, where: str) -> Any:
+def _single(attribute: Attribute, value: Any, where: str, limits: InputLimits) -> Any:
     if value is None:
         return None
     if not attribute.complex:
-        return _scalar(attribute, value, where)
+        return _scalar(attribute, value, where, limits)
     if not isinstance(value, dict):
         raise ScimError.invalid_value(f"{where} is complex: its value must be a JSON object")
     result: JsonObject = {}
@@ -93,14 +133,19 @@ def _single(attribute: Attribute, value: Any, where: str) -> Any:
             raise ScimError.invalid_value(f"unknown sub-attribute {key!r} of {where}")
         if sub.name in _DERIVED_SUBS or sub.mutability is Mutability.READ_ONLY:
             continue
-        scalar = canonical(sub, item, f"{where}.{sub.name}")
+        scalar = canonical(sub, item, f"{where}.{sub.name}", limits)
         if scalar is not None:
             result[sub.name] = scalar
     return result or None
 
 
-def _scalar(attribute: Attribute, value: Any, where: str) -> Any:
+def _scalar(attribute: Attribute, value: Any, where: str, limits: InputLimits) -> Any:
     kind = attribute.type
+    if isinstance(value, str) and kind in _STRING_TYPES and len(value) > limits.max_string_length:
+        raise ScimError.invalid_value(
+            f"{where} holds {len(value)} characters; at most {limits.max_string_length} are "
+            "accepted (max_string_length)"
+        )
     if kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -108,19 +153,48 @@ def _scalar(attribute: Attribute, value: Any, where: str) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
     elif kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        return _integer(value, where)
     elif kind == "decimal":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
+        return _decimal(value, where)
     elif kind == "dateTime":
         if isinstance(value, str) and _is_datetime(value):
             return value
     elif isinstance(value, str):
         return value
-    raise ScimError.invalid_value(f"{where} must be of type {kind}; got {value!r}"[:300])
+    raise _wrong_type(kind, value, where)
+
+
+def _wrong_type(kind: str, value: Any, where: str) -> ScimError:
+    shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+    return ScimError.invalid_value(f"{where} must be of type {kind}; got {shown[:80]}")
+
+
+def _integer(value: Any, where: str) -> int:
+    """RFC 7643 §2.3.4 integers, within 64 bits (what BSON and every client can hold). A
+    number written with a fraction or exponent counts when it is a whole number that a double
+    holds exactly; past 2**53 it may already have lost digits in parsing."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT_DOUBLE:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _wrong_type("integer", value, where)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ScimError.invalid_value(f"{where} must be an integer within the signed 64-bit range")
+    return value
+
+
+def _decimal(value: Any, where: str) -> int | float:
+    """RFC 7643 §2.3.3 decimals: finite doubles; an integer past 64 bits becomes a double."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _wrong_type("decimal", value, where)
+    number: int | float = value
+    if isinstance(number, int) and not INT64_MIN <= number <= INT64_MAX:
+        try:
+            number = float(number)
+        except OverflowError:
+            number = math.inf
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ScimError.invalid_value(f"{where} must be a finite decimal number")
+    return number
 
 
 def _is_datetime(value: str) -> bool:

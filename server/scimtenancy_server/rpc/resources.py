@@ -12,7 +12,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy.resources.v1 import resources_pb2_grpc
-from scimtenancy_server.domain.projection import Projection
+from scimtenancy_server.domain.projection import Projection, bounded_projection
 from scimtenancy_server.domain.render import render
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.search import ListRequest
@@ -21,14 +21,15 @@ from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.resources import ListResult, ResourceService
 
 
-def _projection(message: pb.Projection) -> Projection:
-    return Projection(tuple(message.attributes), tuple(message.excluded_attributes))
-
-
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     def __init__(self, service: ResourceService, bulk: BulkService) -> None:
         self._service = service
         self._bulk = bulk
+
+    def _projection(self, message: pb.Projection) -> Projection:
+        return bounded_projection(
+            tuple(message.attributes), tuple(message.excluded_attributes), self._service.limits
+        )
 
     async def _rendered(
         self, resources: Sequence[StoredResource], projection: Projection
@@ -64,8 +65,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         self, request: pb.CreateResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateResourceResponse:
         tenant = current_request().tenant
+        projection = self._projection(request.projection)  # refused before anything is written
         created = await self._service.create(tenant, request.resource_type, request.json)
-        projection = _projection(request.projection)
         # Its id is new, so no group can hold it yet: no lookup of `groups` needed.
         return pb.CreateResourceResponse(resource=self._message(created, projection))
 
@@ -73,13 +74,14 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         self, request: pb.GetResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetResourceResponse:
         tenant = current_request().tenant
+        projection = self._projection(request.projection)
         found = await self._service.get(tenant, request.resource_type, request.id)
-        projection = _projection(request.projection)
         return pb.GetResourceResponse(resource=await self._one(found, projection))
 
     async def ReplaceResource(
         self, request: pb.ReplaceResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReplaceResourceResponse:
+        projection = self._projection(request.projection)
         replaced = await self._service.replace(
             current_request().tenant,
             request.resource_type,
@@ -87,12 +89,12 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.json,
             request.if_match,
         )
-        projection = _projection(request.projection)
         return pb.ReplaceResourceResponse(resource=await self._one(replaced, projection))
 
     async def PatchResource(
         self, request: pb.PatchResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.PatchResourceResponse:
+        projection = self._projection(request.projection)
         patched = await self._service.patch(
             current_request().tenant,
             request.resource_type,
@@ -100,7 +102,6 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.json,
             request.if_match,
         )
-        projection = _projection(request.projection)
         return pb.PatchResourceResponse(resource=await self._one(patched, projection))
 
     async def DeleteResource(
@@ -114,7 +115,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def ListResources(
         self, request: pb.ListResourcesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListResourcesResponse:
-        projection = _projection(request.projection)
+        projection = self._projection(request.projection)
         query = ListRequest(
             filter=request.filter,
             start_index=request.start_index if request.HasField("start_index") else None,

@@ -30,6 +30,7 @@ from datetime import datetime
 from scimtenancy_server.domain.audit import EVENT_ID, AuditEvent, Outcome, new_event_id
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS
 from scimtenancy_server.domain.tenant import validate_tenant_id
 from scimtenancy_server.storage.audit import AuditStore
 
@@ -87,6 +88,13 @@ def _final(event: AuditEvent, error: Exception | None) -> AuditEvent:
     )
 
 
+def _named(text: str) -> str:
+    """A name from a request (a path's id or endpoint), as long as a stored one can be: a
+    refused request with a megabyte of path records its first characters, marked as cut."""
+    limit = DEFAULT_LIMITS.max_id_length
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _valid_tenant(tenant_id: str) -> bool:
     try:
         validate_tenant_id(tenant_id)
@@ -139,7 +147,13 @@ class AuditLog:
     ) -> AuditEntry:
         now = self._clock()
         event = AuditEvent(
-            new_event_id(now), tenant_id, now, actor, operation, resource_type, resource_id
+            new_event_id(now),
+            tenant_id,
+            now,
+            actor,
+            operation,
+            _named(resource_type),
+            _named(resource_id),
         )
         recorded = self.store is not None and _valid_tenant(tenant_id)
         return AuditEntry(self, replace(event, bulk=bulk), recorded=recorded)

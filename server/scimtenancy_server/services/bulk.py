@@ -3,6 +3,7 @@ every rule (validation, tenant scoping, membership, preconditions) applies to ea
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -37,7 +38,8 @@ class BulkService:
     async def run(self, ctx: TenantContext, body: bytes, base_url: str) -> dict[str, Any]:
         if len(body) > self.max_payload:
             raise too_large(f"a bulk request may hold at most {self.max_payload} bytes")
-        plan = parse_bulk(parse_json_object(body), self.max_operations)
+        document = parse_json_object(body, max_depth=self._resources.limits.max_json_depth)
+        plan = parse_bulk(document, self.max_operations)
         order, cyclic = execution_order(plan.operations)
         ids: dict[str, str] = {}
         results: dict[int, dict[str, Any]] = {}
@@ -51,6 +53,8 @@ class BulkService:
             except ScimError as error:
                 errors += 1
                 results[operation.index] = _failure(operation, error)
+            # Embedded storage never suspends: let other tenants' requests in between.
+            await asyncio.sleep(0)
         if plan.fail_on_errors is None or errors < plan.fail_on_errors:
             cycle = ScimError.conflict("circular bulkId references cannot be resolved")
             for operation in cyclic:

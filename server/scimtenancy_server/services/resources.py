@@ -13,7 +13,9 @@ from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.cursor import decode_cursor, encode_cursor, query_key
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import AttrPath, Compare, Filter, parse_filter
-from scimtenancy_server.domain.filter_eval import check_filter, refuse_sensitive
+from scimtenancy_server.domain.filter_compile import check_filter
+from scimtenancy_server.domain.filter_eval import refuse_sensitive
+from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.patch import apply_patch, parse_patch
 from scimtenancy_server.domain.permissions import Permission
 from scimtenancy_server.domain.projection import Projection
@@ -38,6 +40,8 @@ MEMBER_TYPES = ("User", "Group")
 
 # Optimistic writes retry this often when another writer changed the resource in between.
 _WRITE_ATTEMPTS = 5
+# startIndex past this is past any tenant's data; kept within int64 for every transport.
+_MAX_START_INDEX = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +91,10 @@ class ResourceService:
         max_filter_scan: int = 10_000,
         shared: SharedNamespace | None = None,
         audit: AuditLog | None = None,
+        limits: InputLimits = DEFAULT_LIMITS,
     ) -> None:
         self.audit = audit or AuditLog.off()
+        self.limits = limits
         self._repository = repository
         self._shared = shared or SharedNamespace(repository, _no_namespace, frozenset())
         self._registry = registry
@@ -112,7 +118,10 @@ class ResourceService:
             return key
 
     async def create(self, ctx: TenantContext, type_key: str, body: bytes) -> StoredResource:
-        return await self.store_new(ctx, type_key, parse_json_object(body), str(uuid.uuid4()))
+        return await self.store_new(ctx, type_key, self._parse(body), str(uuid.uuid4()))
+
+    def _parse(self, body: bytes) -> JsonObject:
+        return parse_json_object(body, max_depth=self.limits.max_json_depth)
 
     async def store_new(
         self, ctx: TenantContext, type_key: str, document: JsonObject, resource_id: str
@@ -122,7 +131,11 @@ class ResourceService:
             ctx.require(Permission.CREATE)
             _refuse_while_moving(ctx)
             rt = self.resource_type(type_key, ctx.tenant)
-            attributes = canonical_attributes(rt, document)
+            if len(resource_id) > self.limits.max_id_length:
+                raise ScimError.invalid_value(
+                    f"an id may have at most {self.limits.max_id_length} characters"
+                )
+            attributes = canonical_attributes(rt, document, limits=self.limits)
             attributes = await self._resolve_members(ctx, rt, attributes)
             now = self._clock()
             resource = StoredResource(rt.name, resource_id, 1, now, now, attributes)
@@ -142,7 +155,7 @@ class ResourceService:
 
     def validate(self, ctx: TenantContext, type_key: str, document: JsonObject) -> None:
         """Raises the ScimError a create of `document` would raise for its content."""
-        canonical_attributes(self.resource_type(type_key, ctx.tenant), document)
+        canonical_attributes(self.resource_type(type_key, ctx.tenant), document, limits=self.limits)
 
     async def get(self, ctx: TenantContext, type_key: str, resource_id: str) -> StoredResource:
         ctx.require(Permission.READ)
@@ -154,6 +167,8 @@ class ResourceService:
         self, ctx: TenantContext, rt: ResourceType, resource_id: str, *, to_write: bool = True
     ) -> StoredResource:
         """The caller's resource; shared resources are found too, but only for reading."""
+        if len(resource_id) > self.limits.max_id_length:
+            raise _not_found(rt, resource_id)  # no stored id is that long: nothing to look up
         resource = await self._repository.get(ctx.tenant, rt, resource_id)
         if resource is None:
             shared = await self._shared.get(ctx, rt, resource_id)
@@ -170,11 +185,14 @@ class ResourceService:
         async with self._audited(ctx, "replace", type_key, resource_id) as audit:
             ctx.require(Permission.UPDATE)
             rt = self.resource_type(type_key, ctx.tenant)
-            document = parse_json_object(body)
-            canonical_attributes(rt, document)  # refuse bad input before reading anything
+            document = self._parse(body)
+            # refuse bad input before reading anything
+            canonical_attributes(rt, document, limits=self.limits)
 
             def replacement(current: StoredResource) -> JsonObject:
-                attributes = canonical_attributes(rt, document, existing=current.attributes)
+                attributes = canonical_attributes(
+                    rt, document, existing=current.attributes, limits=self.limits
+                )
                 return preserve_write_only(rt, attributes, current.attributes)
 
             return await self._update(ctx, rt, resource_id, if_match, replacement, audit)
@@ -185,13 +203,13 @@ class ResourceService:
         async with self._audited(ctx, "patch", type_key, resource_id) as audit:
             ctx.require(Permission.UPDATE)
             rt = self.resource_type(type_key, ctx.tenant)
-            operations = parse_patch(parse_json_object(body))
+            operations = parse_patch(self._parse(body), self.limits)
             return await self._update(
                 ctx,
                 rt,
                 resource_id,
                 if_match,
-                lambda current: apply_patch(rt, current.attributes, operations),
+                lambda current: apply_patch(rt, current.attributes, operations, self.limits),
                 audit,
             )
 
@@ -207,6 +225,8 @@ class ResourceService:
         ctx.require(Permission.DELETE)
         _refuse_while_moving(ctx)
         rt = self.resource_type(type_key, ctx.tenant)
+        if len(resource_id) > self.limits.max_id_length:
+            raise _not_found(rt, resource_id)
         expected: int | None = None
         if if_match:
             current = await self._fetch(ctx, rt, resource_id)
@@ -228,14 +248,14 @@ class ResourceService:
         """A list query; `in_url` when its parameters came in a request URI (GET)."""
         ctx.require(Permission.LIST)
         rt = self.resource_type(type_key, ctx.tenant)
-        where = parse_filter(request.filter) if request.filter else None
+        where = parse_filter(request.filter, self.limits) if request.filter else None
         if where is not None:
             if in_url:
                 refuse_sensitive(rt, where)
             check_filter(rt, where)
-        sort = resolve_sort(rt, request.sort_by, request.sort_order)
+        sort = resolve_sort(rt, request.sort_by, request.sort_order, self.limits)
         start, limit = self._page(request)
-        key = query_key(rt.name, request.filter, request.sort_by, request.sort_order)
+        key = query_key(ctx.tenant_id, rt.name, request.filter, request.sort_by, request.sort_order)
         if request.cursor is not None:
             start = decode_cursor(request.cursor, key) + 1
         page = await self._shared.list(ctx, rt, where, start - 1, limit, sort, self._max_scan)
@@ -253,14 +273,14 @@ class ResourceService:
     async def search(self, ctx: TenantContext, type_key: str, body: bytes) -> SearchResult:
         """A SearchRequest (RFC 7644 §3.4.3); with no resource type, across all of them."""
         ctx.require(Permission.LIST)
-        request = parse_search_request(parse_json_object(body))
+        request = parse_search_request(self._parse(body), self.limits)
         if type_key:
             found = await self.list(ctx, type_key, request, in_url=False)
             return SearchResult(found, request.projection)
         return SearchResult(await self._search_all(ctx, request), request.projection)
 
     async def _search_all(self, ctx: TenantContext, request: ListRequest) -> ListResult:
-        where = parse_filter(request.filter) if request.filter else None
+        where = parse_filter(request.filter, self.limits) if request.filter else None
         registry = self.types(ctx.tenant)
         types = [rt for rt in registry.all() if where is None or _filterable(rt, where)]
         if not types:
@@ -270,9 +290,9 @@ class ResourceService:
         skip, total = start - 1, 0
         found: list[StoredResource] = []
         for rt in types:
-            sort = resolve_sort(rt, request.sort_by, request.sort_order)
+            sort = resolve_sort(rt, request.sort_by, request.sort_order, self.limits)
             page = await self._repository.list(
-                ctx.tenant, rt, where, skip, limit - len(found), sort
+                ctx.tenant, rt, where, skip, limit - len(found), sort, self._max_scan
             )
             total += page.total
             skip = max(0, skip - page.total)
@@ -367,6 +387,7 @@ class ResourceService:
             raise ScimError.invalid_value("use either cursor or startIndex, not both")
         # RFC 7644 §3.4.2.4: startIndex below 1 counts as 1, a negative count as 0.
         start = max(1, request.start_index if request.start_index is not None else 1)
+        start = min(start, _MAX_START_INDEX)
         count = request.count
         limit = self.default_count if count is None else min(max(0, count), self.max_count)
         return start, limit

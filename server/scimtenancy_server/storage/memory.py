@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from scimtenancy_server.domain.errors import ScimError
@@ -13,10 +14,13 @@ from scimtenancy_server.domain.filter import (
     has_value_path,
     relax,
 )
-from scimtenancy_server.domain.filter_eval import matches
+from scimtenancy_server.domain.filter_compile import compile_filter
+from scimtenancy_server.domain.filter_eval import leaves
 from scimtenancy_server.domain.resource import StoredResource, member_values, without_member
-from scimtenancy_server.domain.sorting import sort_resources
+from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.sorting import Sort, SortKey, order_keyed, sort_key
 from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.domain.text_folding import fold_identity
 from scimtenancy_server.storage.repository import (
     Page,
     Query,
@@ -28,12 +32,15 @@ from scimtenancy_server.storage.repository import (
 )
 
 _Namespace = tuple[str, str]
+# A list scans a whole tenant in this process: it yields to the event loop after about this
+# many attribute-expression checks (resources x terms), so other tenants' requests go on.
+_CHECKS_PER_YIELD = 500
 
 
 class InMemoryResourceRepository(ResourceRepository):
     def __init__(self) -> None:
         self._resources: dict[_Namespace, dict[str, StoredResource]] = {}
-        # Lower-cased unique values per namespace, the in-memory twin of the unique index.
+        # Folded unique values per namespace, the in-memory twin of the unique index.
         self._unique: dict[_Namespace, dict[str, str]] = {}
 
     def _namespace(self, scope: Scope) -> _Namespace:
@@ -42,7 +49,7 @@ class InMemoryResourceRepository(ResourceRepository):
     def _unique_key(self, scope: Scope, resource: StoredResource) -> str | None:
         name = scope.resource_type.unique
         value = resource.attributes.get(name) if name else None
-        return value.lower() if isinstance(value, str) else None
+        return fold_identity(value) if isinstance(value, str) else None
 
     def _claim(self, scope: Scope, resource: StoredResource) -> None:
         key = self._unique_key(scope, resource)
@@ -106,21 +113,16 @@ class InMemoryResourceRepository(ResourceRepository):
             and where.path == AttrPath(None, where.path.attribute)
             and where.path.attribute.lower() == unique.lower()
         ):
-            owner = self._unique.get(self._namespace(scope), {}).get(where.value.lower())
+            owner = self._unique.get(self._namespace(scope), {}).get(fold_identity(where.value))
             return [resources[owner]] if owner in resources else []
         return resources.values()
 
     async def _list(self, scope: Scope, query: Query) -> Page:
-        rt, where = scope.resource_type, query.where
-        resources = self._candidates(scope, where)
-        if where is not None and has_value_path(where):
-            relaxed = relax(where)
-            scanned = [r for r in resources if relaxed is None or matches(rt, r, relaxed)]
-            if len(scanned) > query.max_scan:
-                raise too_many(query.max_scan)
-        found = sort_resources(
-            [r for r in resources if where is None or matches(rt, r, where)], query.sort
-        )
+        # A snapshot: writes may land while the scan yields to the event loop.
+        resources = list(self._candidates(scope, query.where))
+        if query.where is not None:
+            resources = await _matching(scope.resource_type, query.where, resources, query.max_scan)
+        found = await _sorted(resources, query.sort)
         return Page(len(found), found[query.offset : query.offset + query.limit])
 
     async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]:
@@ -156,3 +158,52 @@ class InMemoryResourceRepository(ResourceRepository):
 
     async def _probe(self, tenant_id: str, isolation: IsolationLevel, now: datetime) -> None:
         return None  # process memory: nothing that can fail independently of the process
+
+
+async def _matching(
+    rt: ResourceType, where: Filter, resources: list[StoredResource], max_scan: int
+) -> list[StoredResource]:
+    every = max(1, _CHECKS_PER_YIELD // sum(1 for _ in leaves(where)))
+    if has_value_path(where):
+        # As MongoDB does: the relaxed filter's matches are the scan that max_scan bounds.
+        relaxed = relax(where)
+        prefilter = compile_filter(rt, relaxed) if relaxed is not None else _everything
+        resources = await _scan(resources, prefilter, every, max_scan + 1)
+        if len(resources) > max_scan:
+            raise too_many(max_scan)
+    return await _scan(resources, compile_filter(rt, where), every)
+
+
+def _everything(resource: StoredResource) -> bool:
+    return True
+
+
+async def _scan(
+    resources: Sequence[StoredResource],
+    keep: Callable[[StoredResource], bool],
+    every: int,
+    at_most: int | None = None,
+) -> list[StoredResource]:
+    """The resources `keep` accepts (the first `at_most`), yielding every `every` resources."""
+    kept: list[StoredResource] = []
+    for start in range(0, len(resources), every):
+        if start:
+            await asyncio.sleep(0)
+        kept += filter(keep, resources[start : start + every])
+        if at_most is not None and len(kept) >= at_most:
+            return kept[:at_most]
+    return kept
+
+
+async def _sorted(resources: list[StoredResource], sort: Sort | None) -> list[StoredResource]:
+    """Sorted as domain.sorting does, keys computed a chunk at a time between yields; the
+    final ordering of the keys is one step (two C-level sorts)."""
+    if sort is None:
+        return sorted(resources, key=lambda r: r.id)
+    key = sort_key(sort)
+    keyed: list[tuple[SortKey, StoredResource]] = []
+    for start in range(0, len(resources), _CHECKS_PER_YIELD):
+        if start:
+            await asyncio.sleep(0)
+        keyed += ((key(r), r) for r in resources[start : start + _CHECKS_PER_YIELD])
+    return order_keyed(keyed, sort.descending)

@@ -14,7 +14,7 @@ from pymongo.errors import PyMongoError
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import has_value_path, relax
-from scimtenancy_server.domain.filter_eval import matches
+from scimtenancy_server.domain.filter_compile import compile_filter
 from scimtenancy_server.domain.resource import StoredResource, without_member
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
@@ -41,6 +41,8 @@ from scimtenancy_server.storage.repository import (
 
 # Rounds of read-then-conditional-write before giving up on a contended update.
 _WRITE_ATTEMPTS = 5
+# Value-filter candidates checked in the server between two yields to the event loop.
+_CHECKS_PER_YIELD = 200
 
 
 def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
@@ -171,6 +173,7 @@ class MongoResourceRepository(ResourceRepository):
         """Streams the prefilter's candidates, keeping only the requested page in memory."""
         rt, where = scope.resource_type, query.where
         assert where is not None
+        keep = compile_filter(rt, where)
         relaxed = relax(where)
         selector = scoped(scope, to_query(rt, relaxed) if relaxed else {})
         total = scanned = 0
@@ -182,8 +185,10 @@ class MongoResourceRepository(ResourceRepository):
                 scanned += 1
                 if scanned > query.max_scan:
                     raise too_many(query.max_scan)
+                if scanned % _CHECKS_PER_YIELD == 0:
+                    await asyncio.sleep(0)  # a buffered batch is read without yielding
                 resource = from_document(rt, document)
-                if matches(rt, resource, where):
+                if keep(resource):
                     if query.offset <= total < query.offset + query.limit:
                         resources.append(resource)
                     total += 1

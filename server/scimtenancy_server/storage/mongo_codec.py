@@ -12,6 +12,7 @@ from typing import Any
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.domain.text_folding import fold_identity
 from scimtenancy_server.storage.repository import Scope
 
 
@@ -37,19 +38,28 @@ def _map_keys(value: Any, mapper: Any) -> Any:
 
 
 def shadow_field(lookup: str) -> str:
-    """The field holding a lower-cased copy of a caseExact=false lookup attribute
-    (`userName` → `lc_userName`; `emails.value` → `lc_emails_value`, an array)."""
+    """The field holding the folded copy (domain/text_folding.py) of a caseExact=false lookup
+    attribute (`userName` → `lc_userName`; `emails.value` → `lc_emails_value`, an array).
+    The `lc_` names date from when the copy was lower-cased; `mongo_refold` migrates those."""
     return "lc_" + lookup.replace(".", "_")
 
 
-def _lowered(attributes: dict[str, Any], lookup: str) -> Any:
+def _folded(attributes: dict[str, Any], lookup: str) -> Any:
     name, _, sub = lookup.partition(".")
     value = attributes.get(name)
     if not sub:
-        return value.lower() if isinstance(value, str) else None
+        return fold_identity(value) if isinstance(value, str) else None
     items = value if isinstance(value, list) else []
-    found = [i[sub].lower() for i in items if isinstance(i, dict) and isinstance(i.get(sub), str)]
+    found = [
+        fold_identity(i[sub]) for i in items if isinstance(i, dict) and isinstance(i.get(sub), str)
+    ]
     return found or None
+
+
+def shadow_fields(resource_type: ResourceType, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The shadow fields of a resource's attributes: absent where there is nothing to fold."""
+    fields = {shadow_field(name): _folded(attributes, name) for name in resource_type.lookup}
+    return {field: value for field, value in fields.items() if value is not None}
 
 
 def collection_name(scope: Scope) -> str:
@@ -86,10 +96,7 @@ def to_document(scope: Scope, resource: StoredResource) -> dict[str, Any]:
         "last_modified": resource.last_modified,
         "data": _map_keys(resource.attributes, escape_key),
     }
-    for lookup in scope.resource_type.lookup:
-        lowered = _lowered(resource.attributes, lookup)
-        if lowered is not None:
-            document[shadow_field(lookup)] = lowered
+    document.update(shadow_fields(scope.resource_type, resource.attributes))
     return scoped(scope, document)
 
 
@@ -100,5 +107,11 @@ def from_document(resource_type: ResourceType, document: dict[str, Any]) -> Stor
         version=document["version"],
         created=document["created"],
         last_modified=document["last_modified"],
-        attributes=_map_keys(document["data"], unescape_key),
+        attributes=stored_attributes(document),
     )
+
+
+def stored_attributes(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document's SCIM attributes, keys unescaped."""
+    attributes: dict[str, Any] = _map_keys(document.get("data") or {}, unescape_key)
+    return attributes

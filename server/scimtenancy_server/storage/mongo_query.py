@@ -1,7 +1,13 @@
-"""Translates a SCIM filter into a MongoDB query with the semantics of domain/filter_eval.py.
+r"""Translates a SCIM filter into a MongoDB query with the semantics of domain/filter_eval.py.
 
-User values reach regexes only through `re.escape`. Case-insensitive lookups of userName and
-displayName use the lower-cased shadow fields, so an index serves them.
+User values reach regexes only through `re.escape`, anchored with `\z` (PCRE's `$` would
+also match before a final newline). Every string comparison of a lookup attribute (userName,
+displayName, emails.value) runs on its shadow field, which holds the identity fold
+(domain/text_folding.py), against the folded value: an index serves `eq` and ordering, and
+`co` / `sw` / `ew` agree with the evaluator's fold, which no `$regex` option can express.
+Other case-insensitive strings use `$regex` with option `i` and the evaluator lower-cases
+them, which agree. Runs of `and` / `or` become one `$and` / `$or` (MongoDB refuses queries
+nested past 100 levels).
 
 Value filters (`emails[type eq "work"]`) need `$elemMatch` on sub-documents, which FerretDB
 1.24 does not implement. The adapter queries with the filter relaxed (`domain.filter.relax`)
@@ -24,17 +30,19 @@ from scimtenancy_server.domain.filter import (
     Present,
     Scalar,
     ValuePath,
+    run_operands,
 )
-from scimtenancy_server.domain.filter_eval import comparator, parse_datetime
+from scimtenancy_server.domain.filter_eval import comparator, parse_datetime, values_test
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort
+from scimtenancy_server.domain.text_folding import fold_identity
 from scimtenancy_server.storage.mongo_codec import escape_key, shadow_field
 
 Query = dict[str, Any]
 _NEVER: Query = {"_id": {"$exists": False}}
 _META_FIELDS = {"created": "created", "lastModified": "last_modified"}
 _ORDERING = {"gt": "$gt", "ge": "$gte", "lt": "$lt", "le": "$lte"}
-_PATTERNS = {"eq": "^{}$", "co": "{}", "sw": "^{}", "ew": "{}$"}
+_PATTERNS = {"eq": r"^{}\z", "co": "{}", "sw": "^{}", "ew": r"{}\z"}
 
 
 def to_query(resource_type: ResourceType, expression: Filter) -> Query:
@@ -53,10 +61,9 @@ def to_query(resource_type: ResourceType, expression: Filter) -> Query:
 
 
 def _logical(expression: Filter, leaf: Any) -> Query:
-    if isinstance(expression, And):
-        return {"$and": [_logical(expression.left, leaf), _logical(expression.right, leaf)]}
-    if isinstance(expression, Or):
-        return {"$or": [_logical(expression.left, leaf), _logical(expression.right, leaf)]}
+    if isinstance(expression, And | Or):
+        name = "$and" if isinstance(expression, And) else "$or"
+        return {name: [_logical(operand, leaf) for operand in run_operands(expression)]}
     if isinstance(expression, Not):
         return {"$nor": [_logical(expression.inner, leaf)]}
     result: Query = leaf(expression)
@@ -92,7 +99,7 @@ def _leaf_query(path: ResolvedPath, node: Compare | Present) -> Query:
     if isinstance(node, Present):
         return _present(field)
     if node.value is None:
-        comparator(path, node.op, "")  # same refusals as the evaluator
+        values_test(path, node.op, None)  # same refusals as the evaluator
         present = _present(field)
         return present if node.op == "ne" else {"$nor": [present]}
     if node.op == "ne":
@@ -105,16 +112,22 @@ def _compare(path: ResolvedPath, field: str, op: str, value: Scalar) -> Query:
     if path.is_meta:
         return {field: {"$eq" if op == "eq" else _ORDERING[op]: parse_datetime(value)}}
     if isinstance(value, str) and not path.case_exact:
-        if path.lookup and op in ("eq", *_ORDERING):
-            shadow = shadow_field(path.lookup_key)
-            lowered = value.lower()
-            return {shadow: lowered} if op == "eq" else {shadow: {_ORDERING[op]: lowered}}
+        if path.lookup:
+            return _shadow_compare(shadow_field(path.lookup_key), op, fold_identity(value))
         return {field: {"$regex": _PATTERNS[op].format(re.escape(value)), "$options": "i"}}
     if op in _PATTERNS and op != "eq":
         return {field: {"$regex": _PATTERNS[op].format(re.escape(str(value)))}}
     if op == "eq":
         return {field: value}
     return {field: {_ORDERING[op]: value}}
+
+
+def _shadow_compare(shadow: str, op: str, folded: str) -> Query:
+    if op == "eq":
+        return {shadow: folded}
+    if op in _ORDERING:
+        return {shadow: {_ORDERING[op]: folded}}
+    return {shadow: {"$regex": _PATTERNS[op].format(re.escape(folded))}}
 
 
 def sort_spec(sort: Sort | None) -> list[tuple[str, int]]:
