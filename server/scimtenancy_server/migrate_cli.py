@@ -1,10 +1,12 @@
-"""`scimtenancy-migrate`: move resources into a tenant, or export a tenant.
+"""`scimtenancy-migrate`: move resources into a tenant, export a tenant, or bring stored
+data up to the current code.
 
 The target storage is the server's (SCIMTENANCY_STORAGE, SCIMTENANCY_MONGODB_URI, ...):
 
     scimtenancy-migrate from-mongodb acme --source-uri mongodb://old --source-database scim
     scimtenancy-migrate from-jsonl acme export.jsonl --dry-run
     scimtenancy-migrate export acme export.jsonl
+    scimtenancy-migrate refold-shadow-fields
 """
 
 from __future__ import annotations
@@ -31,8 +33,12 @@ from scimtenancy_server.services.migration import (
     mongo_source,
 )
 from scimtenancy_server.storage.mongo import connect
+from scimtenancy_server.storage.mongo_refold import RefoldReport, refold_shadow_fields
 
-app = typer.Typer(help="Migrate resources into a tenant, or export one.", no_args_is_help=True)
+app = typer.Typer(
+    help="Migrate resources into a tenant, export one, or re-fold stored lookup fields.",
+    no_args_is_help=True,
+)
 console = Console()
 T = TypeVar("T")
 
@@ -113,3 +119,48 @@ def export(tenant_id: str, path: Path) -> None:
         return await export_jsonl(application.repository, application.resources, ctx, path)
 
     console.print(f"exported {asyncio.run(_with_tenant(tenant_id, work))} resources to {path}")
+
+
+def _show_refold(report: RefoldReport) -> None:
+    table = Table("collection", "documents", "rewritten")
+    for name, count in report.scanned.items():
+        table.add_row(name, str(count), str(report.rewritten[name]))
+    console.print(table)
+    for c in report.collisions:
+        console.print(
+            f"[red]collision[/red] {c.collection} tenant {c.tenant_id}: userName of "
+            f"{c.resource_id} is now the same name as {c.holder_id}'s; rename one of them"
+        )
+    for name, resource_id in report.busy:
+        console.print(f"[yellow]busy[/yellow] {name} {resource_id}: written meanwhile, run again")
+    if report.collisions or report.busy:
+        raise typer.Exit(1)
+
+
+@app.command("refold-shadow-fields")
+def refold(
+    page_size: Annotated[int, typer.Option(min=1, help="documents read per query")] = 500,
+) -> None:
+    """Re-fold userName, displayName and emails.value shadow fields (MongoDB storage) to the
+    current identity fold; online, idempotent, and resumed by running again."""
+    settings = Settings()
+    if settings.storage != "mongodb":
+        console.print("embedded storage keeps nothing across restarts: nothing to re-fold")
+        return
+    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+
+    async def work() -> RefoldReport:
+        columns = (SpinnerColumn(), TextColumn("{task.completed} documents"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("re-folding")
+            return await refold_shadow_fields(
+                client[settings.mongodb_database],
+                page_size=page_size,
+                on_progress=lambda: progress.advance(task),
+            )
+
+    try:
+        report = asyncio.run(work())
+    finally:
+        client.close()
+    _show_refold(report)

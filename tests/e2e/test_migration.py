@@ -1,5 +1,6 @@
 """Migration from a single-tenant store, export and import, through the real CLI and FerretDB:
-dry run, an interrupted run, the resumed run, and a report of what failed and why."""
+dry run, an interrupted run, the resumed run, and a report of what failed and why; and the
+re-fold of shadow fields written by older code."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract.test_refold import PEOPLE, written_the_old_way
 from helpers import require_mongodb, unique_id
 
 from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application
+from scimtenancy_server.domain.filter import parse_filter
 from scimtenancy_server.domain.schema import GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.storage.mongo import connect
@@ -125,3 +128,46 @@ async def test_migrate_resume_export_and_import(
     code, out = run(uri, target_db, "from-jsonl", other.tenant_id, str(export))
     assert code == 0, out  # idempotent: everything is skipped the second time
     assert await users(other) == ["u1", "u2", "u3"]
+
+
+async def test_refold_shadow_fields_through_the_cli(
+    target: tuple[Application, str, str, str],
+) -> None:
+    app, uri, target_db, _ = target
+    acme = await app.administration.create_tenant(unique_id("acme"), "", IsolationLevel.STRICT)
+    client = connect(uri)
+    try:
+        await written_the_old_way(client[target_db], acme, PEOPLE[:3])
+    finally:
+        client.close()
+
+    async def found(name: str) -> list[str]:
+        where = parse_filter(f'userName eq "{name}"')
+        return [r.id for r in (await app.repository.list(acme, USER, where, 0, 10)).resources]
+
+    assert await found("café") == []  # NFD stored, lower-cased: an NFC lookup misses it
+    code, out = run(uri, target_db, "refold-shadow-fields", "--page-size", "2")
+    assert code == 1, out  # u2 and u3 are one name now: reported, not merged
+    assert f"collision t.{acme.tenant_id}.users tenant {acme.tenant_id}" in out
+    assert "u2-strasse is now the same name as u3-strasse" in out
+    assert await found("CAFÉ") == ["u1-cafe"]
+    assert await found("straße") == ["u3-strasse"]
+
+    assert await app.repository.delete(acme, USER, "u3-strasse", expected_version=None)
+    code, out = run(uri, target_db, "refold-shadow-fields")
+    assert code == 0, out
+    assert "collision" not in out
+    assert await found("STRASSE") == ["u2-strasse"]
+
+
+def test_refold_on_embedded_storage_has_nothing_to_do() -> None:
+    done = subprocess.run(
+        [str(CLI), "refold-shadow-fields"],
+        env={**os.environ, "SCIMTENANCY_STORAGE": "memory"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "nothing to re-fold" in done.stdout
