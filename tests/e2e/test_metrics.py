@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from e2e.stack import Stack, running_stack, server_settings
+import grpc
+import pytest
+from e2e.stack import ADMIN_TOKEN, Stack, running_stack, server_settings
 from helpers import unique_id, user_body
 from telemetry_capture import telemetry_capture
 
+from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
+from scimtenancy.resources.v1 import resources_pb2, resources_pb2_grpc
 from scimtenancy_server.domain.tenant import IsolationLevel
+from scimtenancy_server.rpc.context import TENANT_HINT_KEY
+
+ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
 
 
 def _total(points: list[tuple[dict[str, Any], Any]], **attributes: str) -> float:
@@ -115,3 +122,76 @@ async def test_tenant_cache_hits_and_misses_are_counted(memory_stack: Stack) -> 
         assert (await scim.get("/Users")).status_code == 200
     assert lookups("miss") >= misses + 1
     assert lookups("hit") >= hits + 2
+
+
+def _tenant_labels(capture: Any) -> set[str]:
+    return {a["tenant.id"] for a, _ in capture.points("scim.operations") if "tenant.id" in a}
+
+
+async def test_strangers_cannot_add_tenant_labels(memory_stack: Stack) -> None:
+    capture = telemetry_capture()
+    scim = await memory_stack.tenant(IsolationLevel.STANDARD)
+    unresolved = _total(capture.points("scim.operations"), **{"tenant.id": "unresolved"})
+    invented = [unique_id() for _ in range(4)]
+    wrong = (("authorization", "Bearer not-the-admin-token"),)
+    async with grpc.aio.insecure_channel(memory_stack.grpc_target) as channel:
+        admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+        resources = resources_pb2_grpc.ResourceServiceStub(channel)
+        for tenant_id in invented:
+            for call in (
+                admin.GetTenant(admin_pb2.GetTenantRequest(tenant_id=tenant_id), metadata=wrong),
+                admin.DeleteTenant(
+                    admin_pb2.DeleteTenantRequest(tenant_id=tenant_id), metadata=wrong
+                ),
+                resources.ListResources(
+                    resources_pb2.ListResourcesRequest(resource_type="Users"),
+                    metadata=(*wrong, (TENANT_HINT_KEY, tenant_id)),
+                ),
+            ):
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await call
+                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert (await scim.as_tenant_in_url(tenant_id).get("/Users")).status_code in {401, 403}
+
+    assert not _tenant_labels(capture) & set(invented)
+    after = _total(capture.points("scim.operations"), **{"tenant.id": "unresolved"})
+    assert after == unresolved + 3 * len(invented) + len(invented)
+
+
+async def test_admin_calls_label_only_tenants_that_exist(memory_stack: Stack) -> None:
+    capture = telemetry_capture()
+    scim = await memory_stack.tenant(IsolationLevel.STANDARD)
+    invented = unique_id()
+    async with grpc.aio.insecure_channel(memory_stack.grpc_target) as channel:
+        admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await admin.GetTenant(admin_pb2.GetTenantRequest(tenant_id=invented), metadata=ADMIN)
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        # Audit events outlive their tenant, so listing those of any id succeeds.
+        listed = await admin.ListAuditEvents(
+            admin_pb2.ListAuditEventsRequest(tenant_id=invented), metadata=ADMIN
+        )
+        assert not listed.events
+        found = await admin.GetTenant(
+            admin_pb2.GetTenantRequest(tenant_id=scim.tenant_id), metadata=ADMIN
+        )
+        assert found.tenant.tenant_id == scim.tenant_id
+
+    assert invented not in _tenant_labels(capture)
+    points = capture.points("scim.operations")
+    ok = {"scim.operation": "get_tenant", "scim.outcome": "ok"}
+    assert _total(points, **{"tenant.id": scim.tenant_id}, **ok) == 1
+    listing = {"tenant.id": "unresolved", "scim.operation": "list_audit_events"}
+    assert _total(points, **listing) >= 1
+
+
+async def test_invented_http_methods_share_one_label(memory_stack: Stack) -> None:
+    capture = telemetry_capture()
+    scim = await memory_stack.tenant(IsolationLevel.STANDARD)
+    url, headers = f"{scim.base_url}/Users", {"Authorization": f"Bearer {scim.api_key}"}
+    for method in ("PROPFIND", "MKCOL"):
+        response = await memory_stack.http.request(method, url, headers=headers)
+        assert response.status_code == 405
+    methods = {a["http.request.method"] for a, _ in capture.points("http.server.request.duration")}
+    assert "_OTHER" in methods
+    assert not methods & {"PROPFIND", "MKCOL"}

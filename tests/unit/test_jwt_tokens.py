@@ -243,3 +243,107 @@ async def test_keys_come_from_a_jwks_url_and_are_cached() -> None:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# -- absurd values in signed tokens: 401 naming the claim, never a 500 (issue 10, class 8)
+
+HUGE = 10**400
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", HUGE),
+        ("exp", -HUGE),
+        ("exp", 1e308),
+        ("exp", float("inf")),
+        ("exp", float("nan")),
+        ("exp", -1),
+        ("exp", "2000000000"),
+        ("exp", True),
+        ("exp", [2000000000]),
+        ("nbf", HUGE),
+        ("nbf", -HUGE),
+        ("nbf", float("-inf")),
+        ("nbf", "soon"),
+        ("iat", HUGE),
+        ("iat", -1),
+        ("iat", float("inf")),
+        ("iat", {"at": 1}),
+        ("max_users", HUGE),
+        ("max_users", -1),
+        ("max_users", 1e308),
+        ("max_users", 2**63),
+        ("max_users", 5.0),
+        ("max_users", "5"),
+        ("max_groups", True),
+        ("max_groups", [1]),
+    ],
+    ids=lambda value: repr(value)[:24],
+)
+async def test_absurd_numeric_claims_are_refused(
+    setup: tuple[JwtResolver, str], claim: str, value: Any
+) -> None:
+    resolver, _ = setup
+    with pytest.raises(ScimError) as refused:
+        await resolver.load(rs256(claims(**{claim: value})))
+    assert refused.value.status == 401
+    assert f"claim {claim!r}" in refused.value.detail
+    assert len(refused.value.detail) < 200
+
+
+async def test_limit_claims_within_range_set_the_tokens_limits(
+    setup: tuple[JwtResolver, str],
+) -> None:
+    resolver, _ = setup
+    resolution = await resolver.load(rs256(claims(max_users=2**63 - 1, max_groups=0)))
+    assert resolution is not None
+    assert resolution[0].tenant.limits == {"User": 2**63 - 1, "Group": 0}
+    unset = await resolver.load(rs256(claims(max_users=None)))  # null: no limit claimed
+    assert unset is not None
+    assert "User" not in unset[0].tenant.limits
+
+
+def reheaded(header: dict[str, Any]) -> str:
+    """A signed token whose header was swapped for another."""
+    return f"{_segment(header)}.{rs256(claims()).split('.', 1)[1]}"
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda: rs256(claims(), kid="k" * 100_000),
+        lambda: jwt.encode(claims(iss="https://hs.example"), SECRET, headers={"kid": "k" * 300}),
+        lambda: reheaded({"alg": "RS256", "kid": ["k1"]}),
+        lambda: reheaded({"alg": "A" * 100_000}),
+    ],
+    ids=["kid-100KB", "hs256-kid-300", "kid-list", "alg-100KB"],
+)
+async def test_oversized_headers_are_refused_without_echo(
+    setup: tuple[JwtResolver, str], make_token: Any
+) -> None:
+    resolver, _ = setup
+    with pytest.raises(ScimError) as refused:
+        await resolver.load(make_token())
+    assert refused.value.status == 401
+    assert len(refused.value.detail) < 200
+
+
+async def test_oversized_credentials_are_refused_before_parsing(
+    setup: tuple[JwtResolver, str],
+) -> None:
+    jwt_resolver, tenant_id = setup
+    chain = TenantResolver([jwt_resolver, ApiKeyResolver(InMemoryTenantStore())])
+    token = rs256(claims(padding="p" * 100_000))
+    with pytest.raises(ScimError) as refused:
+        await chain.resolve(f"Bearer {token}")
+    assert refused.value.status == 401
+    assert "longer than" in refused.value.detail
+    assert token[:20] not in refused.value.detail
+    assert chain.misses == 0  # refused before the cache or any resolver saw it
+    # A large real token (Entra ID's with 200 group ids is ~8 KB) still gets through.
+    groups = [f"{i:08d}-0000-0000-0000-000000000000" for i in range(200)]
+    large = rs256(claims(groups=groups))
+    assert 8_000 < len(large) < 16_384
+    context = await chain.resolve(f"Bearer {large}")
+    assert context.tenant_id == tenant_id

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scimtenancy_common.logs import (
+    MAX_LOGGED_VALUE,
     REDACTED,
     JsonFormatter,
     TextFormatter,
+    bounded,
     request_id_var,
     scrub,
     tenant_var,
@@ -70,3 +75,110 @@ def test_json_lines_carry_the_request_context_and_no_secret() -> None:
 def test_text_lines_are_scrubbed_too() -> None:
     line = TextFormatter().format(_record("key %s", "api_key=abcdef"))
     assert "abcdef" not in line
+
+
+# -- cost: hostile lines are scrubbed in time linear in their length (issue 10, class 1)
+
+SECRET = "sk_live_4242"
+HEAD, HEAD_SCRUBBED = f"GET /Users/{JWT} Bearer {JWT} ", f"GET /Users/{REDACTED} Bearer {REDACTED} "
+TAIL, TAIL_SCRUBBED = f" api_key={SECRET} 401", f" api_key={REDACTED} 401"
+
+# (unit, what one unit scrubs to) for units that are scrubbed independently of their
+# neighbours. The first ones made the expression before issue 10 read the rest of the line
+# once per `eyJ`: ~3 s for 60 KB.
+UNITS = [
+    ("eyJ-", "eyJ-"),
+    ("-eyJa", "-eyJa"),
+    ("eyJ", "eyJ"),
+    (".eyJ", ".eyJ"),
+    ("eyJa.b;", "eyJa.b;"),
+    ("eyJa.eyJb.c ", f"{REDACTED} "),
+    ("Bearer Bearer ", f"Bearer {REDACTED} "),
+    ("basic\tbasic\t", f"basic\t{REDACTED}\t"),
+    ("token ", "token "),
+    ("token : token : ", f"token : {REDACTED} : "),
+    ("password: password: ", f"password: {REDACTED} "),
+    ('secret="x" ', f'secret="{REDACTED}" '),
+    ("authorization: Bearer x ", f"authorization: {REDACTED} "),
+    ("Authorization=Bearer Basic ", f"Authorization={REDACTED} "),
+    ("api-key:;", "api-key:;"),
+]
+# (unit, what the whole run of units scrubs to): one secret name swallowing all the others.
+RUNS = [
+    ("token=", f"token={REDACTED}"),
+    ("api_key=", f"api_key={REDACTED}"),
+]
+SIZES = (12_500, 100_000)  # n and 8n characters
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(("unit", "scrubbed"), UNITS, ids=[u for u, _ in UNITS])
+def test_hostile_repetitions_are_scrubbed_correctly(unit: str, scrubbed: str, size: int) -> None:
+    count = size // len(unit)
+    assert scrub(HEAD + unit * count + TAIL) == HEAD_SCRUBBED + scrubbed * count + TAIL_SCRUBBED
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(("unit", "scrubbed"), RUNS, ids=[u for u, _ in RUNS])
+def test_hostile_runs_are_scrubbed_as_one_secret(unit: str, scrubbed: str, size: int) -> None:
+    count = size // len(unit)
+    assert scrub(HEAD + unit * count + TAIL) == HEAD_SCRUBBED + scrubbed + TAIL_SCRUBBED
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_long_whitespace_after_a_scheme_or_name(size: int) -> None:
+    gap = " " * size
+    text = f"Bearer{gap};token{gap}={gap};password{gap}:{gap}{SECRET}"
+    assert scrub(text) == f"Bearer{gap};token{gap}={gap};password{gap}:{gap}{REDACTED}"
+
+
+# The expression as written before issue 10: the meaning to keep. It is quadratic on long
+# lines, so it only judges short ones.
+REFERENCE = re.compile(
+    r"(?i)(?P<scheme>\b(?:bearer|basic)\s+)[^\s'\",;]+"
+    r"|\beyJ[\w-]+\.[\w-]+\.[\w-]*"
+    r"|(?P<name>\b(?:api[_-]?key|token|secret|password|authorization)\b[\"']?\s*[:=]\s*[\"']?)"
+    r"(?:(?:bearer|basic)\s+)?[^\s'\",;}]+"
+)
+FRAGMENTS = [
+    "eyJ", "eYj", "a", "Z9", "_", "-", ".", " ", "\t", "=", ":", '"', "'", ",", ";", "}", "é",
+    "token", "Bearer", "BASIC", "api_key", "api-key", "apikey", "password", "secret",
+    "authorization", "[redacted]",
+]  # fmt: skip
+
+
+def reference_scrub(text: str) -> str:
+    return REFERENCE.sub(lambda m: (m.group("scheme") or m.group("name") or "") + REDACTED, text)
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join))
+@settings(max_examples=400)
+def test_scrubbing_means_what_it_meant(text: str) -> None:
+    assert scrub(text) == reference_scrub(text)
+    assert scrub(scrub(text)) == scrub(text)
+
+
+def test_bounded_values_are_scrubbed_then_cut() -> None:
+    path = "/" + "x" * 507 + " " + JWT + "/Users"
+    logged = bounded(path)
+    assert logged == "/" + "x" * 507 + f" [re; …[cut {len(scrub(path)) - 512} characters]"
+    assert MAX_LOGGED_VALUE == 512
+    assert bounded("/Users/42") == "/Users/42"
+
+
+@pytest.mark.parametrize("unit", [u for u, _ in UNITS + RUNS])
+def test_bounded_values_stay_as_they_are_when_scrubbed_again(unit: str) -> None:
+    text = unit * (2 * MAX_LOGGED_VALUE // len(unit))
+    for limit in range(MAX_LOGGED_VALUE - len(unit) - len(REDACTED), MAX_LOGGED_VALUE + 1):
+        logged = bounded(text, limit)  # cut at every place within a unit and a "[redacted]"
+        assert scrub(logged) == logged
+
+
+def test_a_long_tenant_in_the_log_context_is_cut() -> None:
+    tenant = tenant_var.set("t" * 100_000)
+    try:
+        entry = json.loads(JsonFormatter().format(_record("served")))
+    finally:
+        tenant_var.reset(tenant)
+    assert entry["tenant"] == bounded("t" * 100_000)
+    assert len(entry["tenant"]) < MAX_LOGGED_VALUE + 50

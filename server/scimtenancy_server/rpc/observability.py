@@ -39,6 +39,9 @@ _OPERATIONS = {
     "CheckHealth": "health",
 }
 
+# Admin reads that succeed for a tenant that does not (or no longer) exist.
+_TENANTLESS_READS = frozenset({"list_audit_events"})
+
 tracer = trace.get_tracer("scimtenancy_server")
 rpc_log = logging.getLogger("scimtenancy_server.rpc")
 
@@ -120,13 +123,21 @@ class OperationMetrics:
 
 @dataclass
 class Observation:
-    """One RPC from arrival to its answer."""
+    """One RPC from arrival to its answer.
+
+    Its tenant label is only ever a tenant the server resolved, so strangers cannot grow the
+    label set: the credential's tenant, or for an admin call (which names its tenant in the
+    request) the named one once the admin token was accepted and the call succeeded, which
+    proves the tenant exists, except for reading the audit log (events outlive their tenant).
+    Anything else counts as `unresolved`."""
 
     metrics: OperationMetrics
     operation: str
     resource_type: str
     span: Span
     tenant: str = ""
+    named_tenant: str = ""
+    admitted: bool = False
     started: float = field(default_factory=time.perf_counter)
     _tokens: list[Token[str]] = field(default_factory=list)
 
@@ -140,7 +151,7 @@ class Observation:
             operation_name(method),
             metrics.labels.resource_type(request),
             trace.get_current_span(),
-            tenant=getattr(request, "tenant_id", "") or "",
+            named_tenant=getattr(request, "tenant_id", "") or "",
         )
         if SAFE_REQUEST_ID.fullmatch(request_id):
             observation._tokens.append(request_id_var.set(request_id))
@@ -148,18 +159,27 @@ class Observation:
         observation.span.set_attribute("scim.operation", observation.operation)
         if observation.resource_type:
             observation.span.set_attribute("scim.resource_type", observation.resource_type)
-        if observation.tenant:
-            observation.resolved_tenant(observation.tenant)
         return observation
 
     def resolved(self, context: RequestContext | None) -> None:
+        """The guard let the call in: with the credential's tenant, or (None) as an admin."""
         if context is not None:
             self.resolved_tenant(context.tenant.tenant_id)
+            return
+        self.admitted = True
+        if self.named_tenant:
+            self.resolved_tenant(self.named_tenant)
 
     def resolved_tenant(self, tenant: str) -> None:
         self.tenant = tenant
         self._tokens.append(tenant_var.set(tenant))
         self.span.set_attribute("tenant.id", tenant)
+
+    def tenant_label(self, error: ScimError | None) -> str:
+        if not self.admitted:
+            return self.tenant or UNRESOLVED
+        proven = error is None and self.operation not in _TENANTLESS_READS
+        return self.named_tenant if proven and self.named_tenant else UNRESOLVED
 
     def end(self, error: ScimError | None) -> None:
         seconds = time.perf_counter() - self.started
@@ -169,7 +189,7 @@ class Observation:
             if error.status >= 500:
                 self.span.set_status(Status(StatusCode.ERROR, error_type(error)))
         attributes = self.metrics.labels.attributes(
-            self.tenant or UNRESOLVED, self.operation, self.resource_type, error
+            self.tenant_label(error), self.operation, self.resource_type, error
         )
         self.metrics.record(attributes, seconds)
         if rpc_log.isEnabledFor(logging.DEBUG):  # the transcoder logs each HTTP request at info

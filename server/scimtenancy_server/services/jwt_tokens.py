@@ -2,11 +2,14 @@
 against a JWKS (static, or fetched from a URL and cached). Only the issuer's configured
 algorithms are accepted, so `alg: none` and HS/RS confusion are refused; `exp`, `nbf`, `iat`,
 `aud` and `iss` are checked with a small leeway. The tenant is the issuer's, or comes from a
-claim; permissions come from a claim; `sub` is the actor."""
+claim; permissions and limits come from claims; `sub` is the actor. A claim whose value no
+real token carries (a date past year 9999, a limit of 10^400) is refused with 401 like any
+other bad token."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -14,16 +17,62 @@ import jwt
 
 from scimtenancy_common.settings import JwtIssuer
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.limits import INT64_MAX
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, parse_permissions
 from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.storage.tenants import TenantStore
 
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 _ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"})
+# RFC 7519 §2: a NumericDate counts seconds from 1970; past 9999-12-31T23:59:59Z no date
+# (Python's, BSON's) can hold it, and no issuer means it.
+_DATE_CLAIMS = ("exp", "nbf", "iat")
+_LATEST_DATE = 253_402_300_799
+# Key ids are short names (Entra ID's and Okta's are under 50 characters).
+_MAX_KID_LENGTH = 256
+# Characters of a token's value shown in a refusal.
+_SHOWN = 40
 
 
 def _unauthenticated(detail: str) -> ScimError:
     return ScimError.unauthenticated(f"the bearer token is not accepted: {detail}")
+
+
+def _shown(value: object) -> str:
+    """A value from the token, short enough for an error detail."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…"
+
+
+def _is_date(value: object) -> bool:
+    # Range checks, not float(): 10**400 overflows a float, and NaN fails every comparison.
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (0 <= value <= _LATEST_DATE)
+    )
+
+
+def _is_limit(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX
+
+
+def check_header(header: Mapping[str, Any], algorithms: list[str]) -> None:
+    if header.get("alg") not in algorithms:
+        raise _unauthenticated(f"algorithm {_shown(header.get('alg'))} is not accepted")
+    kid = header.get("kid")
+    if kid is not None and not (isinstance(kid, str) and len(kid) <= _MAX_KID_LENGTH):
+        raise _unauthenticated("its key id is not one an issuer gives")
+
+
+def check_numeric_claims(claims: Mapping[str, Any], limit_claims: Mapping[str, str]) -> None:
+    """Refuses dates and limits no real token carries, before anything computes with them."""
+    for name in _DATE_CLAIMS:
+        if name in claims and not _is_date(claims[name]):
+            raise _unauthenticated(f"claim {name!r} is not a date between 1970 and 9999")
+    for name in limit_claims:
+        if claims.get(name) is not None and not _is_limit(claims[name]):
+            raise _unauthenticated(f"claim {name!r} is not an integer from 0 to {INT64_MAX}")
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -66,7 +115,7 @@ class JwtResolver:
         limits = {
             rt: value
             for claim, rt in issuer.limit_claims.items()
-            if isinstance(value := claims.get(claim), int) and not isinstance(value, bool)
+            if (value := claims.get(claim)) is not None  # checked by check_numeric_claims
         }
         if limits:
             tenant = replace(tenant, limits={**tenant.limits, **limits})
@@ -88,8 +137,8 @@ class JwtResolver:
         issuer = self._issuers.get(str(unverified.get("iss")))
         if issuer is None:
             raise _unauthenticated("its issuer is not trusted")
-        if header.get("alg") not in issuer.algorithms:
-            raise _unauthenticated(f"algorithm {header.get('alg')!r} is not accepted")
+        check_header(header, issuer.algorithms)
+        check_numeric_claims(unverified, issuer.limit_claims)
         return issuer, header
 
     async def _key(self, issuer: JwtIssuer, header: dict[str, Any]) -> Any:
@@ -99,7 +148,7 @@ class JwtResolver:
                 raise _unauthenticated("the issuer has no shared secret")
             return issuer.secret.get_secret_value().encode()
         if algorithm not in _ASYMMETRIC:
-            raise _unauthenticated(f"algorithm {algorithm!r} is not supported")
+            raise _unauthenticated(f"algorithm {_shown(algorithm)} is not supported")
         kid = header.get("kid")
         try:
             if issuer.issuer in self._static:
@@ -110,5 +159,5 @@ class JwtResolver:
             # PyJWKClient fetches with blocking I/O; keep it off the event loop.
             signing_key = await asyncio.to_thread(client.get_signing_key, str(kid))
         except (KeyError, jwt.PyJWKClientError):
-            raise _unauthenticated(f"no key {kid!r} is known for the issuer") from None
+            raise _unauthenticated(f"no key {_shown(kid)} is known for the issuer") from None
         return signing_key.key

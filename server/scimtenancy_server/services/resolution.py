@@ -22,6 +22,10 @@ from scimtenancy_server.domain.tenant import TenantContext, TenantStatus
 from scimtenancy_server.storage.tenants import TenantStore
 
 _INVALID = "the bearer credential is missing, malformed, unknown or revoked"
+# Characters of a bearer credential. Our API keys are about 60; Entra ID's largest access tokens
+# (200 group ids, past which it sends an overage claim instead) stay under 8 KB. Longer ones
+# are refused before anything parses, hashes or looks them up.
+MAX_CREDENTIAL_LENGTH = 16_384
 
 Resolution = tuple[TenantContext, float | None]  # the context and its expiry (epoch seconds)
 
@@ -70,6 +74,10 @@ def bearer_token(authorization: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ScimError.unauthenticated(_INVALID)
+    if len(token) > MAX_CREDENTIAL_LENGTH:
+        raise ScimError.unauthenticated(
+            f"the bearer credential is longer than {MAX_CREDENTIAL_LENGTH} characters"
+        )
     return token
 
 
