@@ -10,11 +10,14 @@ import socket
 
 from scimtenancy_common.grpc_tls import channel_security
 from scimtenancy_common.process import run_process
-from scimtenancy_common.settings import Settings, load_settings
+from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
 from scimtenancy_server.services.usage_gauges import usage_gauges_running
-from scimtenancy_transcoder.main import build_server
+from scimtenancy_transcoder.main import build_server, load_transcoder_settings
 from scimtenancy_transcoder.rpc_client import ResourceClient
+from scimtenancy_transcoder.strategies import Origin, strategy_for
+
+WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")  # noqa: S104 (names, not binds)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -25,13 +28,24 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _base_url(settings: Settings, port: int) -> str:
+def _local_host(settings: Settings) -> str:
+    """The host a first request names: the address bound, loopback for a wildcard bind."""
     host = settings.http_host
-    if settings.url_strategy == "path":
-        return f"http://{host}:{port}/tenants/{settings.dev_tenant}/scim/v2"
-    if settings.url_strategy == "subdomain":
-        return f"http://{settings.dev_tenant}.{settings.base_domain}:{port}/scim/v2"
-    return f"http://{host}:{port}/scim/v2"
+    if host in WILDCARD_ADDRESSES:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _trusting_local_host(settings: Settings) -> Settings:
+    """The banner's host is served even when it is not among the trusted hosts."""
+    trusted = [*settings.trusted_hosts, _local_host(settings)]
+    return settings.model_copy(update={"trusted_hosts": trusted})
+
+
+def _base_url(settings: Settings, port: int) -> str:
+    strategy = strategy_for(settings)
+    origin = strategy.origins.public or Origin("http", _local_host(settings), port)
+    return strategy.render(origin, settings.dev_tenant)
 
 
 def banner(settings: Settings, http_port: int, grpc_port: int) -> str:
@@ -39,9 +53,10 @@ def banner(settings: Settings, http_port: int, grpc_port: int) -> str:
     header = (
         f" -H 'X-Tenant-ID: {settings.dev_tenant}'" if settings.url_strategy == "header" else ""
     )
+    named = f"{settings.dev_tenant}.{settings.base_domain}"
     resolve = (
-        f" --resolve {settings.dev_tenant}.{settings.base_domain}:{http_port}:{settings.http_host}"
-        if settings.url_strategy == "subdomain"
+        f" --resolve {named}:{http_port}:{_local_host(settings)}"
+        if settings.url_strategy == "subdomain" and not settings.public_url
         else ""
     )
     return "\n".join(
@@ -60,6 +75,7 @@ def banner(settings: Settings, http_port: int, grpc_port: int) -> str:
 
 
 async def run(settings: Settings) -> None:
+    settings = _trusting_local_host(settings)
     app = build_application(settings)
     await app.administration.create_tenant(settings.dev_tenant, "Development tenant", None)
     await app.administration.register_api_key(settings.dev_tenant, settings.dev_api_key)
@@ -86,7 +102,7 @@ async def run(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    settings = load_settings(argv)
+    settings = load_transcoder_settings(argv)
     # Quiet, readable lines on a terminal unless the variables ask for others.
     run_process(
         "scimtenancy-dev",

@@ -11,10 +11,12 @@ import jsonschema_rs
 import pytest
 
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.limits import InputLimits
 from scimtenancy_server.domain.schema import USER as USER_TYPE
 from scimtenancy_server.domain.validation import canonical_attributes
 from scimtenancy_transcoder import openapi_resources
 from scimtenancy_transcoder.openapi import build_document
+from scimtenancy_transcoder.openapi_components import PublishedLimits
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -95,3 +97,24 @@ def test_errors_carry_a_known_scim_type() -> None:
     assert validator("Error").is_valid(error)
     assert not validator("Error").is_valid({**error, "scimType": "oops"})
     assert not validator("Error").is_valid({**error, "status": 400})
+
+
+def test_the_input_limits_are_published_and_agree_with_validation() -> None:
+    limits = InputLimits(max_string_length=10, max_values=3)
+    document = build_document(limits=PublishedLimits(10, 3))
+    schema = {**document, "$ref": "#/components/schemas/UserWrite"}
+    described = jsonschema_rs.Draft202012Validator(schema)
+    for body in (
+        {"schemas": [USER], "userName": "x" * 11},
+        {"schemas": [USER], "userName": "u", "emails": [{"value": "e"}] * 4},
+        {"schemas": [USER], "userName": "u", "name": {"givenName": "g" * 11}},
+    ):
+        assert not described.is_valid(body)
+        with pytest.raises(ScimError) as refused:
+            canonical_attributes(USER_TYPE, body, limits=limits)
+        assert refused.value.scim_type == "invalidValue"
+    fitting = {"schemas": [USER], "userName": "x" * 10, "emails": [{"value": "e"}] * 3}
+    assert described.is_valid(fitting)
+    canonical_attributes(USER_TYPE, fitting, limits=limits)
+    group = document["components"]["schemas"]["GroupWrite"]["properties"]["members"]
+    assert "maxItems" not in json.dumps(group)  # members are bounded by the request size

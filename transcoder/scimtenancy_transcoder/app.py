@@ -8,11 +8,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
+from scimtenancy_common.logs import bounded
 from scimtenancy_transcoder.errors import HttpScimError, error_response
 from scimtenancy_transcoder.observability import middleware
 from scimtenancy_transcoder.openapi import OPENAPI_PATH, openapi_endpoint
+from scimtenancy_transcoder.openapi_components import DEFAULT_PUBLISHED_LIMITS, PublishedLimits
 from scimtenancy_transcoder.probes import healthz, readiness
 from scimtenancy_transcoder.routes import ScimRoutes
 from scimtenancy_transcoder.rpc_client import ResourceClient
@@ -37,7 +39,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.error("unexpected failure on %s %s", request.method, request.url.path, exc_info=exc)
+    path = bounded(request.url.path)
+    logger.error("unexpected failure on %s %s", bounded(request.method), path, exc_info=exc)
     return error_response(HttpScimError(500, "internal error"))
 
 
@@ -50,7 +53,12 @@ async def _unsupported_version(request: Request) -> Response:
     )
 
 
-def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: int) -> Starlette:
+def create_app(
+    client: ResourceClient,
+    strategy: UrlStrategy,
+    max_body_bytes: int,
+    limits: PublishedLimits = DEFAULT_PUBLISHED_LIMITS,
+) -> Starlette:
     scim = ScimRoutes(client, strategy, max_body_bytes)
     every_method = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     discovery = [
@@ -72,12 +80,13 @@ def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: in
         Route("/{endpoint}/{id}", scim.delete, methods=["DELETE"]),
     ]
     other_version = strategy.mount.replace("/scim/v2", "/scim/{version}/{rest:path}")
-    return Starlette(
+    application = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readiness(client)),
-            Route(OPENAPI_PATH, openapi_endpoint(strategy)),
-            Mount(strategy.mount, routes=routes),
+            Route(OPENAPI_PATH, openapi_endpoint(strategy, limits)),
+            # No trailing-slash redirects: Starlette renders them from the request's Host.
+            Mount(strategy.mount, app=Router(routes=routes, redirect_slashes=False)),
             Route(other_version, _unsupported_version, methods=every_method),
         ],
         middleware=middleware(),
@@ -87,3 +96,5 @@ def create_app(client: ResourceClient, strategy: UrlStrategy, max_body_bytes: in
             Exception: _unexpected,
         },
     )
+    application.router.redirect_slashes = False
+    return application

@@ -22,12 +22,17 @@ _HTTP_STATUS = {
     grpc.StatusCode.ALREADY_EXISTS: 409,
     grpc.StatusCode.ABORTED: 409,
     grpc.StatusCode.FAILED_PRECONDITION: 412,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.UNIMPLEMENTED: 501,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 503,
     # A server shutting down cancels the calls it had received but not started: retry them.
     grpc.StatusCode.CANCELLED: 503,
+    # Only gRPC's own message and metadata limits answer this without a ScimError.
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 413,
+}
+_GENERIC_DETAIL = {
+    413: "the request is larger than the service accepts",
+    503: "the tenancy server is unavailable; retry later",
 }
 
 
@@ -65,10 +70,10 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> HttpScimError:
         detail = _scim_detail(details)
         if detail is not None:
             return HttpScimError(detail.status, detail.detail, detail.scim_type, headers)
+    # No ScimError: the status comes from gRPC itself (a transport limit, an unreachable
+    # server), and its text names gRPC internals, so it is never shown.
     status = _HTTP_STATUS.get(error.code(), 500)
-    if status == 503:
-        return HttpScimError(503, "the tenancy server is unavailable; retry later")
-    return HttpScimError(status, "the request failed" if status == 500 else error.details() or "")
+    return HttpScimError(status, _GENERIC_DETAIL.get(status, "the request failed"))
 
 
 def _scim_detail(payload: bytes) -> errors_pb2.ScimError | None:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -15,8 +16,9 @@ from scimtenancy_common.grpc_tls import channel_security
 from scimtenancy_common.process import run_process
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_transcoder.app import create_app
+from scimtenancy_transcoder.openapi_components import PublishedLimits
 from scimtenancy_transcoder.rpc_client import ResourceClient
-from scimtenancy_transcoder.strategies import strategy_for
+from scimtenancy_transcoder.strategies import UrlSettingsError, strategy_for
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ class DrainingServer(uvicorn.Server):
 
 
 def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
-    app = create_app(client, strategy_for(settings), settings.max_body_bytes)
+    limits = PublishedLimits(settings.max_string_length, settings.max_values)
+    app = create_app(client, strategy_for(settings), settings.max_body_bytes, limits)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -72,13 +75,26 @@ async def serve(settings: Settings) -> None:
     logger.info("stopped")
 
 
-def main(argv: list[str] | None = None) -> None:
+def load_transcoder_settings(argv: list[str] | None = None) -> Settings:
+    """`load_settings`, with the URL settings checked too: a bad one stops the process the
+    same way (exit status 2, one line per bad value)."""
     settings = load_settings(argv)
+    try:
+        strategy_for(settings)
+    except UrlSettingsError as error:
+        print("invalid settings:", *error.problems, sep="\n  ", file=sys.stderr)
+        raise SystemExit(2) from None
+    return settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = load_transcoder_settings(argv)
     logger.info(
-        "SCIM transcoder on http://%s:%d (%s strategy) -> gRPC %s",
+        "SCIM transcoder on http://%s:%d (%s strategy, URLs rendered at %s) -> gRPC %s",
         settings.http_host,
         settings.http_port,
         settings.url_strategy,
+        settings.public_url or "the request's Host if trusted",
         settings.grpc_target,
     )
     run_process("scimtenancy-transcoder", settings, lambda: serve(settings))

@@ -14,15 +14,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scimtenancy_transcoder.openapi_components import components
+from scimtenancy_transcoder.openapi_components import (
+    DEFAULT_PUBLISHED_LIMITS,
+    PublishedLimits,
+    components,
+)
 from scimtenancy_transcoder.openapi_messages import JsonSchema, ref
 from scimtenancy_transcoder.openapi_paths import scim_paths
-from scimtenancy_transcoder.strategies import (
-    SCIM_PREFIX,
-    HeaderStrategy,
-    SubdomainStrategy,
-    UrlStrategy,
-)
+from scimtenancy_transcoder.strategies import HeaderStrategy, SubdomainStrategy, UrlStrategy
 
 OPENAPI_PATH = "/openapi.json"
 
@@ -71,7 +70,9 @@ def _root_paths() -> dict[str, JsonSchema]:
 
 
 @cache
-def build_document(header_strategy: bool = False) -> JsonSchema:
+def build_document(
+    header_strategy: bool = False, limits: PublishedLimits = DEFAULT_PUBLISHED_LIMITS
+) -> JsonSchema:
     """The description without `servers`, which depend on the request for some strategies.
     Cached: callers must not change it."""
     return {
@@ -85,25 +86,26 @@ def build_document(header_strategy: bool = False) -> JsonSchema:
         },
         "security": [{"bearer": []}],
         "paths": {**scim_paths(header_strategy), **_root_paths()},
-        "components": components(header_strategy),
+        "components": components(header_strategy, limits),
     }
 
 
 def servers(strategy: UrlStrategy, request: Request) -> list[JsonSchema]:
     """The SCIM base URL of `strategy`, with the tenant as a server variable where the URL
-    names it."""
-    tenant = {"tenant": {"default": "dev", "description": "The tenant's id."}}
-    if isinstance(strategy, SubdomainStrategy):
-        port = f":{request.url.port}" if request.url.port else ""
-        url = f"{request.url.scheme}://{{tenant}}.{strategy.base_domain}{port}{SCIM_PREFIX}"
-        return [{"url": url, "variables": tenant}]
-    if isinstance(strategy, HeaderStrategy):
-        return [{"url": SCIM_PREFIX}]
-    return [{"url": strategy.mount, "variables": tenant}]
+    names it. Without a public URL it is relative to this document's origin, unless the host
+    names the tenant: then the request's Host must be trusted, as for every rendered URL."""
+    relative = strategy.origins.public is None and not isinstance(strategy, SubdomainStrategy)
+    url = strategy.mount if relative else strategy.base_url(request, "{tenant}")
+    if "{tenant}" not in url:
+        return [{"url": url}]
+    tenant = {"default": "dev", "description": "The tenant's id."}
+    return [{"url": url, "variables": {"tenant": tenant}}]
 
 
-def openapi_endpoint(strategy: UrlStrategy) -> Callable[[Request], Awaitable[Response]]:
-    document = build_document(isinstance(strategy, HeaderStrategy))
+def openapi_endpoint(
+    strategy: UrlStrategy, limits: PublishedLimits = DEFAULT_PUBLISHED_LIMITS
+) -> Callable[[Request], Awaitable[Response]]:
+    document = build_document(isinstance(strategy, HeaderStrategy), limits)
 
     async def openapi(request: Request) -> Response:
         body = orjson.dumps({**document, "servers": servers(strategy, request)})

@@ -3,6 +3,7 @@ from `openapi_resources`, error responses per status, headers and parameters."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from scimtenancy_transcoder import openapi_resources
@@ -17,6 +18,23 @@ from scimtenancy_transcoder.openapi_messages import (
 )
 from scimtenancy_transcoder.strategies import TENANT_HEADERS
 
+
+@dataclass(frozen=True)
+class PublishedLimits:
+    """The server's input limits that JSON Schema can state (its settings
+    `MAX_STRING_LENGTH` and `MAX_VALUES`; both processes read the same settings)."""
+
+    max_string_length: int = 8192
+    max_values: int = 256
+
+    def apply(self, schema: JsonSchema) -> JsonSchema:
+        limited: JsonSchema = openapi_resources.with_limits(
+            schema, self.max_string_length, self.max_values
+        )
+        return limited
+
+
+DEFAULT_PUBLISHED_LIMITS = PublishedLimits()
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -89,7 +107,7 @@ def scim_content(schema: JsonSchema) -> JsonSchema:
     return {SCIM_MEDIA_TYPE: {"schema": schema}}
 
 
-def _resource_schemas() -> dict[str, JsonSchema]:
+def _resource_schemas(limits: PublishedLimits) -> dict[str, JsonSchema]:
     derived = openapi_resources.load()
     user, group, enterprise = derived[USER_URN], derived[GROUP_URN], derived[ENTERPRISE_URN]
     common_read = {
@@ -123,11 +141,11 @@ def _resource_schemas() -> dict[str, JsonSchema]:
     resource = {"anyOf": [ref("User"), ref("Group")]}
     return {
         "User": read(user, {ENTERPRISE_URN: ref("EnterpriseUser")}),
-        "UserWrite": write(user, {ENTERPRISE_URN: extension_write}),
+        "UserWrite": limits.apply(write(user, {ENTERPRISE_URN: extension_write})),
         "Group": read(group, {}),
-        "GroupWrite": write(group, {}),
+        "GroupWrite": limits.apply(write(group, {})),
         "EnterpriseUser": enterprise["read"],
-        "EnterpriseUserWrite": enterprise["write"],
+        "EnterpriseUserWrite": limits.apply(enterprise["write"]),
         "UserList": list_response(ref("User")),
         "GroupList": list_response(ref("Group")),
         "ResourceList": list_response(resource),
@@ -185,7 +203,7 @@ def _error_responses() -> dict[str, JsonSchema]:
     }
 
 
-def components(header_strategy: bool) -> JsonSchema:
+def components(header_strategy: bool, limits: PublishedLimits) -> JsonSchema:
     return {
         "securitySchemes": {
             "bearer": {
@@ -194,7 +212,7 @@ def components(header_strategy: bool) -> JsonSchema:
                 "description": "A tenant API key, or a JWT from a configured issuer.",
             }
         },
-        "schemas": {**message_schemas(), **_resource_schemas()},
+        "schemas": {**message_schemas(), **_resource_schemas(limits)},
         "parameters": _parameters(header_strategy),
         "headers": {name: {**header, "required": True} for name, header in _HEADERS.items()},
         "responses": _error_responses(),

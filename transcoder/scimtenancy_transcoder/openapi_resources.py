@@ -145,6 +145,39 @@ def derive(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# A Group's members are bounded by the request size only, like the server's `max_values`.
+UNCOUNTED_PROPERTIES = frozenset({"members"})
+# `schemas` holds URNs, which the server checks against the schemas it knows, not by length.
+UNBOUNDED_PROPERTIES = frozenset({"schemas"})
+
+
+def with_limits(schema: Any, max_string_length: int, max_values: int, name: str = "") -> Any:
+    """The schema with the server's input limits published: `maxLength` on every string and
+    `maxItems` on every multi-valued attribute (RFC 7643 attributes; `name` is the property)."""
+    if isinstance(schema, list):
+        return [with_limits(s, max_string_length, max_values, name) for s in schema]
+    if not isinstance(schema, dict) or name in UNBOUNDED_PROPERTIES:
+        return schema
+    result: JsonSchema = {}
+    for key, value in schema.items():
+        if key == "properties":
+            result[key] = {
+                prop: with_limits(sub, max_string_length, max_values, prop)
+                for prop, sub in value.items()
+            }
+        elif key in ("items", "anyOf"):
+            result[key] = with_limits(value, max_string_length, max_values, name)
+        else:
+            result[key] = value
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "string" in kinds:
+        result["maxLength"] = max_string_length
+    if "array" in kinds and name not in UNCOUNTED_PROPERTIES:
+        result["maxItems"] = max_values
+    return result
+
+
 def derive_all(documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The data file's content: derived schemas keyed by SCIM schema URN."""
     return {d["id"]: derive(d) for d in sorted(documents, key=lambda d: str(d["id"]))}

@@ -21,6 +21,11 @@ from scimtenancy_transcoder.strategies import UrlStrategy
 
 LIST_RESPONSE_SCHEMA = b"urn:ietf:params:scim:api:messages:2.0:ListResponse"
 _Reply = TypeVar("_Reply")
+# Credentials travel as gRPC metadata, which the server caps (bootstrap.MAX_METADATA_BYTES);
+# the largest tokens identity providers issue are a few kilobytes.
+MAX_AUTHORIZATION_BYTES = 16_384
+# A tenant id has at most 63 characters (domain.tenant); a longer hint names no tenant.
+MAX_TENANT_HINT = 63
 
 
 def _metadata_safe(value: str) -> bool:
@@ -35,14 +40,18 @@ class ScimRoutes:
 
     def _options(self, request: Request) -> CallOptions:
         authorization = request.headers.get("authorization", "")
+        if len(authorization) > MAX_AUTHORIZATION_BYTES:
+            raise HttpScimError(
+                431, f"the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes"
+            )
         if not _metadata_safe(authorization):
             raise HttpScimError(401, "the bearer credential is malformed")
         hint = self._strategy.tenant_hint(request)
-        if hint is not None and not _metadata_safe(hint):
+        if hint is not None and (len(hint) > MAX_TENANT_HINT or not _metadata_safe(hint)):
             raise HttpScimError(403, "the credential does not belong to the tenant in the URL")
         if hint:
             tenant_var.set(hint)  # for the access line; a 2xx means the credential's tenant
-        base_url = quote(self._strategy.base_url(request, hint), safe=":/@!$&'()*+,;=%-._~")
+        base_url = quote(self._strategy.base_url(request, hint), safe=":/@!$&'()*+,;=%-._~[]")
         return CallOptions(authorization, hint, base_url)
 
     async def _call(
