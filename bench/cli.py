@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench import chart, compare, report, scaling
+from bench import chart, compare, noisy, report, scaling
 from bench.measure import micro
 from bench.plan import FULL, QUICK, Run
 from bench.procs import Supervisor
@@ -36,6 +36,7 @@ SECTIONS = (
     "scale-tenants",
     "resolver",
     "drivers",
+    "noisy",
 )
 
 
@@ -163,6 +164,7 @@ def _sections(run: Run, postgresql: Database) -> dict[str, Callable[[], None]]:
         "scale-tenants": lambda: both(scaling.tenants),
         "resolver": resolver,
         "drivers": drivers,
+        "noisy": lambda: noisy.section(run, postgresql),
     }
 
 

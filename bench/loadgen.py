@@ -56,6 +56,8 @@ class Job:
     users: list[tuple[int, str]]  # (user index, id)
     new_index: int = 10_000_000  # where created users' indexes start
     page_size: int = 100
+    keep_latencies: bool = False  # the result lists every latency (to pool phases)
+    time_first: bool = False  # time each connection's first request too
 
 
 @dataclass
@@ -77,9 +79,9 @@ class Outcome:
         if len(self.samples) < 3:
             self.samples.append(why[:300])
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, keep_latencies: bool = False) -> dict[str, Any]:
         ordered = sorted(self.latencies)
-        return {
+        found: dict[str, Any] = {
             "op": self.op,
             "ok": self.ok,
             "errors": self.errors,
@@ -95,6 +97,9 @@ class Outcome:
             "samples": self.samples,
             "created": self.created,
         }
+        if keep_latencies:
+            found["latencies"] = self.latencies  # seconds
+        return found
 
 
 def percentile(ordered: list[float], p: float) -> float | None:
@@ -229,7 +234,7 @@ async def run(job: Job) -> Outcome:
                 outcome.ok += 1
                 if job.op == "create":
                     outcome.created.append((job.new_index + i, orjson.loads(payload)["id"]))
-                if not first:
+                if job.time_first or not first:
                     outcome.latencies.append(spent)
                 first = False
 
@@ -252,7 +257,7 @@ def main() -> None:
     if job.op not in OPERATIONS:
         raise SystemExit(f"unknown operation {job.op!r}; one of {', '.join(OPERATIONS)}")
     outcome = asyncio.run(run(job))
-    sys.stdout.buffer.write(orjson.dumps(outcome.summary()))
+    sys.stdout.buffer.write(orjson.dumps(outcome.summary(job.keep_latencies)))
 
 
 if __name__ == "__main__":

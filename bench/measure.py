@@ -47,6 +47,49 @@ def _with_cpu(target: Target, work: Callable[[], Result]) -> Result:
     return result
 
 
+def scim_job(
+    target: Target,
+    op: str,
+    users: Sequence[tuple[int, str]],
+    *,
+    concurrency: int,
+    seconds: float,
+    max_requests: int = 1_000_000,
+    new_index: int = 10_000_000,
+    keep_latencies: bool = False,
+    time_first: bool = False,
+) -> Result:
+    """The job of one operation of the SCIM mix (bench.loadgen.Job)."""
+    return {
+        "base_url": target.base_url,
+        "token": target.token,
+        "op": op,
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "max_requests": max_requests,
+        "users": list(users),
+        "new_index": new_index,
+        "keep_latencies": keep_latencies,
+        "time_first": time_first,
+    }
+
+
+def loadgen(job: Result) -> Result:
+    """Runs bench.loadgen in its own process."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen"],
+        input=orjson.dumps(job),
+        capture_output=True,
+        cwd=ROOT,
+        timeout=job["seconds"] + 120,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"loadgen {job['op']} failed: {completed.stderr.decode()[-800:]}")
+    result: Result = orjson.loads(completed.stdout)
+    return result
+
+
 def scim_op(
     target: Target,
     op: str,
@@ -57,33 +100,17 @@ def scim_op(
     max_requests: int = 1_000_000,
     new_index: int = 10_000_000,
 ) -> Result:
-    """One operation of the SCIM mix, by bench.loadgen in its own process."""
-    job = {
-        "base_url": target.base_url,
-        "token": target.token,
-        "op": op,
-        "concurrency": concurrency,
-        "seconds": seconds,
-        "max_requests": max_requests,
-        "users": list(users),
-        "new_index": new_index,
-    }
-
-    def work() -> Result:
-        completed = subprocess.run(
-            [sys.executable, "-m", "bench.loadgen"],
-            input=orjson.dumps(job),
-            capture_output=True,
-            cwd=ROOT,
-            timeout=seconds + 120,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"loadgen {op} failed: {completed.stderr.decode()[-800:]}")
-        result: Result = orjson.loads(completed.stdout)
-        return result
-
-    return _with_cpu(target, work)
+    """One operation of the SCIM mix, with the CPU its target spent."""
+    job = scim_job(
+        target,
+        op,
+        users,
+        concurrency=concurrency,
+        seconds=seconds,
+        max_requests=max_requests,
+        new_index=new_index,
+    )
+    return _with_cpu(target, lambda: loadgen(job))
 
 
 def wrk_get(target: Target, gets: list[wrk.Get], *, seconds: float, connections: int) -> Result:

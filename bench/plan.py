@@ -11,6 +11,24 @@ from bench.services import Services
 
 
 @dataclass(frozen=True)
+class NoisyBudget:
+    """The noisy-neighbour section (bench/noisy.py)."""
+
+    phase_seconds: float  # each phase of tenant A's GETs, quiet or flooded
+    floods: int  # flooded phases; each between two quiet ones
+    cost_repeats: int  # requests of each class sent one at a time for its cost
+    cost_seconds: float  # at most this long per class (at least one request)
+    ferretdb_users: int  # tenant B's users on FerretDB (its /Bulk creates are slow)
+    postgresql: bool  # FerretDB-PostgreSQL too
+    users: int = 10_000  # tenant B's users on the embedded storage (capped at MAX_FILTER_SCAN)
+    a_users: int = 500
+    patch_targets: int = 16  # big Users of tenant B that its PATCHes go to
+    a_concurrency: int = 4
+    b_concurrency: int = 8
+    max_requests: int = 200_000  # of tenant A per phase
+
+
+@dataclass(frozen=True)
 class Budget:
     phase_seconds: float  # each operation of the SCIM mix
     wrk_seconds: float  # each wrk run
@@ -20,6 +38,7 @@ class Budget:
     tenant_steps: tuple[int, ...]  # strict tenants of the scaling scenario
     wrk_rounds: int  # alternating ceiling / embedded GET rounds (best one counts)
     sqlite_mix: bool  # the whole SCIM mix on FerretDB-SQLite too (its scans take seconds)
+    noisy: NoisyBudget
     compare_users: int = 2000
     concurrency: int = 8  # the SCIM mix's concurrent requests
     connections: int = 16  # wrk's connections
@@ -35,6 +54,14 @@ FULL = Budget(
     tenant_steps=(10, 100, 1_000),
     wrk_rounds=2,
     sqlite_mix=False,
+    noisy=NoisyBudget(
+        phase_seconds=10.0,
+        floods=2,
+        cost_repeats=5,
+        cost_seconds=30.0,
+        ferretdb_users=5_000,
+        postgresql=True,
+    ),
 )
 QUICK = Budget(
     phase_seconds=1.0,
@@ -45,6 +72,14 @@ QUICK = Budget(
     tenant_steps=(10, 100),
     wrk_rounds=1,
     sqlite_mix=False,
+    noisy=NoisyBudget(
+        phase_seconds=4.0,
+        floods=1,
+        cost_repeats=2,
+        cost_seconds=10.0,
+        ferretdb_users=2_000,
+        postgresql=False,
+    ),
 )
 
 

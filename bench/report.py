@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.noisy_report import P99_BOUND, noisy_tables
+from bench.report_format import number, ratio, table
+
 SYSTEMS = ("peer", "embedded", "ferretdb-postgresql", "ferretdb-sqlite")
 OPERATIONS = (
     ("get_wrk", "GET by id (wrk, 16 connections)"),
@@ -19,30 +22,6 @@ OPERATIONS = (
     ("put", "PUT"),
     ("delete", "DELETE"),
 )
-
-
-def _number(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}"
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
-
-
-def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [title]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        cells = [row[0].ljust(widths[0])]
-        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells))
-    return "\n".join(lines)
 
 
 def operation_tables(results: dict[str, Any]) -> list[str]:
@@ -61,13 +40,13 @@ def operation_tables(results: dict[str, Any]) -> list[str]:
             rows.append(
                 [
                     system,
-                    _number(r["rps"]),
-                    _number(r["p50_ms"], 2),
-                    _number(r["p99_ms"], 2),
-                    _number(r.get("server_cpu_ms"), 3),
-                    _number(r.get("db_cpu_ms"), 3),
-                    _ratio(r["rps"] / peer_rps if peer_rps else None),
-                    _ratio(
+                    number(r["rps"]),
+                    number(r["p50_ms"], 2),
+                    number(r["p99_ms"], 2),
+                    number(r.get("server_cpu_ms"), 3),
+                    number(r.get("db_cpu_ms"), 3),
+                    ratio(r["rps"] / peer_rps if peer_rps else None),
+                    ratio(
                         peer_cpu / r["server_cpu_ms"] if peer_cpu and r["server_cpu_ms"] else None
                     ),
                     f"{100 * r['rps'] / ceiling:.0f}%" if ceiling else "-",
@@ -87,7 +66,7 @@ def operation_tables(results: dict[str, Any]) -> list[str]:
                 "of ceiling",
                 "errors",
             ]
-            tables.append(_table(f"## {title}", header, rows))
+            tables.append(table(f"## {title}", header, rows))
     return tables
 
 
@@ -116,13 +95,13 @@ def scaling_tables(results: dict[str, Any]) -> list[str]:
                 rows.append(
                     [
                         label,
-                        _number(point[unit]),
-                        _number(point["p50_ms"], 2),
-                        _number(point["p99_ms"], 2),
-                        _number(point.get("raw_find_one", {}).get("p50_ms"), 2),
-                        _number(point.get("server_cpu_ms"), 3),
-                        _number(point.get("db_cpu_ms"), 3),
-                        _number(point.get("server_rss_mb")),
+                        number(point[unit]),
+                        number(point["p50_ms"], 2),
+                        number(point["p99_ms"], 2),
+                        number(point.get("raw_find_one", {}).get("p50_ms"), 2),
+                        number(point.get("server_cpu_ms"), 3),
+                        number(point.get("db_cpu_ms"), 3),
+                        number(point.get("server_rss_mb")),
                         str(point["errors"]),
                     ]
                 )
@@ -138,20 +117,20 @@ def scaling_tables(results: dict[str, Any]) -> list[str]:
                 "server RSS MB",
                 "errors",
             ]
-            tables.append(_table(f"## {title}", header, rows))
+            tables.append(table(f"## {title}", header, rows))
     raw = results.get("ferretdb_raw", {})
     rows = [
         [
             name,
-            _number(found["get_one_at_a_time"]["p50_ms"], 3),
-            _number(found["motor_find_one"]["p50_ms"], 3),
-            _ratio(found["ratio"]),
+            number(found["get_one_at_a_time"]["p50_ms"], 3),
+            number(found["motor_find_one"]["p50_ms"], 3),
+            ratio(found["ratio"]),
         ]
         for name, found in raw.items()
     ]
     if rows:
         header = ["database", "GET p50 ms (end to end)", "motor find_one p50 ms", "ratio"]
-        tables.append(_table("## GET on FerretDB vs a raw motor find_one", header, rows))
+        tables.append(table("## GET on FerretDB vs a raw motor find_one", header, rows))
     return tables
 
 
@@ -159,12 +138,12 @@ def other_tables(results: dict[str, Any]) -> list[str]:
     tables = []
     resolver = results.get("resolver", {})
     if resolver:
-        rows = [[label, _number(r["per_second"])] for label, r in resolver.items()]
-        tables.append(_table("## cached tenant resolution (in process)", ["keys", "per s"], rows))
+        rows = [[label, number(r["per_second"])] for label, r in resolver.items()]
+        tables.append(table("## cached tenant resolution (in process)", ["keys", "per s"], rows))
     memory = results.get("memory", {})
     if memory:
         rows = [[label, value] for label, value in memory.get("summary", {}).items()]
-        tables.append(_table("## memory", ["what", "value"], rows))
+        tables.append(table("## memory", ["what", "value"], rows))
     drivers = results.get("drivers", {})
     if drivers:
         rows = []
@@ -175,13 +154,13 @@ def other_tables(results: dict[str, Any]) -> list[str]:
             rows.append(
                 [
                     driver,
-                    _number(found["insert"]["p50_ms"], 3),
-                    _number(found["get"]["p50_ms"], 3),
-                    _number(found["filter_eq"]["p50_ms"], 3),
-                    _number(found["replace"]["p50_ms"], 3),
-                    _number(found["delete"]["p50_ms"], 3),
-                    _number(found["get"]["rps"]),
-                    _number(found["get_16_concurrent"]["rps"]),
+                    number(found["insert"]["p50_ms"], 3),
+                    number(found["get"]["p50_ms"], 3),
+                    number(found["filter_eq"]["p50_ms"], 3),
+                    number(found["replace"]["p50_ms"], 3),
+                    number(found["delete"]["p50_ms"], 3),
+                    number(found["get"]["rps"]),
+                    number(found["get_16_concurrent"]["rps"]),
                 ]
             )
         header = [
@@ -194,7 +173,7 @@ def other_tables(results: dict[str, Any]) -> list[str]:
             "get/s",
             "get/s (16 at once)",
         ]
-        tables.append(_table("## MongoResourceRepository: motor vs PyMongo async", header, rows))
+        tables.append(table("## MongoResourceRepository: motor vs PyMongo async", header, rows))
     return tables
 
 
@@ -289,6 +268,15 @@ TARGETS = (
         True,
         _path("resolver", "1000 keys", "per_second"),
     ),
+    *(
+        Target(
+            f"noisy neighbour: A's p99 flooded vs quiet, {system}",
+            P99_BOUND,
+            False,
+            _path("noisy", system, "p99_ratio"),
+        )
+        for system in ("embedded", "ferretdb-sqlite", "ferretdb-postgresql")
+    ),
 )
 
 
@@ -323,12 +311,13 @@ def verdict_table(found: list[dict[str, Any]]) -> str:
         ]
         for v in found
     ]
-    return _table(
+    return table(
         "## targets (ratios within this run)", ["target", "bound", "measured", "verdict"], rows
     )
 
 
 def render(results: dict[str, Any], found: list[dict[str, Any]]) -> str:
     parts = operation_tables(results) + scaling_tables(results) + other_tables(results)
+    parts += noisy_tables(results)
     parts.append(verdict_table(found))
     return "\n\n".join(parts)

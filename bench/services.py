@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,8 +135,8 @@ class Services:
     def ferretdb(self, backend: str, postgresql_url: str = "") -> tuple[Database, Managed]:
         if not FERRETDB.exists():
             raise StartupError(f"{FERRETDB} is missing: run scripts/install-tools")
-        state = self.work_dir / f"ferretdb-{backend}"
-        state.mkdir()
+        # A directory of its own: several sections may each start one of the same backend.
+        state = Path(tempfile.mkdtemp(prefix=f"ferretdb-{backend}-", dir=self.work_dir))
         port = free_port()
         argv = [
             str(FERRETDB),

@@ -39,12 +39,14 @@ def _lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def script(gets: list[Get]) -> str:
+def script(gets: list[Get], host: str) -> str:
     lines = ["local prepared = {}"]
     for number, get in enumerate(gets, 1):
+        # Requests prepared at load time get no Host from wrk; HTTP/1.1 needs one (RFC 9112
+        # §3.2), and the transcoder refuses requests without a trusted one.
         headers = (
             f'{{["Authorization"]={_lua_string("Bearer " + get.token)}, '
-            '["Accept"]="application/scim+json"}'
+            f'["Host"]={_lua_string(host)}, ["Accept"]="application/scim+json"}}'
         )
         lines.append(f'prepared[{number}] = wrk.format("GET", {_lua_string(get.path)}, {headers})')
     lines += [
@@ -69,7 +71,7 @@ def available() -> bool:
 def run(origin: str, gets: list[Get], seconds: float, connections: int) -> dict[str, Any]:
     """GETs for `seconds` over `connections` kept-alive connections (one wrk thread)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(script(gets))
+        lua.write(script(gets, origin.split("://", 1)[-1]))
     try:
         completed = subprocess.run(  # noqa: S603
             [
