@@ -159,6 +159,15 @@ def _grouped(operands: list[Filter]) -> list[Filter | AnyEqual]:
     return merged
 
 
+def compile_value_filter(
+    resource_type: ResourceType, parent: AttrPath, expression: Filter
+) -> Predicate[dict[str, Any]]:
+    """`filter_eval.value_matches` prepared once: whether one value of a multi-valued
+    attribute matches a value filter (PATCH paths such as `emails[type eq "work"]`)."""
+    resolved = resolve_path(resource_type, parent, whole_values=True)
+    return _compile(expression, _sub_leaf(resource_type, resolved))
+
+
 def check_filter(resource_type: ResourceType, expression: Filter) -> None:
     """Raises invalidFilter for any path or comparison that evaluation would refuse, so that
     a bad filter is refused even when no resource exists to evaluate it against."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import And, AttrPath, Compare, Filter, parse_filter
-from scimtenancy_server.domain.filter_eval import get_case_insensitive, value_matches
+from scimtenancy_server.domain.filter_compile import compile_value_filter
+from scimtenancy_server.domain.filter_eval import get_case_insensitive
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.resource import message_operations
 from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
@@ -123,6 +124,33 @@ def _value_filter(
         raise ScimError.invalid_path(f"invalid value filter in {path!r}: {error.detail}") from None
 
 
+class PatchRun:
+    """Operations applied one at a time to a copy of the attributes, so that a caller can let
+    other work run in between; `result` validates the outcome once, as a whole."""
+
+    def __init__(
+        self, rt: ResourceType, attributes: JsonObject, limits: InputLimits = DEFAULT_LIMITS
+    ) -> None:
+        self._rt = rt
+        self._before = attributes
+        self._after = copy.deepcopy(attributes)
+        self._limits = limits
+
+    def apply(self, operation: Operation) -> None:
+        rt, limits = self._rt, self._limits
+        if operation.path is None:
+            _apply_without_path(rt, self._after, operation, limits)
+        else:
+            target = resolve_target(rt, operation.path, limits)
+            _apply(rt, self._after, target, operation, limits)
+
+    def result(self) -> JsonObject:
+        """The new canonical attributes; the attributes it started from are left untouched."""
+        return canonical_attributes(
+            self._rt, self._after, existing=self._before, limits=self._limits
+        )
+
+
 def apply_patch(
     rt: ResourceType,
     attributes: JsonObject,
@@ -130,13 +158,10 @@ def apply_patch(
     limits: InputLimits = DEFAULT_LIMITS,
 ) -> JsonObject:
     """Returns new canonical attributes; `attributes` is left untouched."""
-    result = copy.deepcopy(attributes)
+    run = PatchRun(rt, attributes, limits)
     for operation in operations:
-        if operation.path is None:
-            _apply_without_path(rt, result, operation, limits)
-        else:
-            _apply(rt, result, resolve_target(rt, operation.path, limits), operation, limits)
-    return canonical_attributes(rt, result, existing=attributes, limits=limits)
+        run.apply(operation)
+    return run.result()
 
 
 def _apply_without_path(
@@ -287,11 +312,8 @@ def _apply_filtered(
     parent = AttrPath(target.extension, attribute.name)
     current = container.get(attribute.name)
     values: list[Any] = list(current) if isinstance(current, list) else []
-    hits = [
-        i
-        for i, v in enumerate(values)
-        if isinstance(v, dict) and value_matches(rt, parent, v, value_filter)
-    ]
+    selects = compile_value_filter(rt, parent, value_filter)
+    hits = [i for i, v in enumerate(values) if isinstance(v, dict) and selects(v)]
     if op.op == "remove":
         if sub is None:
             values = [v for i, v in enumerate(values) if i not in hits]

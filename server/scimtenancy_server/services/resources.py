@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 
@@ -16,7 +17,7 @@ from scimtenancy_server.domain.filter import AttrPath, Compare, Filter, parse_fi
 from scimtenancy_server.domain.filter_compile import check_filter
 from scimtenancy_server.domain.filter_eval import refuse_sensitive
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
-from scimtenancy_server.domain.patch import apply_patch, parse_patch
+from scimtenancy_server.domain.patch import PatchRun, parse_patch
 from scimtenancy_server.domain.permissions import Permission
 from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.resource import (
@@ -189,7 +190,7 @@ class ResourceService:
             # refuse bad input before reading anything
             canonical_attributes(rt, document, limits=self.limits)
 
-            def replacement(current: StoredResource) -> JsonObject:
+            async def replacement(current: StoredResource) -> JsonObject:
                 attributes = canonical_attributes(
                     rt, document, existing=current.attributes, limits=self.limits
                 )
@@ -204,14 +205,16 @@ class ResourceService:
             ctx.require(Permission.UPDATE)
             rt = self.resource_type(type_key, ctx.tenant)
             operations = parse_patch(self._parse(body), self.limits)
-            return await self._update(
-                ctx,
-                rt,
-                resource_id,
-                if_match,
-                lambda current: apply_patch(rt, current.attributes, operations, self.limits),
-                audit,
-            )
+
+            async def patched(current: StoredResource) -> JsonObject:
+                run = PatchRun(rt, current.attributes, self.limits)
+                for operation in operations:
+                    run.apply(operation)
+                    # One operation may walk hundreds of values: let other tenants in.
+                    await asyncio.sleep(0)
+                return run.result()
+
+            return await self._update(ctx, rt, resource_id, if_match, patched, audit)
 
     async def delete(
         self, ctx: TenantContext, type_key: str, resource_id: str, if_match: str
@@ -398,7 +401,7 @@ class ResourceService:
         rt: ResourceType,
         resource_id: str,
         if_match: str,
-        change: Callable[[StoredResource], JsonObject],
+        change: Callable[[StoredResource], Awaitable[JsonObject]],
         audit: AuditEntry,
     ) -> StoredResource:
         _refuse_while_moving(ctx)
@@ -406,7 +409,7 @@ class ResourceService:
             current = await self._fetch(ctx, rt, resource_id)
             if if_match:
                 _check_precondition(current, if_match)
-            attributes = await self._resolve_members(ctx, rt, change(current))
+            attributes = await self._resolve_members(ctx, rt, await change(current))
             updated = current.revised(attributes, self._clock())
             await audit.begin(current.version, updated.version)
             if await self._repository.replace(ctx.tenant, rt, updated, current.version):
