@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         0.0, ge=0, description="requests per second per tenant and process (0: unlimited)"
     )
     rate_burst: int = Field(100, gt=0, description="requests a tenant may send at once")
+    tenant_concurrency: int = Field(
+        4,
+        ge=0,
+        description="requests of one tenant worked on at once per server process; more wait "
+        "their turn (0: no bound)",
+    )
     tenant_cache_ttl: float = Field(
         30.0, ge=0, description="seconds a resolved credential is cached"
     )

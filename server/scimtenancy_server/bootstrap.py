@@ -32,6 +32,7 @@ from scimtenancy_server.rpc.tracing import (
 )
 from scimtenancy_server.services.audit import AuditLog
 from scimtenancy_server.services.bulk import BulkService
+from scimtenancy_server.services.fair_share import TenantFairShare
 from scimtenancy_server.services.jwt_tokens import JwtResolver
 from scimtenancy_server.services.rate_limits import TenantRateLimiter
 from scimtenancy_server.services.resolution import (
@@ -169,7 +170,10 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
         interceptors=[
             *span_interceptors(),  # outermost
             TenantInterceptor(
-                app.resolver, TenantRateLimiter(settings.rate_limit, settings.rate_burst), metrics
+                app.resolver,
+                TenantRateLimiter(settings.rate_limit, settings.rate_burst),
+                metrics,
+                TenantFairShare(settings.tenant_concurrency),
             ),
             AdminInterceptor(settings.admin_token.get_secret_value(), metrics),
         ],

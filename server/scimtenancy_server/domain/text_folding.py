@@ -31,4 +31,6 @@ import unicodedata
 
 def fold_identity(text: str) -> str:
     """The comparison form of a lookup value: equal folds mean one name."""
+    if text.isascii():
+        return text.lower()  # NFKC leaves ASCII as it is, and casefold is lower there
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())

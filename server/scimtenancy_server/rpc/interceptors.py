@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from typing import Any
 
 import grpc
@@ -26,6 +26,7 @@ from scimtenancy_server.rpc.observability import (
     operation_name,
     tracer,
 )
+from scimtenancy_server.services.fair_share import TenantFairShare
 from scimtenancy_server.services.rate_limits import TenantRateLimiter
 from scimtenancy_server.services.resolution import TenantResolver, bearer_token
 
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 Behaviour = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 Guard = Callable[[Mapping[str, str]], Awaitable[RequestContext | None]]
+Admission = Callable[[RequestContext | None], AbstractAsyncContextManager[object]]
 
 TENANT_SERVICES = (
     "/scimtenancy.resources.v1.ResourceService/",
@@ -53,7 +55,12 @@ def _span(traced: bool, name: str, tenant: str = "") -> AbstractContextManager[o
 
 
 def _guarded(
-    method: str, behaviour: Behaviour, guard: Guard, guard_span: str, metrics: OperationMetrics
+    method: str,
+    behaviour: Behaviour,
+    guard: Guard,
+    admit: Admission,
+    guard_span: str,
+    metrics: OperationMetrics,
 ) -> Behaviour:
     operation = operation_name(method)
     traced = tracing_enabled()  # no-op spans still cost a context switch each
@@ -68,8 +75,9 @@ def _guarded(
             observation.resolved(request_context)
             token = enter_request(request_context) if request_context else None
             try:
-                with _span(traced, f"scim.{operation}", observation.tenant):
-                    return await behaviour(request, context)
+                async with admit(request_context):
+                    with _span(traced, f"scim.{operation}", observation.tenant):
+                        return await behaviour(request, context)
             finally:
                 if token is not None:
                     leave_request(token)
@@ -95,6 +103,10 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:
         raise NotImplementedError
 
+    def admit(self, request: RequestContext | None) -> AbstractAsyncContextManager[object]:
+        """Waits, if need be, until the admitted request may be worked on."""
+        return nullcontext()
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -108,7 +120,9 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if cached is not None and cached[0] is handler:
             return cached[1]  # services are registered once: wrap each method once, not per call
         wrapped = grpc.unary_unary_rpc_method_handler(
-            _guarded(method, handler.unary_unary, self.guard, self.guard_span, self.metrics),
+            _guarded(
+                method, handler.unary_unary, self.guard, self.admit, self.guard_span, self.metrics
+            ),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
@@ -123,12 +137,22 @@ class TenantInterceptor(_GuardInterceptor):
     guard_span = "tenant.resolve"
 
     def __init__(
-        self, resolver: TenantResolver, rate_limiter: TenantRateLimiter, metrics: OperationMetrics
+        self,
+        resolver: TenantResolver,
+        rate_limiter: TenantRateLimiter,
+        metrics: OperationMetrics,
+        fair_share: TenantFairShare | None = None,
     ) -> None:
         self.metrics = metrics
         self._wrapped = {}
         self._resolver = resolver
         self._rate_limiter = rate_limiter
+        self._fair_share = fair_share or TenantFairShare(0)
+
+    def admit(self, request: RequestContext | None) -> AbstractAsyncContextManager[object]:
+        if request is None:
+            return nullcontext()
+        return self._fair_share.turn(request.tenant.tenant_id)
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:
         tenant = await self._resolver.resolve(metadata.get("authorization"))
