@@ -7,6 +7,7 @@ limits are shown to come from the settings."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,6 +36,7 @@ LIMITS = {
     "max_filter_depth": 3,
     "max_path_length": 64,
     "max_filter_scan": 5,
+    "tenant_concurrency": 1,
 }
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -396,3 +398,21 @@ async def test_huge_start_index_is_an_empty_page(tight: Stack) -> None:
     listed = await scim.get("/Users", params={"startIndex": str(10**30)})
     assert listed.status_code == 200, listed.text
     assert listed.json()["totalResults"] == 1
+
+
+# -- fair share: a tenant over its share waits its turn, and is served
+
+
+async def test_requests_past_a_tenants_fair_share_are_served_in_turn(tight: Stack) -> None:
+    scim = await tenant(tight)
+    other = await tenant(tight)
+    created = [(await scim.post("/Users", user_body(f"f{i}"))).json()["id"] for i in range(3)]
+    searches = [
+        scim.post("/Users/.search", {"schemas": [SEARCH], "filter": 'userName sw "f"'})
+        for _ in range(12)
+    ]
+    gets = [scim.get(f"/Users/{created[i % 3]}") for i in range(12)]
+    answers = await asyncio.gather(*searches, *gets, other.get("/Users"))
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert all(a.json()["totalResults"] == 3 for a in answers[:12])
+    assert answers[-1].json()["totalResults"] == 0  # the other tenant sees none of them

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -116,21 +117,27 @@ def execution_order(
     operations: list[BulkOperation],
 ) -> tuple[list[BulkOperation], list[BulkOperation]]:
     """Request order, except that an operation waits for the POSTs whose bulkIds it uses
-    (forward references). Returns the runnable order and the operations caught in cycles."""
+    (forward references): each step runs the earliest operation whose POSTs have run. Returns
+    the runnable order and the operations caught in cycles; linear in operations and
+    references (a heap of the runnable ones)."""
     creators = {op.bulk_id: op.index for op in operations if op.method == "POST" and op.bulk_id}
-    waits_for = {
-        op.index: {creators[r] for r in operation_references(op) if r in creators} - {op.index}
-        for op in operations
-    }
-    done: set[int] = set()
+    by_index = {op.index: op for op in operations}
+    unmet: dict[int, int] = {}
+    dependants: dict[int, list[int]] = {}
+    for op in operations:
+        needs = {creators[r] for r in operation_references(op) if r in creators} - {op.index}
+        unmet[op.index] = len(needs)
+        for creator in needs:
+            dependants.setdefault(creator, []).append(op.index)
+    runnable = [index for index, count in unmet.items() if count == 0]
+    heapq.heapify(runnable)
     order: list[BulkOperation] = []
-    progress = True
-    while progress:
-        progress = False
-        for op in operations:
-            if op.index not in done and waits_for[op.index] <= done:
-                order.append(op)
-                done.add(op.index)
-                progress = True
-                break  # restart from the top: earlier operations keep priority
-    return order, [op for op in operations if op.index not in done]
+    while runnable:
+        index = heapq.heappop(runnable)
+        order.append(by_index[index])
+        for waiting in dependants.get(index, ()):
+            unmet[waiting] -= 1
+            if unmet[waiting] == 0:
+                heapq.heappush(runnable, waiting)
+    ran = {op.index for op in order}
+    return order, [op for op in operations if op.index not in ran]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -17,12 +16,13 @@ from scimtenancy_server.domain.projection import Projection, bounded_projection
 from scimtenancy_server.domain.render import render
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.search import ListRequest
+from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.resources import ListResult, ResourceService
 
-# Resources rendered between two yields to the event loop.
-_RENDERED_PER_YIELD = 100
+# Resources rendered between two looks at the clock (pacing.py).
+_RENDERED_PER_PACE = 16
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
@@ -40,11 +40,10 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     ) -> list[pb.Resource]:
         if projection.may_include("groups"):
             resources = await self._service.with_groups(current_request().tenant, resources)
-        rendered = []
-        for start in range(0, len(resources), _RENDERED_PER_YIELD):
-            if start:
-                await asyncio.sleep(0)  # a page of 1,000 takes tens of ms: let others in
-            chunk = resources[start : start + _RENDERED_PER_YIELD]
+        rendered, pacer = [], Pacer()
+        for start in range(0, len(resources), _RENDERED_PER_PACE):
+            await pacer.pace()  # a page of 1,000 takes tens of ms: let others in
+            chunk = resources[start : start + _RENDERED_PER_PACE]
             rendered += [self._message(r, projection) for r in chunk]
         return rendered
 

@@ -3,7 +3,6 @@ every rule (validation, tenant scoping, membership, preconditions) applies to ea
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -21,6 +20,7 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.render import resource_location
 from scimtenancy_server.domain.resource import StoredResource, parse_json_object
 from scimtenancy_server.domain.tenant import TenantContext
+from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.resources import ResourceService
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -44,6 +44,7 @@ class BulkService:
         ids: dict[str, str] = {}
         results: dict[int, dict[str, Any]] = {}
         errors = 0
+        pacer = Pacer()
         for operation in order:
             if plan.fail_on_errors is not None and errors >= plan.fail_on_errors:
                 break
@@ -54,7 +55,7 @@ class BulkService:
                 errors += 1
                 results[operation.index] = _failure(operation, error)
             # Embedded storage never suspends: let other tenants' requests in between.
-            await asyncio.sleep(0)
+            await pacer.pace()
         if plan.fail_on_errors is None or errors < plan.fail_on_errors:
             cycle = ScimError.conflict("circular bulkId references cannot be resolved")
             for operation in cyclic:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import time
 import uuid
@@ -32,6 +31,7 @@ from scimtenancy_server.domain.search import ListRequest, parse_search_request
 from scimtenancy_server.domain.sorting import resolve_sort
 from scimtenancy_server.domain.tenant import Tenant, TenantContext, TenantStatus
 from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
+from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.audit import AuditEntry, AuditLog
 from scimtenancy_server.services.shared_namespace import SharedNamespace, read_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
@@ -207,11 +207,10 @@ class ResourceService:
             operations = parse_patch(self._parse(body), self.limits)
 
             async def patched(current: StoredResource) -> JsonObject:
-                run = PatchRun(rt, current.attributes, self.limits)
+                run, pacer = PatchRun(rt, current.attributes, self.limits), Pacer()
                 for operation in operations:
-                    run.apply(operation)
-                    # One operation may walk hundreds of values: let other tenants in.
-                    await asyncio.sleep(0)
+                    run.apply(operation)  # it may walk hundreds of values: let others in
+                    await pacer.pace()
                 return run.result()
 
             return await self._update(ctx, rt, resource_id, if_match, patched, audit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
@@ -15,12 +14,12 @@ from scimtenancy_server.domain.filter import (
     relax,
 )
 from scimtenancy_server.domain.filter_compile import compile_filter
-from scimtenancy_server.domain.filter_eval import leaves
 from scimtenancy_server.domain.resource import StoredResource, member_values, without_member
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort, SortKey, order_keyed, sort_key
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.domain.text_folding import fold_identity
+from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.storage.repository import (
     Page,
     Query,
@@ -32,9 +31,10 @@ from scimtenancy_server.storage.repository import (
 )
 
 _Namespace = tuple[str, str]
-# A list scans a whole tenant in this process: it yields to the event loop after about this
-# many attribute-expression checks (resources x terms), so other tenants' requests go on.
-_CHECKS_PER_YIELD = 500
+# A list scans a whole tenant in this process: between two looks at the clock it handles this
+# many resources, and it yields to the event loop once a slice has passed (pacing.py), so
+# other tenants' requests go on.
+_CHUNK = 16
 
 
 class InMemoryResourceRepository(ResourceRepository):
@@ -163,15 +163,14 @@ class InMemoryResourceRepository(ResourceRepository):
 async def _matching(
     rt: ResourceType, where: Filter, resources: list[StoredResource], max_scan: int
 ) -> list[StoredResource]:
-    every = max(1, _CHECKS_PER_YIELD // sum(1 for _ in leaves(where)))
     if has_value_path(where):
         # As MongoDB does: the relaxed filter's matches are the scan that max_scan bounds.
         relaxed = relax(where)
         prefilter = compile_filter(rt, relaxed) if relaxed is not None else _everything
-        resources = await _scan(resources, prefilter, every, max_scan + 1)
+        resources = await _scan(resources, prefilter, max_scan + 1)
         if len(resources) > max_scan:
             raise too_many(max_scan)
-    return await _scan(resources, compile_filter(rt, where), every)
+    return await _scan(resources, compile_filter(rt, where))
 
 
 def _everything(resource: StoredResource) -> bool:
@@ -181,15 +180,14 @@ def _everything(resource: StoredResource) -> bool:
 async def _scan(
     resources: Sequence[StoredResource],
     keep: Callable[[StoredResource], bool],
-    every: int,
     at_most: int | None = None,
 ) -> list[StoredResource]:
-    """The resources `keep` accepts (the first `at_most`), yielding every `every` resources."""
+    """The resources `keep` accepts (the first `at_most`), paced."""
     kept: list[StoredResource] = []
-    for start in range(0, len(resources), every):
-        if start:
-            await asyncio.sleep(0)
-        kept += filter(keep, resources[start : start + every])
+    pacer = Pacer()
+    for start in range(0, len(resources), _CHUNK):
+        await pacer.pace()
+        kept += filter(keep, resources[start : start + _CHUNK])
         if at_most is not None and len(kept) >= at_most:
             return kept[:at_most]
     return kept
@@ -202,8 +200,8 @@ async def _sorted(resources: list[StoredResource], sort: Sort | None) -> list[St
         return sorted(resources, key=lambda r: r.id)
     key = sort_key(sort)
     keyed: list[tuple[SortKey, StoredResource]] = []
-    for start in range(0, len(resources), _CHECKS_PER_YIELD):
-        if start:
-            await asyncio.sleep(0)
-        keyed += ((key(r), r) for r in resources[start : start + _CHECKS_PER_YIELD])
+    pacer = Pacer()
+    for start in range(0, len(resources), _CHUNK):
+        await pacer.pace()
+        keyed += ((key(r), r) for r in resources[start : start + _CHUNK])
     return order_keyed(keyed, sort.descending)

@@ -18,6 +18,7 @@ from scimtenancy_server.domain.filter_compile import compile_filter
 from scimtenancy_server.domain.resource import StoredResource, without_member
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
+from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.storage.mongo_claims import VersionClaims
 from scimtenancy_server.storage.mongo_codec import (
     collection_name,
@@ -41,8 +42,6 @@ from scimtenancy_server.storage.repository import (
 
 # Rounds of read-then-conditional-write before giving up on a contended update.
 _WRITE_ATTEMPTS = 5
-# Value-filter candidates checked in the server between two yields to the event loop.
-_CHECKS_PER_YIELD = 200
 
 
 def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
@@ -174,6 +173,7 @@ class MongoResourceRepository(ResourceRepository):
         rt, where = scope.resource_type, query.where
         assert where is not None
         keep = compile_filter(rt, where)
+        pacer = Pacer()  # a buffered batch is read without yielding
         relaxed = relax(where)
         selector = scoped(scope, to_query(rt, relaxed) if relaxed else {})
         total = scanned = 0
@@ -185,8 +185,7 @@ class MongoResourceRepository(ResourceRepository):
                 scanned += 1
                 if scanned > query.max_scan:
                     raise too_many(query.max_scan)
-                if scanned % _CHECKS_PER_YIELD == 0:
-                    await asyncio.sleep(0)  # a buffered batch is read without yielding
+                await pacer.pace()
                 resource = from_document(rt, document)
                 if keep(resource):
                     if query.offset <= total < query.offset + query.limit:
