@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     )
     rate_burst: int = Field(100, gt=0, description="requests a tenant may send at once")
     tenant_concurrency: int = Field(
-        4,
+        2,
         ge=0,
         description="requests of one tenant worked on at once per server process; more wait "
         "their turn (0: no bound)",

@@ -10,7 +10,7 @@ import asyncio
 import time
 
 # Longest stretch of work between two turns of the event loop.
-SLICE_SECONDS = 0.002
+SLICE_SECONDS = 0.001
 
 
 class Pacer:

@@ -416,3 +416,61 @@ async def test_requests_past_a_tenants_fair_share_are_served_in_turn(tight: Stac
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     assert all(a.json()["totalResults"] == 3 for a in answers[:12])
     assert answers[-1].json()["totalResults"] == 0  # the other tenant sees none of them
+
+
+async def test_transcoder_errors_echo_little_too(tight: Stack) -> None:
+    scim = await tenant(tight)
+    odd_type = await scim.request(
+        "POST", "/Users", content=b"{}", headers={"Content-Type": "x" * 8000}
+    )
+    assert_refused(odd_type, 415, None)
+    version = await tight.http.get(f"{tight.origins['path']}/tenants/x/scim/{'v' * 5000}/Users")
+    assert_refused(version, 400, "invalidVers")
+
+
+async def test_direct_grpc_base_urls_are_bounded(tight: Stack) -> None:
+    scim = await tenant(tight)
+    async with grpc.aio.insecure_channel(tight.grpc_target) as channel:
+        stub = resources_pb2_grpc.ResourceServiceStub(channel)
+        for base_url in ("http://x/" + "p" * 30_000, "javascript:alert(1)"):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.ListResources(
+                    pb.ListResourcesRequest(resource_type="Users"),
+                    metadata=(
+                        ("authorization", f"Bearer {scim.api_key}"),
+                        ("x-scim-base-url", base_url),
+                    ),
+                )
+            assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_member_named_many_times_is_one_membership(tight: Stack) -> None:
+    scim = await tenant(tight)
+    user = (await scim.post("/Users", user_body("once"))).json()["id"]
+    group = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "repeats",
+        "members": [{"value": user}] * 50,
+    }
+    created = await scim.post("/Groups", group)
+    assert created.status_code == 201, created.text
+    assert [m["value"] for m in created.json()["members"]] == [user]
+    replaced = await scim.put(f"/Groups/{created.json()['id']}", group)
+    assert [m["value"] for m in replaced.json()["members"]] == [user]
+    assert len((await scim.get(f"/Users/{user}")).json()["groups"]) == 1
+
+
+async def test_the_root_search_pages_by_cursor_like_the_others(tight: Stack) -> None:
+    scim = await tenant(tight)
+    for i in range(3):
+        await scim.post("/Users", user_body(f"r{i}"))
+    first = await scim.post("/.search", {"schemas": [SEARCH], "cursor": "", "count": 2})
+    assert first.status_code == 200, first.text
+    cursor = first.json()["nextCursor"]
+    second = await scim.post("/.search", {"schemas": [SEARCH], "cursor": cursor, "count": 2})
+    assert len(first.json()["Resources"]) + len(second.json()["Resources"]) == 3
+    for forged in ("!!!", cursor[:-3]):
+        refused = await scim.post("/.search", {"schemas": [SEARCH], "cursor": forged})
+        assert_refused(refused, 400, "invalidCursor")
+    per_type = await scim.post("/Users/.search", {"schemas": [SEARCH], "cursor": cursor})
+    assert_refused(per_type, 400, "invalidCursor")  # bound to the root's query, not /Users'

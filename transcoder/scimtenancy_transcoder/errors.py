@@ -8,6 +8,7 @@ from google.rpc import status_pb2
 from starlette.responses import Response
 
 from scimtenancy.errors.v1 import errors_pb2
+from scimtenancy_common.wire import short_detail
 
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -40,6 +41,7 @@ class HttpScimError(Exception):
     def __init__(
         self, status: int, detail: str, scim_type: str = "", headers: dict[str, str] | None = None
     ) -> None:
+        detail = short_detail(detail)
         super().__init__(detail)
         self.status = status
         self.detail = detail

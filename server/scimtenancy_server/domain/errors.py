@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-# A detail is a sentence for a person: it may quote a client's value, never at length.
-MAX_DETAIL_LENGTH = 300
+from scimtenancy_common.wire import MAX_DETAIL_LENGTH, short_detail
 
-
-def short_detail(detail: str) -> str:
-    if len(detail) <= MAX_DETAIL_LENGTH:
-        return detail
-    return detail[: MAX_DETAIL_LENGTH - 1] + "…"
+__all__ = ["MAX_DETAIL_LENGTH", "ScimError"]
 
 
 class ScimError(Exception):

@@ -130,6 +130,19 @@ class _GuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrapped
 
 
+# Every `$ref` and `meta.location` repeats the base URL: a long one would multiply answers.
+MAX_BASE_URL = 2048
+
+
+def _base_url(value: str) -> str:
+    """The caller's SCIM base URL for rendering (empty: render no URLs)."""
+    if value and (len(value) > MAX_BASE_URL or not value.startswith(("http://", "https://"))):
+        raise ScimError.invalid_value(
+            f"{BASE_URL_KEY} must be an http(s) URL of at most {MAX_BASE_URL} characters"
+        )
+    return value
+
+
 class TenantInterceptor(_GuardInterceptor):
     """Resolves the caller's tenant from its credential for every resource and discovery RPC."""
 
@@ -161,7 +174,7 @@ class TenantInterceptor(_GuardInterceptor):
             # The same answer whether or not the named tenant exists.
             raise ScimError.forbidden("the credential does not belong to the tenant in the URL")
         self._rate_limiter.admit(tenant.tenant_id)
-        return RequestContext(tenant, metadata.get(BASE_URL_KEY, ""))
+        return RequestContext(tenant, _base_url(metadata.get(BASE_URL_KEY, "")))
 
 
 class AdminInterceptor(_GuardInterceptor):

@@ -41,6 +41,8 @@ MEMBER_TYPES = ("User", "Group")
 
 # Optimistic writes retry this often when another writer changed the resource in between.
 _WRITE_ATTEMPTS = 5
+# What the root /.search's cursors are bound to instead of a resource type.
+_EVERY_TYPE = "*"
 # startIndex past this is past any tenant's data; kept within int64 for every transport.
 _MAX_START_INDEX = 2**62
 
@@ -256,13 +258,26 @@ class ResourceService:
                 refuse_sensitive(rt, where)
             check_filter(rt, where)
         sort = resolve_sort(rt, request.sort_by, request.sort_order, self.limits)
-        start, limit = self._page(request)
-        key = query_key(ctx.tenant_id, rt.name, request.filter, request.sort_by, request.sort_order)
-        if request.cursor is not None:
-            start = decode_cursor(request.cursor, key) + 1
+        start, limit = self._start(ctx, rt.name, request)
         page = await self._shared.list(ctx, rt, where, start - 1, limit, sort, self._max_scan)
+        return self._result(ctx, rt.name, request, page, start)
+
+    def _key(self, ctx: TenantContext, scope: str, request: ListRequest) -> str:
+        """What a cursor is bound to: the tenant, the resource type (or all) and the query."""
+        return query_key(ctx.tenant_id, scope, request.filter, request.sort_by, request.sort_order)
+
+    def _start(self, ctx: TenantContext, scope: str, request: ListRequest) -> tuple[int, int]:
+        start, limit = self._page(request)
+        if request.cursor is not None:
+            start = decode_cursor(request.cursor, self._key(ctx, scope, request)) + 1
+        return start, limit
+
+    def _result(
+        self, ctx: TenantContext, scope: str, request: ListRequest, page: Page, start: int
+    ) -> ListResult:
         if request.cursor is None:
             return ListResult(page, start)
+        key, limit = self._key(ctx, scope, request), self._page(request)[1]
         offset, end = start - 1, start - 1 + len(page.resources)
         return ListResult(
             page,
@@ -288,7 +303,7 @@ class ResourceService:
         if not types:
             assert where is not None
             check_filter(registry.all()[0], where)  # raises the first type's complaint
-        start, limit = self._page(request)
+        start, limit = self._start(ctx, _EVERY_TYPE, request)
         skip, total = start - 1, 0
         found: list[StoredResource] = []
         for rt in types:
@@ -299,7 +314,7 @@ class ResourceService:
             total += page.total
             skip = max(0, skip - page.total)
             found += page.resources
-        return ListResult(Page(total, found), start)
+        return self._result(ctx, _EVERY_TYPE, request, Page(total, found), start)
 
     async def health(self, ctx: TenantContext) -> Health:
         """A storage round trip in the tenant's scope, and its usage against its limits."""
@@ -350,9 +365,12 @@ class ResourceService:
             )
             for name in MEMBER_TYPES
         }
-        resolved = []
+        resolved, seen = [], set()
         for member in members:
             value = member.get("value")
+            if value in seen:
+                continue  # one membership per resource, however often it is named
+            seen.add(value)
             kinds = [name for name in MEMBER_TYPES if value in found[name]]
             kind = member.get("type") if member.get("type") in kinds else next(iter(kinds), None)
             if value is None or kind is None:

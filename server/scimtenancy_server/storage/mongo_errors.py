@@ -10,7 +10,6 @@ from pymongo.errors import (
     ConnectionFailure,
     DuplicateKeyError,
     ExecutionTimeout,
-    OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
     WTimeoutError,
@@ -31,15 +30,23 @@ _UNAVAILABLE = (ConnectionFailure, ServerSelectionTimeoutError, ExecutionTimeout
 def database_errors(unique_detail: str = "a unique attribute is already taken") -> Iterator[None]:
     try:
         yield
-    except DuplicateKeyError:
-        raise ScimError.uniqueness(unique_detail) from None
-    except _UNAVAILABLE as error:
+    except PyMongoError as error:
+        raise _scim_error(error, unique_detail) from None
+
+
+def _scim_error(error: PyMongoError, unique_detail: str) -> ScimError:
+    if isinstance(error, DuplicateKeyError) or any(m in str(error) for m in _DUPLICATE_MARKERS):
+        return ScimError.uniqueness(unique_detail)
+    if isinstance(error, ServerSelectionTimeoutError) or (
+        isinstance(error, _UNAVAILABLE) and not error.timeout
+    ):
         logger.warning("database unavailable: %s", type(error).__name__)
-        raise ScimError.unavailable("the database is unavailable; retry later") from None
-    except (OperationFailure, PyMongoError) as error:
-        if any(marker in str(error) for marker in _DUPLICATE_MARKERS):
-            raise ScimError.uniqueness(unique_detail) from None
-        if getattr(error, "timeout", False):
-            raise ScimError.unavailable("the database timed out; retry later") from None
-        logger.exception("database operation failed")
-        raise ScimError.internal("the database refused the operation") from None
+        return ScimError.unavailable("the database is unavailable; retry later")
+    if error.timeout:
+        # It answers, but not within MONGODB_TIMEOUT_MS: a slow query is not an outage.
+        logger.warning("database timed out: %s", type(error).__name__)
+        return ScimError.unavailable(
+            "the database did not answer within the service's time limit; retry later"
+        )
+    logger.exception("database operation failed")
+    return ScimError.internal("the database refused the operation")
