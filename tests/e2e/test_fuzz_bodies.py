@@ -142,14 +142,23 @@ def bind(value: Any, ids: list[str]) -> Any:
 async def test_user_bodies_are_answered_cleanly_and_kept_readable(
     scim: ScimClient, users: list[str], body: dict[str, Any], replacement: dict[str, Any]
 ) -> None:
-    created = await send(scim, "POST", "/Users", bind(body, users))
+    await create_then_replace(scim, "Users", bind(body, users), bind(replacement, users))
+
+
+async def create_then_replace(
+    scim: ScimClient, endpoint: str, body: Any, replacement: Any
+) -> tuple[dict[str, Any], ...]:
+    """POST, then PUT: each answer clean, and what was accepted read back as answered (a
+    refused PUT wrote nothing). Returns the created and the kept resource (none if refused)."""
+    created = await send(scim, "POST", f"/{endpoint}", body)
     if created.status_code != 201:
-        return
-    user_id = created.json()["id"]
-    await assert_readable(scim, "Users", user_id, created.json())
-    replaced = await send(scim, "PUT", f"/Users/{user_id}", bind(replacement, users))
-    kept = replaced.json() if replaced.status_code == 200 else created.json()
-    await assert_readable(scim, "Users", user_id, kept)  # refused: nothing was written
+        return ()
+    resource: dict[str, Any] = created.json()
+    await assert_readable(scim, endpoint, resource["id"], resource)
+    replaced = await send(scim, "PUT", f"/{endpoint}/{resource['id']}", replacement)
+    kept = replaced.json() if replaced.status_code == 200 else resource
+    await assert_readable(scim, endpoint, resource["id"], kept)
+    return resource, kept
 
 
 def assert_members_are_a_set(group: dict[str, Any]) -> None:
@@ -164,16 +173,9 @@ def assert_members_are_a_set(group: dict[str, Any]) -> None:
 async def test_group_bodies_are_answered_cleanly_and_kept_readable(
     scim: ScimClient, users: list[str], body: dict[str, Any], replacement: dict[str, Any]
 ) -> None:
-    created = await send(scim, "POST", "/Groups", bind(body, users))
-    if created.status_code != 201:
-        return
-    group_id = created.json()["id"]
-    await assert_readable(scim, "Groups", group_id, created.json())
-    assert_members_are_a_set(created.json())
-    replaced = await send(scim, "PUT", f"/Groups/{group_id}", bind(replacement, users))
-    kept = replaced.json() if replaced.status_code == 200 else created.json()
-    await assert_readable(scim, "Groups", group_id, kept)
-    assert_members_are_a_set(kept)
+    answers = await create_then_replace(scim, "Groups", bind(body, users), bind(replacement, users))
+    for group in answers:
+        assert_members_are_a_set(group)
 
 
 @fuzzed(80)
