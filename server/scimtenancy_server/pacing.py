@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Longest stretch of work between two turns of the event loop.
 SLICE_SECONDS = 0.001
@@ -24,3 +28,15 @@ class Pacer:
         if now - self._since >= self._slice:
             await asyncio.sleep(0)
             self._since = time.perf_counter()
+
+
+# Items handled between two looks at the clock.
+CHUNK = 16
+
+
+async def paced_chunks(items: Sequence[T], size: int = CHUNK) -> AsyncIterator[Sequence[T]]:
+    """`items` a chunk at a time, with a turn for the event loop whenever a slice has passed."""
+    pacer = Pacer()
+    for start in range(0, len(items), size):
+        await pacer.pace()
+        yield items[start : start + size]

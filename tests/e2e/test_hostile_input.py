@@ -474,3 +474,14 @@ async def test_the_root_search_pages_by_cursor_like_the_others(tight: Stack) -> 
         assert_refused(refused, 400, "invalidCursor")
     per_type = await scim.post("/Users/.search", {"schemas": [SEARCH], "cursor": cursor})
     assert_refused(per_type, 400, "invalidCursor")  # bound to the root's query, not /Users'
+
+
+async def test_a_root_search_cursor_is_refused_by_another_tenant(tight: Stack) -> None:
+    scim, other = await tenant(tight), await tenant(tight)
+    for client in (scim, other):
+        for i in range(2):
+            await client.post("/Users", user_body(f"x{i}"))
+    first = await scim.post("/.search", {"schemas": [SEARCH], "cursor": "", "count": 1})
+    cursor = first.json()["nextCursor"]
+    foreign = await other.post("/.search", {"schemas": [SEARCH], "cursor": cursor, "count": 1})
+    assert_refused(foreign, 400, "invalidCursor")

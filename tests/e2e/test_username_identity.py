@@ -91,3 +91,13 @@ async def test_me_is_the_user_whose_name_folds_to_the_subject(identity_stack: St
     assert await me("E1") == created["ann"]
     assert await me("e1") == created["e1"]
     assert await me("stras") == 404
+
+
+async def test_a_folded_name_is_one_name_only_within_its_tenant(identity_stack: Stack) -> None:
+    first = await identity_stack.tenant(IsolationLevel.STANDARD)
+    second = await identity_stack.tenant(IsolationLevel.STRICT)
+    assert (await first.post("/Users", user_body("straße"))).status_code == 201
+    # Another tenant's equivalent name is free, and neither sees the other's user.
+    assert (await second.post("/Users", user_body("STRASSE"))).status_code == 201
+    assert await user_names(first, 'userName eq "strasse"') == ["straße"]
+    assert await user_names(second, 'userName eq "straße"') == ["STRASSE"]

@@ -22,8 +22,7 @@ from scimtenancy_server.domain.validation import (
     JsonObject,
     canonical,
     canonical_attributes,
-    is_uncounted,
-    unbounded_values,
+    value_limits,
 )
 
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -220,7 +219,9 @@ def _apply(
     elif op.op == "remove":
         _remove(container, attribute, op.value)
     elif attribute.multi_valued:
-        values = canonical(attribute, op.value, where, _value_limits(rt, attribute, limits)) or []
+        values = (
+            canonical(attribute, op.value, where, value_limits(rt, attribute.name, limits)) or []
+        )
         current = container.get(attribute.name) if op.op == "add" else None
         kept = list(current) if isinstance(current, list) else []
         if any(isinstance(v, dict) and v.get("primary") is True for v in values):
@@ -234,12 +235,6 @@ def _apply(
         container[attribute.name] = merged
     else:
         _set(container, attribute.name, canonical(attribute, op.value, where, limits))
-
-
-def _value_limits(rt: ResourceType, attribute: Attribute, limits: InputLimits) -> InputLimits:
-    """The limits for one added list of values; a Group's members are counted by the request
-    size only (RFC 7644 §3.5.2.1 adds them one PATCH at a time)."""
-    return unbounded_values(limits) if is_uncounted(rt, attribute.name) else limits
 
 
 def _not_held(attribute: Attribute, kept: list[Any], values: list[Any]) -> list[Any]:

@@ -9,14 +9,7 @@ import orjson
 from scimtenancy_server.domain.clock import format_datetime
 from scimtenancy_server.domain.projection import Projection, project
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import (
-    ENTERPRISE_USER_SCHEMA,
-    Attribute,
-    Mutability,
-    ResourceType,
-    Returned,
-    Schema,
-)
+from scimtenancy_server.domain.schema import ENTERPRISE_USER_SCHEMA, Attribute, ResourceType, Schema
 
 _ENDPOINTS = {"User": "Users", "Group": "Groups"}
 
@@ -50,15 +43,12 @@ def _render_references(rt: ResourceType, body: dict[str, Any], base_url: str) ->
 
 
 def _hidden(attribute: Attribute | None) -> bool:
-    """RFC 7643 §2.2: `returned: never` and write-only values are never returned."""
-    return attribute is not None and (
-        attribute.returned is Returned.NEVER or attribute.mutability is Mutability.WRITE_ONLY
-    )
+    return attribute is not None and attribute.never_returned
 
 
 def _visible(attribute: Attribute, value: Any) -> Any:
-    """The value without its hidden sub-attributes."""
-    if not attribute.complex or not any(_hidden(s) for s in attribute.sub_attributes):
+    """The value without its never-returned sub-attributes."""
+    if not attribute.hides_sub_attributes:
         return value
     items = [
         {k: v for k, v in item.items() if not _hidden(attribute.sub(k))}

@@ -49,9 +49,17 @@ class Attribute:
     reference_types: tuple[str, ...] = ()
     sub_attributes: tuple[Attribute, ...] = ()
     _by_lower: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+    # RFC 7643 §2.2: `returned: never` and write-only values never appear in a response.
+    never_returned: bool = field(default=False, init=False, compare=False, repr=False)
+    # Whether some sub-attribute is never returned (rendering must then look inside).
+    hides_sub_attributes: bool = field(default=False, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_lower.update({a.name.lower(): a for a in self.sub_attributes})
+        hidden = self.returned is Returned.NEVER or self.mutability is Mutability.WRITE_ONLY
+        object.__setattr__(self, "never_returned", hidden)
+        hides = any(s.never_returned for s in self.sub_attributes)
+        object.__setattr__(self, "hides_sub_attributes", hides)
 
     @property
     def complex(self) -> bool:

@@ -53,7 +53,7 @@ def canonical_attributes(
             raise ScimError.invalid_value(f"unknown attribute {key!r} for {rt.name}")
         if attribute.mutability is Mutability.READ_ONLY:
             continue  # RFC 7643 §2.2: read-only values sent by a client are ignored
-        item_limits = unbounded_values(limits) if is_uncounted(rt, attribute.name) else limits
+        item_limits = value_limits(rt, attribute.name, limits)
         canonical_value = canonical(attribute, value, attribute.name, item_limits)
         if canonical_value is not None:
             attributes[attribute.name] = canonical_value
@@ -65,17 +65,18 @@ def canonical_attributes(
     return attributes
 
 
-def is_uncounted(rt: ResourceType, name: str) -> bool:
-    """Whether an attribute's values escape `max_values` (a Group's members)."""
+def _uncounted(rt: ResourceType, name: str) -> bool:
     return (rt.name, name) in _UNCOUNTED
 
 
-def unbounded_values(limits: InputLimits) -> InputLimits:
-    return replace(limits, max_values=INT64_MAX)
+def value_limits(rt: ResourceType, name: str, limits: InputLimits) -> InputLimits:
+    """The limits for one attribute's values: a Group's members escape `max_values` (RFC 7644
+    §3.5.2.1 adds them one PATCH at a time; the request size bounds them)."""
+    return replace(limits, max_values=INT64_MAX) if _uncounted(rt, name) else limits
 
 
 def _check_size(rt: ResourceType, attributes: JsonObject, limits: InputLimits) -> None:
-    counted = {k: v for k, v in attributes.items() if not is_uncounted(rt, k)}
+    counted = {k: v for k, v in attributes.items() if not _uncounted(rt, k)}
     size = len(orjson.dumps(counted))
     if size > limits.max_resource_bytes:
         raise ScimError.too_large(

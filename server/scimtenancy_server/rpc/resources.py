@@ -16,13 +16,10 @@ from scimtenancy_server.domain.projection import Projection, bounded_projection
 from scimtenancy_server.domain.render import render
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.search import ListRequest
-from scimtenancy_server.pacing import Pacer
+from scimtenancy_server.pacing import paced_chunks
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.resources import ListResult, ResourceService
-
-# Resources rendered between two looks at the clock (pacing.py).
-_RENDERED_PER_PACE = 16
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
@@ -40,10 +37,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     ) -> list[pb.Resource]:
         if projection.may_include("groups"):
             resources = await self._service.with_groups(current_request().tenant, resources)
-        rendered, pacer = [], Pacer()
-        for start in range(0, len(resources), _RENDERED_PER_PACE):
-            await pacer.pace()  # a page of 1,000 takes tens of ms: let others in
-            chunk = resources[start : start + _RENDERED_PER_PACE]
+        rendered: list[pb.Resource] = []
+        async for chunk in paced_chunks(resources):  # a page of 1,000 takes tens of ms
             rendered += [self._message(r, projection) for r in chunk]
         return rendered
 

@@ -260,7 +260,7 @@ class ResourceService:
         sort = resolve_sort(rt, request.sort_by, request.sort_order, self.limits)
         start, limit = self._start(ctx, rt.name, request)
         page = await self._shared.list(ctx, rt, where, start - 1, limit, sort, self._max_scan)
-        return self._result(ctx, rt.name, request, page, start)
+        return self._result(ctx, rt.name, request, page, start, limit)
 
     def _key(self, ctx: TenantContext, scope: str, request: ListRequest) -> str:
         """What a cursor is bound to: the tenant, the resource type (or all) and the query."""
@@ -273,11 +273,17 @@ class ResourceService:
         return start, limit
 
     def _result(
-        self, ctx: TenantContext, scope: str, request: ListRequest, page: Page, start: int
+        self,
+        ctx: TenantContext,
+        scope: str,
+        request: ListRequest,
+        page: Page,
+        start: int,
+        limit: int,
     ) -> ListResult:
         if request.cursor is None:
             return ListResult(page, start)
-        key, limit = self._key(ctx, scope, request), self._page(request)[1]
+        key = self._key(ctx, scope, request)
         offset, end = start - 1, start - 1 + len(page.resources)
         return ListResult(
             page,
@@ -314,7 +320,7 @@ class ResourceService:
             total += page.total
             skip = max(0, skip - page.total)
             found += page.resources
-        return self._result(ctx, _EVERY_TYPE, request, Page(total, found), start)
+        return self._result(ctx, _EVERY_TYPE, request, Page(total, found), start, limit)
 
     async def health(self, ctx: TenantContext) -> Health:
         """A storage round trip in the tenant's scope, and its usage against its limits."""

@@ -19,7 +19,7 @@ from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort, SortKey, order_keyed, sort_key
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.domain.text_folding import fold_identity
-from scimtenancy_server.pacing import Pacer
+from scimtenancy_server.pacing import paced_chunks
 from scimtenancy_server.storage.repository import (
     Page,
     Query,
@@ -31,10 +31,6 @@ from scimtenancy_server.storage.repository import (
 )
 
 _Namespace = tuple[str, str]
-# A list scans a whole tenant in this process: between two looks at the clock it handles this
-# many resources, and it yields to the event loop once a slice has passed (pacing.py), so
-# other tenants' requests go on.
-_CHUNK = 16
 
 
 class InMemoryResourceRepository(ResourceRepository):
@@ -182,12 +178,11 @@ async def _scan(
     keep: Callable[[StoredResource], bool],
     at_most: int | None = None,
 ) -> list[StoredResource]:
-    """The resources `keep` accepts (the first `at_most`), paced."""
+    """The resources `keep` accepts (the first `at_most`), paced: a list scans a whole tenant
+    in this process, and other tenants' requests go on meanwhile."""
     kept: list[StoredResource] = []
-    pacer = Pacer()
-    for start in range(0, len(resources), _CHUNK):
-        await pacer.pace()
-        kept += filter(keep, resources[start : start + _CHUNK])
+    async for chunk in paced_chunks(resources):
+        kept += filter(keep, chunk)
         if at_most is not None and len(kept) >= at_most:
             return kept[:at_most]
     return kept
@@ -200,8 +195,6 @@ async def _sorted(resources: list[StoredResource], sort: Sort | None) -> list[St
         return sorted(resources, key=lambda r: r.id)
     key = sort_key(sort)
     keyed: list[tuple[SortKey, StoredResource]] = []
-    pacer = Pacer()
-    for start in range(0, len(resources), _CHUNK):
-        await pacer.pace()
-        keyed += ((key(r), r) for r in resources[start : start + _CHUNK])
+    async for chunk in paced_chunks(resources):
+        keyed += ((key(r), r) for r in chunk)
     return order_keyed(keyed, sort.descending)
