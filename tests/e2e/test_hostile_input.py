@@ -59,6 +59,7 @@ COUNTS_SCHEMA = {
         {**ATTRIBUTE, "name": "score", "type": "decimal"},
         {**ATTRIBUTE, "name": "pin", "returned": "never", "mutability": "writeOnly"},
         {**ATTRIBUTE, "name": "hint", "returned": "never"},
+        {**ATTRIBUTE, "name": "code", "mutability": "writeOnly"},
     ],
 }
 
@@ -485,3 +486,16 @@ async def test_a_root_search_cursor_is_refused_by_another_tenant(tight: Stack) -
     cursor = first.json()["nextCursor"]
     foreign = await other.post("/.search", {"schemas": [SEARCH], "cursor": cursor, "count": 1})
     assert_refused(foreign, 400, "invalidCursor")
+
+
+async def test_write_only_values_cannot_be_probed_by_filters(tight: Stack) -> None:
+    scim = await tenant(tight)
+    await register(tight, scim.tenant_id, COUNTS_SCHEMA)
+    body = user_body("coded", schemas=[USER_SCHEMA, COUNTS], **{COUNTS: {"code": "4711"}})
+    created = await scim.post("/Users", body)
+    assert created.status_code == 201, created.text
+    assert "4711" not in created.text
+    probe = f'{COUNTS}:code eq "4711"'
+    assert_refused(await scim.get("/Users", params={"filter": probe}), 403, "sensitive")
+    searched = await scim.post("/Users/.search", {"schemas": [SEARCH], "filter": probe})
+    assert_refused(searched, 400, "invalidFilter")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import AttrPath
-from scimtenancy_server.domain.schema import Attribute, ResourceType, Returned
+from scimtenancy_server.domain.schema import Attribute, ResourceType
 
 META_FIELDS = frozenset({"created", "lastModified", "resourceType"})
 
@@ -46,7 +46,7 @@ def _definition(resource_type: ResourceType, path: AttrPath) -> tuple[str | None
         found, owner = resource_type.attribute(path.attribute), None
     if found is None:
         raise ScimError.invalid_filter(f"unknown attribute {path.attribute!r}")
-    if found.returned is Returned.NEVER:
+    if found.never_returned:  # a filter would tell its value, a guess at a time
         raise ScimError.invalid_filter(f"attribute {found.name!r} cannot be filtered")
     return owner, found
 

@@ -28,7 +28,7 @@ from scimtenancy_server.domain.filter import (
     ValuePath,
 )
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import ResourceType, Returned
+from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.text_folding import fold_identity
 
 T = TypeVar("T")
@@ -309,7 +309,7 @@ def refuse_sensitive(resource_type: ResourceType, expression: Filter) -> None:
             if schema is resource_type.schema
             else (schema.attribute(path.attribute) if schema else None)
         )
-        if attribute is not None and attribute.returned is Returned.NEVER:
+        if attribute is not None and attribute.never_returned:
             raise ScimError(
                 403,
                 f"{attribute.name} must not appear in a request URI; use POST /.search",
