@@ -7,6 +7,7 @@ The target storage is the server's (SCIMTENANCY_STORAGE, SCIMTENANCY_MONGODB_URI
     scimtenancy-migrate from-jsonl acme export.jsonl --dry-run
     scimtenancy-migrate export acme export.jsonl
     scimtenancy-migrate refold-shadow-fields
+    scimtenancy-migrate memberships [TENANT]
 """
 
 from __future__ import annotations
@@ -119,6 +120,36 @@ def export(tenant_id: str, path: Path) -> None:
         return await export_jsonl(application.repository, application.resources, ctx, path)
 
     console.print(f"exported {asyncio.run(_with_tenant(tenant_id, work))} resources to {path}")
+
+
+@app.command("memberships")
+def memberships(
+    tenant_id: Annotated[str | None, typer.Argument(help="one tenant; default: all")] = None,
+) -> None:
+    """Move group members stored inline in group documents (before memberships had their own
+    documents) into the membership index; online, idempotent, and resumed by running again."""
+
+    async def work() -> dict[str, int]:
+        application = build_application(Settings())
+        try:
+            administration, moved = application.administration, {}
+            token = ""
+            while True:
+                tenants, token = await administration.list_tenants(100, token)
+                for tenant in tenants:
+                    if tenant_id in (None, tenant.tenant_id):
+                        moved[tenant.tenant_id] = await application.resources.move_inline_members(
+                            tenant
+                        )
+                if not token:
+                    return moved
+        finally:
+            await application.close()
+
+    table = Table("tenant", "groups moved")
+    for tenant, count in asyncio.run(work()).items():
+        table.add_row(tenant, str(count))
+    console.print(table)
 
 
 def _show_refold(report: RefoldReport) -> None:

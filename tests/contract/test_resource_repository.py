@@ -230,29 +230,20 @@ def group(resource_id: str, *members: str) -> StoredResource:
     return StoredResource("Group", resource_id, 1, T0, T0, attributes)
 
 
-async def test_membership_queries_stay_in_the_tenant(store: RepositoryUnderTest) -> None:
+async def test_lookups_by_ids_stay_in_the_tenant(store: RepositoryUnderTest) -> None:
     tenant, other = await store.tenant(), await store.tenant()
     repo = store.repository
-    for owner in (tenant, other):
-        await repo.insert(owner, user("u1", "one"), USER)
-        await repo.insert(owner, group("g1", "u1", "u2"), GROUP)
-        await repo.insert(owner, group("g2", "u2"), GROUP)
+    await repo.insert(tenant, user("u1", "one"), USER)
     await repo.insert(tenant, user("u3", "three"), USER)
+    await repo.insert(other, user("u1", "one"), USER)
     assert await repo.existing(tenant, USER, ["u1", "u3", "nope"]) == {"u1", "u3"}
+    assert await repo.existing(tenant, USER, ["u3"]) == {"u3"}
     assert await repo.existing(other, USER, ["u3"]) == set()
-    found = await repo.containing_members(tenant, GROUP, ["u1"])
-    assert [g.id for g in found] == ["g1"]
-
-    later = T0 + timedelta(minutes=1)
-    await repo.remove_member(tenant, GROUP, "u2", later)
-    g1, g2 = await repo.get(tenant, GROUP, "g1"), await repo.get(tenant, GROUP, "g2")
-    assert g1 is not None
-    assert g2 is not None
-    assert g1.attributes["members"] == [{"value": "u1", "type": "User"}]
-    assert "members" not in g2.attributes
-    assert (g1.version, g1.last_modified) == (2, later)
-    untouched = await repo.get(other, GROUP, "g2")
-    assert untouched == group("g2", "u2")
+    assert await repo.existing(tenant, GROUP, ["u1"]) == set()
+    found = await repo.get_many(tenant, USER, ["u3", "nope", "u1", "u3"])
+    assert [r.id for r in found] == ["u1", "u3"]
+    assert found[1] == await repo.get(tenant, USER, "u3")
+    assert [r.id for r in await repo.get_many(other, USER, ["u1", "u3"])] == ["u1"]
 
 
 async def test_concurrent_replaces_of_one_version_have_one_winner(

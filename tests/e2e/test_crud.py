@@ -81,8 +81,11 @@ async def test_group_lifecycle(stack: Stack, isolation: IsolationLevel) -> None:
             "Operations": [{"op": "Remove", "path": "members", "value": [{"value": member}]}],
         },
     )
-    assert removed.status_code == 200
-    assert "members" not in removed.json()
+    # A membership PATCH answers 204 by default (RFC 7644 §3.5.2; Entra ID and Okta expect it).
+    assert removed.status_code == 204, removed.text
+    assert removed.headers["etag"] == '"2"'
+    assert removed.headers["location"] == f"{scim.base_url}/Groups/{group_id}"
+    assert "members" not in (await scim.get(f"/Groups/{group_id}")).json()
     found = await scim.get("/Groups", params={"filter": 'displayName eq "admins"'})
     assert found.json()["totalResults"] == 1
     assert (await scim.delete(f"/Groups/{group_id}")).status_code == 204

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from e2e.stack import Stack
+from e2e.stack import ScimClient, Stack
 from helpers import user_body
 
 from scimtenancy_server.domain.schema import GROUP_SCHEMA
@@ -81,3 +81,83 @@ async def test_concurrent_conditional_writes_let_exactly_one_win(stack: Stack) -
     assert sorted(statuses) == [200] + [412] * 7
     final = (await scim.get(path)).json()
     assert final["meta"]["version"] != etag
+
+
+def add_members(*ids: str) -> dict[str, object]:
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": i} for i in ids]}],
+    }
+
+
+def rename(name: str) -> dict[str, object]:
+    operation = {"op": "replace", "path": "displayName", "value": name}
+    return {"schemas": [PATCH_OP], "Operations": [operation]}
+
+
+async def test_membership_patches_answer_204_unless_asked_for_the_group(stack: Stack) -> None:
+    # Entra ID and Okta send one membership PATCH per change and accept 204 (RFC 7644 §3.5.2).
+    scim = await stack.tenant(IsolationLevel.STRICT)
+    users = [(await scim.post("/Users", user_body(f"m{i}"))).json()["id"] for i in range(3)]
+    group = (await scim.post("/Groups", group_body("Sales"))).json()
+    path = f"/Groups/{group['id']}"
+
+    added = await scim.patch(path, add_members(users[0]))
+    assert (added.status_code, added.content) == (204, b"")
+    assert added.headers["etag"] == '"2"'
+    assert added.headers["location"] == f"{scim.base_url}{path}"
+    assert "preference-applied" not in added.headers
+
+    # RFC 7240: the client's preference wins either way and is echoed.
+    shown = await scim.patch(
+        path, add_members(users[1]), headers={"Prefer": "return=representation"}
+    )
+    assert shown.status_code == 200
+    assert shown.headers["preference-applied"] == "return=representation"
+    assert sorted(m["value"] for m in shown.json()["members"]) == sorted(users[:2])
+    quiet = await scim.patch(path, rename("S"), headers={"Prefer": 'foo, return="minimal"'})
+    assert (quiet.status_code, quiet.headers["preference-applied"]) == (204, "return=minimal")
+
+    # `attributes` / `excludedAttributes` ask for the representation, projected (PATCH and PUT).
+    projected = await scim.patch(
+        path, add_members(users[2]), params={"excludedAttributes": "members"}
+    )
+    assert projected.status_code == 200
+    assert "members" not in projected.json()
+    assert projected.json()["displayName"] == "S"
+    replaced = await scim.put(
+        path, group_body("Sales", users[2]), params={"attributes": "displayName"}
+    )
+    assert replaced.status_code == 200
+    assert replaced.headers["location"] == f"{scim.base_url}{path}"
+    assert (replaced.json()["displayName"], "members" in replaced.json()) == ("Sales", False)
+    members = (await scim.get(path)).json()["members"]
+    assert [m["value"] for m in members] == [users[2]]  # PUT replaced the members
+
+    # A PATCH of other attributes keeps answering 200 with the resource.
+    renamed = await scim.patch(path, rename("T"))
+    assert renamed.status_code == 200
+    assert renamed.json()["members"] == members
+
+
+async def test_member_filters_come_from_the_membership_index(stack: Stack) -> None:
+    # Entra ID checks membership with filter=members[value eq "…"] (and Okta with members.value).
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    other = await stack.tenant(IsolationLevel.STANDARD)
+    alice = (await scim.post("/Users", user_body("alice"))).json()["id"]
+    bob = (await scim.post("/Users", user_body("bob"))).json()["id"]
+    admins = (await scim.post("/Groups", group_body("Admins", alice, bob))).json()["id"]
+    staff = (await scim.post("/Groups", group_body("Staff", bob))).json()["id"]
+
+    async def found(client: ScimClient, text: str) -> list[str]:
+        answer = await client.get("/Groups", params={"filter": text})
+        assert answer.status_code == 200, answer.text
+        return sorted(g["id"] for g in answer.json()["Resources"])
+
+    assert await found(scim, f'members[value eq "{alice}"]') == [admins]
+    assert await found(scim, f'members.value eq "{bob}"') == sorted([admins, staff])
+    assert await found(scim, f'id eq "{staff}" and members[value eq "{alice}"]') == []
+    assert await found(scim, f'not (members[value eq "{alice}"])') == [staff]
+    assert await found(other, f'members[value eq "{bob}"]') == []  # another tenant sees nothing
+    refused = await scim.get("/Groups", params={"filter": "members pr"})
+    assert (refused.status_code, refused.json()["scimType"]) == (400, "invalidFilter")

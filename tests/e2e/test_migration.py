@@ -112,9 +112,9 @@ async def test_migrate_resume_export_and_import(
     code, out = run(uri, target_db, "from-mongodb", acme.tenant_id, *source)
     assert code == 1, out
     assert await users(acme) == ["u1", "u2", "u3"]
-    staff = await app.repository.get(acme, GROUP, "g1")
-    assert staff is not None
-    assert [m["value"] for m in staff.attributes["members"]] == ["u1", "u2"]
+    assert await app.repository.get(acme, GROUP, "g1") is not None
+    staff = [m.value async for m in app.repository.memberships.members(acme, "g1")]
+    assert staff == ["u1", "u2"]
     assert await users(other) == []
 
     export = tmp_path / "acme.jsonl"

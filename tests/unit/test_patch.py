@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.patch import PATCH_OP_SCHEMA, apply_patch, parse_patch
+from scimtenancy_server.domain.membership import MembershipChange
+from scimtenancy_server.domain.patch import PATCH_OP_SCHEMA, PatchRun, apply_patch, parse_patch
 from scimtenancy_server.domain.schema import (
     ENTERPRISE_USER_SCHEMA,
     GROUP,
@@ -70,18 +71,21 @@ def test_attribute_names_are_case_insensitive() -> None:
     )
 
 
+def member_change(*operations: dict[str, Any]) -> MembershipChange:
+    """What the operations do to a Group's members (kept apart from its attributes)."""
+    group = {"schemas": [GROUP_SCHEMA], "displayName": "G"}
+    run = PatchRun(GROUP, group)
+    for operation in parse_patch({"schemas": [PATCH_OP_SCHEMA], "Operations": list(operations)}):
+        run.apply(operation)
+    assert run.result() == group
+    return run.members
+
+
 def test_remove_listed_members_only() -> None:
-    group = {
-        "schemas": [GROUP_SCHEMA],
-        "displayName": "G",
-        "members": [{"value": "1"}, {"value": "2"}, {"value": "3"}],
-    }
-    result = patch(
-        {"op": "Remove", "path": "members", "value": [{"value": "2"}]}, resource=group, rt=GROUP
-    )
-    assert result["members"] == [{"value": "1"}, {"value": "3"}]
-    cleared = patch({"op": "remove", "path": "members"}, resource=group, rt=GROUP)
-    assert "members" not in cleared
+    listed = member_change({"op": "Remove", "path": "members", "value": [{"value": "2"}]})
+    assert (listed.reset, listed.added, listed.removed) == (False, {}, {"2"})
+    cleared = member_change({"op": "remove", "path": "members"})
+    assert (cleared.reset, cleared.added, cleared.removed) == (True, {}, set())
 
 
 def test_removing_the_last_extension_value_drops_its_schema() -> None:
@@ -164,13 +168,7 @@ def test_a_filtered_add_on_an_empty_attribute_creates_the_value() -> None:
 
 
 def test_members_filter_removal_and_string_booleans() -> None:
-    group = {
-        "schemas": [GROUP_SCHEMA],
-        "displayName": "G",
-        "members": [{"value": "1"}, {"value": "2"}],
-    }
-    result = patch({"op": "remove", "path": 'members[value eq "2"]'}, resource=group, rt=GROUP)
-    assert result["members"] == [{"value": "1"}]
+    assert member_change({"op": "remove", "path": 'members[value eq "2"]'}).removed == {"2"}
     assert patch({"op": "Replace", "path": "active", "value": "False"})["active"] is False
 
 

@@ -68,10 +68,12 @@ class ScimRoutes:
     def _resource(
         self, resource: pb.Resource, options: CallOptions, endpoint: str, status: int = 200
     ) -> Response:
-        """One resource; `Location` on creation (RFC 7644 §3.3), `ETag` always (§3.14)."""
-        headers = {"ETag": resource.version}
-        if status == 201:
-            headers["Location"] = f"{options.base_url}/{endpoint}/{resource.id}"
+        """One resource, with its `Location` (RFC 7644 §3.3, and as §3.4.1 and §3.5.1 show it
+        on reads and replacements) and `ETag` (§3.14)."""
+        headers = {
+            "ETag": resource.version,
+            "Location": f"{options.base_url}/{endpoint}/{resource.id}",
+        }
         return Response(resource.json, status, headers, media_type=SCIM_MEDIA_TYPE)
 
     async def create(self, request: Request) -> Response:
@@ -112,6 +114,7 @@ class ScimRoutes:
                 id=resource_id,
                 json=body,
                 if_match=request.headers.get("if-match", ""),
+                projection=_projection(request),
             ),
             options,
         )
@@ -121,6 +124,7 @@ class ScimRoutes:
         options = self._options(request)
         endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
         body = await read_body(request, self._max_body)
+        preference = _return_preference(request.headers.getlist("prefer"))
         reply = await self._call(
             self._client.stub.PatchResource,
             pb.PatchResourceRequest(
@@ -128,10 +132,23 @@ class ScimRoutes:
                 id=resource_id,
                 json=body,
                 if_match=request.headers.get("if-match", ""),
+                projection=_projection(request),
+                return_preference=preference,
             ),
             options,
         )
-        return self._resource(reply.resource, options, endpoint)
+        if reply.minimal:
+            headers = {
+                "ETag": reply.resource.version,
+                "Location": f"{options.base_url}/{endpoint}/{reply.resource.id}",
+            }
+            if preference == pb.RETURN_PREFERENCE_MINIMAL:
+                headers["Preference-Applied"] = "return=minimal"  # RFC 7240 §3
+            return Response(status_code=204, headers=headers)
+        response = self._resource(reply.resource, options, endpoint)
+        if preference == pb.RETURN_PREFERENCE_REPRESENTATION:
+            response.headers["Preference-Applied"] = "return=representation"
+        return response
 
     async def delete(self, request: Request) -> Response:
         options = self._options(request)
@@ -228,6 +245,26 @@ def _projection(request: Request) -> pb.Projection:
     attributes = [a for a in params.get("attributes", "").split(",") if a.strip()]
     excluded = [a for a in params.get("excludedAttributes", "").split(",") if a.strip()]
     return pb.Projection(attributes=attributes, excluded_attributes=excluded)
+
+
+_RETURN_PREFERENCES = {
+    "minimal": pb.RETURN_PREFERENCE_MINIMAL,
+    "representation": pb.RETURN_PREFERENCE_REPRESENTATION,
+}
+# The Prefer header text read for `return=`; real clients send a few dozen bytes.
+_MAX_PREFER = 1024
+
+
+def _return_preference(headers: list[str]) -> pb.ReturnPreference:
+    """`Prefer: return=minimal | representation` (RFC 7240 §4.2); other preferences and
+    unknown values are ignored, as §2 asks."""
+    for preference in ",".join(headers)[:_MAX_PREFER].split(","):
+        name, _, value = preference.split(";")[0].partition("=")
+        if name.strip().lower() == "return":
+            return _RETURN_PREFERENCES.get(
+                value.strip().strip('"').lower(), pb.RETURN_PREFERENCE_UNSPECIFIED
+            )
+    return pb.RETURN_PREFERENCE_UNSPECIFIED
 
 
 def _none_match(if_none_match: str, version: str) -> bool:

@@ -118,6 +118,11 @@ def parse_attr_path(text: str, limits: InputLimits = DEFAULT_LIMITS) -> AttrPath
     return AttrPath(schema, attribute, sub or None)
 
 
+def any_of(operands: list[Filter]) -> Filter:
+    """`a or b or c ...`, balanced like a parsed filter; `operands` must not be empty."""
+    return _balanced(Or, operands)
+
+
 def _balanced(node: Callable[[Filter, Filter], Filter], operands: list[Filter]) -> Filter:
     """`a op b op c ...` as a tree of depth log2(n); evaluation order stays left to right."""
     if len(operands) == 1:

@@ -1,7 +1,9 @@
 """PATCH (RFC 7644 §3.5.2): parsing a PatchOp message and applying it to attributes.
 
 Operations apply to a copy of the stored attributes; the result is validated as a whole
-(`canonical_attributes`), so a failing operation writes nothing.
+(`canonical_attributes`), so a failing operation writes nothing. Operations on a Group's
+`members` edit a `MembershipChange` instead (domain/membership.py): members are not in the
+group's attributes, and a change costs what it names, not what the group holds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from scimtenancy_server.domain.filter import And, AttrPath, Compare, Filter, par
 from scimtenancy_server.domain.filter_compile import compile_value_filter
 from scimtenancy_server.domain.filter_eval import get_case_insensitive
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
+from scimtenancy_server.domain.membership import MembershipChange
 from scimtenancy_server.domain.resource import message_operations
 from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
 from scimtenancy_server.domain.validation import (
@@ -134,14 +137,15 @@ class PatchRun:
         self._before = attributes
         self._after = copy.deepcopy(attributes)
         self._limits = limits
+        self.members = MembershipChange()
 
     def apply(self, operation: Operation) -> None:
-        rt, limits = self._rt, self._limits
+        rt, limits, members = self._rt, self._limits, self.members
         if operation.path is None:
-            _apply_without_path(rt, self._after, operation, limits)
+            _apply_without_path(rt, self._after, operation, limits, members)
         else:
             target = resolve_target(rt, operation.path, limits)
-            _apply(rt, self._after, target, operation, limits)
+            _apply(rt, self._after, target, operation, limits, members)
 
     def result(self) -> JsonObject:
         """The new canonical attributes; the attributes it started from are left untouched."""
@@ -164,7 +168,11 @@ def apply_patch(
 
 
 def _apply_without_path(
-    rt: ResourceType, attrs: JsonObject, op: Operation, limits: InputLimits
+    rt: ResourceType,
+    attrs: JsonObject,
+    op: Operation,
+    limits: InputLimits,
+    members: MembershipChange,
 ) -> None:
     if op.op == "remove":
         raise ScimError.no_target("a PATCH remove operation needs a 'path'")
@@ -178,7 +186,7 @@ def _apply_without_path(
             continue  # Okta's group rename repeats `id`: read-only values are ignored
         # Keys may be attribute paths themselves (`name.givenName`, URN-qualified names).
         target = resolve_target(rt, key, limits)
-        _apply(rt, attrs, target, Operation(op.op, key, value), limits)
+        _apply(rt, attrs, target, Operation(op.op, key, value), limits, members)
 
 
 def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | None:
@@ -193,8 +201,16 @@ def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | 
 
 
 def _apply(
-    rt: ResourceType, attrs: JsonObject, target: Target, op: Operation, limits: InputLimits
+    rt: ResourceType,
+    attrs: JsonObject,
+    target: Target,
+    op: Operation,
+    limits: InputLimits,
+    members: MembershipChange,
 ) -> None:
+    if is_membership(rt, target.attribute) and target.extension is None:
+        _apply_members(rt, members, target, op, limits)
+        return
     container = _container(attrs, target, create=op.op != "remove")
     if container is None:
         return
@@ -207,7 +223,7 @@ def _apply(
                 if key == "schemas":  # a whole-extension value may repeat its schema URI
                     continue
                 sub_target = resolve_target(rt, f"{target.schema.id}:{key}", limits)
-                _apply(rt, attrs, sub_target, Operation(op.op, key, value), limits)
+                _apply(rt, attrs, sub_target, Operation(op.op, key, value), limits, members)
         else:
             raise ScimError.invalid_value(f"{target.extension} needs an object value")
         return
@@ -235,6 +251,44 @@ def _apply(
         container[attribute.name] = merged
     else:
         _set(container, attribute.name, canonical(attribute, op.value, where, limits))
+
+
+def is_membership(rt: ResourceType, attribute: Attribute | None) -> bool:
+    """Whether the attribute is a Group's `members`, kept apart from its attributes."""
+    return rt.name == "Group" and attribute is not None and attribute.name == "members"
+
+
+def member_values(
+    rt: ResourceType, attribute: Attribute, value: Any, limits: InputLimits
+) -> list[JsonObject]:
+    """Canonical member values, each naming its member by a string `value`."""
+    values = canonical(attribute, value, attribute.name, value_limits(rt, attribute.name, limits))
+    for item in values or []:
+        if not isinstance(item.get("value"), str):
+            raise ScimError.invalid_value("each member needs a string 'value', the member's id")
+    return list(values or [])
+
+
+def _apply_members(
+    rt: ResourceType, change: MembershipChange, target: Target, op: Operation, limits: InputLimits
+) -> None:
+    attribute = target.attribute
+    assert attribute is not None
+    if target.value_filter is not None and target.sub is None and op.op == "remove":
+        change.remove_matching(target.value_filter)  # Okta: remove members[value eq "…"]
+    elif target.value_filter is not None or target.sub is not None:
+        raise ScimError.invalid_path(
+            "a member's sub-attributes cannot be changed: add or remove the member instead"
+        )
+    elif op.op == "remove" and isinstance(op.value, list):
+        # Entra ID removes chosen members as {"op":"Remove","path":"members","value":[...]}.
+        change.remove(v["value"] for v in member_values(rt, attribute, op.value, limits))
+    elif op.op == "remove":
+        change.replace_all([])
+    elif op.op == "add":
+        change.add(member_values(rt, attribute, op.value, limits))
+    else:
+        change.replace_all(member_values(rt, attribute, op.value, limits))
 
 
 def _not_held(attribute: Attribute, kept: list[Any], values: list[Any]) -> list[Any]:

@@ -4,6 +4,7 @@ RFC 7643 §2.2: `always` attributes stay, `never` ones never appear (render drop
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
@@ -127,3 +128,25 @@ def _drop(body: dict[str, Any], steps: tuple[str, ...]) -> None:
             {k: v for k, v in item.items() if k != rest[0]} if isinstance(item, dict) else item
             for item in value
         ]
+
+
+class ReturnPreference(StrEnum):
+    """What a client asked a PATCH to answer with (RFC 7240 §4.2 `Prefer: return=`)."""
+
+    UNSPECIFIED = ""
+    MINIMAL = "minimal"
+    REPRESENTATION = "representation"
+
+
+def patch_returns_resource(
+    projection: Projection, preference: ReturnPreference, adds_or_removes_members: bool
+) -> bool:
+    """Whether a PATCH answers 200 with the resource or 204 without it (RFC 7644 §3.5.2
+    allows both). The client's preference decides, then an `attributes` or
+    `excludedAttributes` parameter (asking for a representation). By default the resource
+    comes back, except after adding or removing some of a Group's members: that is an identity
+    provider's sync loop (one PATCH per member change), the group may hold a hundred thousand
+    members the request did not name, and Entra ID and Okta both accept 204 there."""
+    if preference is not ReturnPreference.UNSPECIFIED:
+        return preference is ReturnPreference.REPRESENTATION
+    return not projection.is_default or not adds_or_removes_members

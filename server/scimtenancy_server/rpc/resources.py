@@ -12,7 +12,11 @@ from google.protobuf.duration_pb2 import Duration
 
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy.resources.v1 import resources_pb2_grpc
-from scimtenancy_server.domain.projection import Projection, bounded_projection
+from scimtenancy_server.domain.projection import (
+    Projection,
+    ReturnPreference,
+    bounded_projection,
+)
 from scimtenancy_server.domain.render import render
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.search import ListRequest
@@ -20,6 +24,12 @@ from scimtenancy_server.pacing import paced_chunks
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.resources import ListResult, ResourceService
+
+_PREFERENCES = {
+    pb.RETURN_PREFERENCE_UNSPECIFIED: ReturnPreference.UNSPECIFIED,
+    pb.RETURN_PREFERENCE_MINIMAL: ReturnPreference.MINIMAL,
+    pb.RETURN_PREFERENCE_REPRESENTATION: ReturnPreference.REPRESENTATION,
+}
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
@@ -35,8 +45,6 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def _rendered(
         self, resources: Sequence[StoredResource], projection: Projection
     ) -> list[pb.Resource]:
-        if projection.may_include("groups"):
-            resources = await self._service.with_groups(current_request().tenant, resources)
         rendered: list[pb.Resource] = []
         async for chunk in paced_chunks(resources):  # a page of 1,000 takes tens of ms
             rendered += [self._message(r, projection) for r in chunk]
@@ -70,16 +78,17 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     ) -> pb.CreateResourceResponse:
         tenant = current_request().tenant
         projection = self._projection(request.projection)  # refused before anything is written
-        created = await self._service.create(tenant, request.resource_type, request.json)
-        # Its id is new, so no group can hold it yet: no lookup of `groups` needed.
-        return pb.CreateResourceResponse(resource=self._message(created, projection))
+        created = await self._service.create(
+            tenant, request.resource_type, request.json, projection
+        )
+        return pb.CreateResourceResponse(resource=await self._one(created, projection))
 
     async def GetResource(
         self, request: pb.GetResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetResourceResponse:
         tenant = current_request().tenant
         projection = self._projection(request.projection)
-        found = await self._service.get(tenant, request.resource_type, request.id)
+        found = await self._service.get(tenant, request.resource_type, request.id, projection)
         return pb.GetResourceResponse(resource=await self._one(found, projection))
 
     async def ReplaceResource(
@@ -92,6 +101,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.id,
             request.json,
             request.if_match,
+            projection,
         )
         return pb.ReplaceResourceResponse(resource=await self._one(replaced, projection))
 
@@ -105,8 +115,16 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.id,
             request.json,
             request.if_match,
+            projection,
+            _PREFERENCES.get(request.return_preference, ReturnPreference.UNSPECIFIED),
         )
-        return pb.PatchResourceResponse(resource=await self._one(patched, projection))
+        resource = patched.resource
+        if patched.minimal:
+            minimal = pb.Resource(
+                id=resource.id, resource_type=resource.resource_type, version=resource.etag
+            )
+            return pb.PatchResourceResponse(resource=minimal, minimal=True)
+        return pb.PatchResourceResponse(resource=await self._one(resource, projection))
 
     async def DeleteResource(
         self, request: pb.DeleteResourceRequest, context: grpc.aio.ServicerContext

@@ -115,7 +115,8 @@ class BulkService:
                 ctx, endpoint, resource_id, data, operation.version
             )
         if method == "PATCH":
-            return await self._resources.patch(ctx, endpoint, resource_id, data, operation.version)
+            patch = self._resources.patch(ctx, endpoint, resource_id, data, operation.version)
+            return (await patch).resource
         await self._resources.delete(ctx, endpoint, resource_id, operation.version)
         return None
 

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.render import to_scim
 from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.services.resources import ResourceService
@@ -95,7 +96,7 @@ async def export_jsonl(
             rt = resources.resource_type(type_name, ctx.tenant)
             offset = 0
             while page := (await repository.list(ctx.tenant, rt, None, offset, 500)).resources:
-                for resource in page:
+                for resource in await resources.complete(ctx.tenant, page, Projection()):
                     out.write(orjson.dumps(to_scim(rt, resource, "")) + b"\n")
                     written += 1
                 offset += len(page)

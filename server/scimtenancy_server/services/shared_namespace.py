@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import Filter
@@ -19,13 +20,23 @@ from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantContext
-from scimtenancy_server.storage.repository import Page, ResourceRepository
+from scimtenancy_server.storage.repository import ResourceRepository
 
 NamespaceLookup = Callable[[], Awaitable[Tenant | None]]
 
 
 def read_only(rt: ResourceType, resource_id: str) -> ScimError:
     return ScimError.forbidden(f"{rt.name} {resource_id!r} is shared and read-only")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A page of matches: the caller's own, then the namespace's (`namespace` holds them)."""
+
+    total: int
+    own: list[StoredResource]
+    shared: list[StoredResource]
+    namespace: Tenant | None = None
 
 
 class SharedNamespace:
@@ -76,16 +87,16 @@ class SharedNamespace:
         limit: int,
         sort: Sort | None,
         max_scan: int,
-    ) -> Page:
+    ) -> Listing:
         """The caller's own matches, then the namespace's."""
         own = await self._repository.list(ctx.tenant, rt, where, offset, limit, sort, max_scan)
         namespace = await self.source(ctx, rt)
         if namespace is None:
-            return own
+            return Listing(own.total, own.resources, [])
         skip = max(0, offset - own.total)
         room = limit - len(own.resources)
         shared = await self._repository.list(namespace, rt, where, skip, room, sort, max_scan)
-        return Page(own.total + shared.total, [*own.resources, *shared.resources])
+        return Listing(own.total + shared.total, own.resources, shared.resources, namespace)
 
     async def refuse_write(self, ctx: TenantContext, rt: ResourceType, resource_id: str) -> None:
         """Raises 403 when the resource the caller wants to change is a namespace resource."""

@@ -19,8 +19,9 @@ from dataclasses import replace
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import ResourceType
+from scimtenancy_server.domain.schema import GROUP, ResourceType
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
+from scimtenancy_server.storage.memberships import MembershipStore
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import TenantStore
 
@@ -39,8 +40,11 @@ async def _all(
 async def _sync(
     repository: ResourceRepository, source: Tenant, target: Tenant, rt: ResourceType
 ) -> None:
-    """Makes `target`'s resources of `rt` equal to `source`'s."""
+    """Makes `target`'s resources of `rt` equal to `source`'s (a Group's members too)."""
     wanted = {r.id: r for r in await _all(repository, source, rt)}
+    if rt.name == GROUP.name:
+        for group_id in wanted:
+            await _sync_members(repository.memberships, source, target, group_id)
     present = {r.id: r for r in await _all(repository, target, rt)}
     for resource_id, resource in wanted.items():
         copy = present.get(resource_id)
@@ -50,6 +54,17 @@ async def _sync(
             await repository.replace(target, rt, resource, copy.version)
     for resource_id in present.keys() - wanted.keys():
         await repository.delete(target, rt, resource_id, None)
+        if rt.name == GROUP.name:
+            await repository.memberships.clear(target, resource_id)
+
+
+async def _sync_members(
+    memberships: MembershipStore, source: Tenant, target: Tenant, group_id: str
+) -> None:
+    wanted = {m.value: m async for m in memberships.members(source, group_id)}
+    present = {m.value async for m in memberships.members(target, group_id)}
+    await memberships.add(target, group_id, [m for i, m in wanted.items() if i not in present])
+    await memberships.remove(target, group_id, present - wanted.keys())
 
 
 async def move_tenant(

@@ -14,13 +14,15 @@ from scimtenancy_server.domain.filter import (
     relax,
 )
 from scimtenancy_server.domain.filter_compile import compile_filter
-from scimtenancy_server.domain.resource import StoredResource, member_values, without_member
+from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort, SortKey, order_keyed, sort_key
 from scimtenancy_server.domain.tenant import IsolationLevel
 from scimtenancy_server.domain.text_folding import fold_identity
 from scimtenancy_server.pacing import paced_chunks
+from scimtenancy_server.storage.memberships import InMemoryMembershipStore
 from scimtenancy_server.storage.repository import (
+    BeforeWrite,
     Page,
     Query,
     ResourceRepository,
@@ -35,6 +37,9 @@ _Namespace = tuple[str, str]
 
 class InMemoryResourceRepository(ResourceRepository):
     def __init__(self) -> None:
+        super().__init__(InMemoryMembershipStore())
+        # Resources whose next version a writer holds (the twin of mongo_claims).
+        self._claimed: set[tuple[_Namespace, str]] = set()
         self._resources: dict[_Namespace, dict[str, StoredResource]] = {}
         # Folded unique values per namespace, the in-memory twin of the unique index.
         self._unique: dict[_Namespace, dict[str, str]] = {}
@@ -73,19 +78,29 @@ class InMemoryResourceRepository(ResourceRepository):
     async def _get(self, scope: Scope, resource_id: str) -> StoredResource | None:
         return self._resources.get(self._namespace(scope), {}).get(resource_id)
 
-    async def _replace(self, scope: Scope, resource: StoredResource, expected_version: int) -> bool:
+    async def _replace(
+        self, scope: Scope, resource: StoredResource, expected_version: int, before: BeforeWrite
+    ) -> bool:
         resources = self._resources.get(self._namespace(scope), {})
         current = resources.get(resource.id)
-        if current is None or current.version != expected_version:
+        claim = (self._namespace(scope), resource.id)
+        if current is None or current.version != expected_version or claim in self._claimed:
             return False
-        self._release(scope, current)
+        self._claimed.add(claim)
         try:
-            self._claim(scope, resource)
-        except ScimError:
-            self._claim(scope, current)
-            raise
-        resources[resource.id] = resource
-        return True
+            await before()
+            if resources.get(resource.id) is not current:
+                return False  # deleted meanwhile
+            self._release(scope, current)
+            try:
+                self._claim(scope, resource)
+            except ScimError:
+                self._claim(scope, current)
+                raise
+            resources[resource.id] = resource
+            return True
+        finally:
+            self._claimed.discard(claim)
 
     async def _delete(self, scope: Scope, resource_id: str, expected_version: int | None) -> bool:
         resources = self._resources.get(self._namespace(scope), {})
@@ -125,18 +140,9 @@ class InMemoryResourceRepository(ResourceRepository):
         resources = self._resources.get(self._namespace(scope), {})
         return {i for i in ids if i in resources}
 
-    async def _containing_members(
-        self, scope: Scope, member_ids: Collection[str]
-    ) -> list[StoredResource]:
-        wanted = set(member_ids)
-        resources = self._resources.get(self._namespace(scope), {}).values()
-        return sorted((g for g in resources if wanted & set(member_values(g))), key=lambda g: g.id)
-
-    async def _remove_member(self, scope: Scope, member_id: str, now: datetime) -> None:
+    async def _get_many(self, scope: Scope, ids: Collection[str]) -> list[StoredResource]:
         resources = self._resources.get(self._namespace(scope), {})
-        for group in list(resources.values()):
-            if member_id in member_values(group):
-                resources[group.id] = without_member(group, member_id, now)
+        return [resources[i] for i in set(ids) if i in resources]
 
     async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
         # One event loop, no await between the check and the insert: exact without a lock.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +14,7 @@ from pymongo.errors import PyMongoError
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import has_value_path, relax
 from scimtenancy_server.domain.filter_compile import compile_filter
-from scimtenancy_server.domain.resource import StoredResource, without_member
+from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.pacing import Pacer
@@ -30,9 +29,11 @@ from scimtenancy_server.storage.mongo_codec import (
     to_document,
 )
 from scimtenancy_server.storage.mongo_errors import database_errors
+from scimtenancy_server.storage.mongo_memberships import MongoMembershipStore
 from scimtenancy_server.storage.mongo_query import sort_spec, to_query
 from scimtenancy_server.storage.mongo_slots import UsageSlots
 from scimtenancy_server.storage.repository import (
+    BeforeWrite,
     Page,
     Query,
     ResourceRepository,
@@ -40,8 +41,8 @@ from scimtenancy_server.storage.repository import (
     too_many,
 )
 
-# Rounds of read-then-conditional-write before giving up on a contended update.
-_WRITE_ATTEMPTS = 5
+# Ids per `$in` query of an existence check.
+_ID_BATCH = 1000
 
 
 def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
@@ -57,6 +58,7 @@ def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
 
 class MongoResourceRepository(ResourceRepository):
     def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+        super().__init__(MongoMembershipStore(database))
         self._database = database
         self._claims = VersionClaims(database)
         self._slots = UsageSlots(database)
@@ -92,6 +94,8 @@ class MongoResourceRepository(ResourceRepository):
             await collection.create_index(
                 [*prefix, ("data.externalId", ASCENDING)], name="lookup_externalId"
             )
+            # Filters on members become `id` conditions (domain/membership.by_group_ids).
+            await collection.create_index([*prefix, ("id", ASCENDING)], name="lookup_id")
 
     async def _insert(self, scope: Scope, resource: StoredResource) -> None:
         with database_errors(self._unique_detail(scope)):
@@ -120,7 +124,9 @@ class MongoResourceRepository(ResourceRepository):
     def _target(self, scope: Scope, resource_id: str) -> str:
         return f"{collection_name(scope)}|{document_id(scope, resource_id)}"
 
-    async def _replace(self, scope: Scope, resource: StoredResource, expected_version: int) -> bool:
+    async def _replace(
+        self, scope: Scope, resource: StoredResource, expected_version: int, before: BeforeWrite
+    ) -> bool:
         target = self._target(scope, resource.id)
         if not await self._claims.claim(target, expected_version + 1):
             return False  # another writer is moving this resource past `expected_version`
@@ -128,6 +134,7 @@ class MongoResourceRepository(ResourceRepository):
             current = await self._find(scope, resource.id, version=1, tenant_id=1)
             if current is None or current["version"] != expected_version:
                 return False
+            await before()
             with database_errors(self._unique_detail(scope)):
                 result = await self._collection(scope).replace_one(
                     {"_id": document_id(scope, resource.id)}, to_document(scope, resource)
@@ -194,27 +201,26 @@ class MongoResourceRepository(ResourceRepository):
         return Page(total, resources)
 
     async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]:
-        found = await asyncio.gather(*(self._find(scope, i, tenant_id=1) for i in ids))
-        return {i for i, document in zip(ids, found, strict=True) if document is not None}
+        return {d["id"] async for d in self._by_ids(scope, ids, {"id": 1})}
 
-    async def _containing_members(
-        self, scope: Scope, member_ids: Collection[str]
-    ) -> list[StoredResource]:
-        selector = scoped(scope, {"data.members.value": {"$in": list(member_ids)}})
+    async def _get_many(self, scope: Scope, ids: Collection[str]) -> list[StoredResource]:
+        rt = scope.resource_type
+        return [from_document(rt, d) async for d in self._by_ids(scope, ids, None)]
+
+    async def _by_ids(
+        self, scope: Scope, ids: Collection[str], projection: dict[str, int] | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The documents of `ids`, one query per batch; a single id is a bare `_id`
+        equality, which FerretDB serves from its primary key."""
+        wanted = [document_id(scope, i) for i in set(ids)]
         with database_errors():
-            cursor = self._collection(scope).find(selector).sort("_id", ASCENDING)
-            return [from_document(scope.resource_type, d) async for d in cursor]
-
-    async def _remove_member(self, scope: Scope, member_id: str, now: datetime) -> None:
-        # Read, then write each group on its version: FerretDB's $pull only removes values
-        # equal to the whole condition document, so it cannot drop a member by its id.
-        for _ in range(_WRITE_ATTEMPTS):
-            groups = await self._containing_members(scope, [member_id])
-            if not groups:
-                return
-            for group in groups:
-                await self._replace(scope, without_member(group, member_id, now), group.version)
-        raise ScimError.conflict("groups kept changing while a member was being removed; retry")
+            for start in range(0, len(wanted), _ID_BATCH):
+                batch = wanted[start : start + _ID_BATCH]
+                selector = scoped(
+                    scope, {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
+                )
+                async for document in self._collection(scope).find(selector, projection):
+                    yield document
 
     async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
         await self._slots.take(scope, resource_id, limit)

@@ -34,8 +34,13 @@ def database_errors(unique_detail: str = "a unique attribute is already taken") 
         raise _scim_error(error, unique_detail) from None
 
 
+def is_duplicate(message: str) -> bool:
+    """Whether a FerretDB error message reports a unique-index violation."""
+    return any(marker in message for marker in _DUPLICATE_MARKERS)
+
+
 def _scim_error(error: PyMongoError, unique_detail: str) -> ScimError:
-    if isinstance(error, DuplicateKeyError) or any(m in str(error) for m in _DUPLICATE_MARKERS):
+    if isinstance(error, DuplicateKeyError) or is_duplicate(str(error)):
         return ScimError.uniqueness(unique_detail)
     if isinstance(error, ServerSelectionTimeoutError) or (
         isinstance(error, _UNAVAILABLE) and not error.timeout

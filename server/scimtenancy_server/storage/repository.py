@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import Filter
+from scimtenancy_server.domain.membership import by_group_ids, members_named
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
+from scimtenancy_server.storage.memberships import MembershipStore
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +71,22 @@ class Page:
     resources: list[StoredResource]
 
 
+# Runs while a writer holds a resource's next version, before the resource is written.
+BeforeWrite = Callable[[], Awaitable[None]]
+
+
 class ResourceRepository(ABC):
-    """Stores resources per tenant. Implementations must pass tests/contract/."""
+    """Stores resources per tenant, and (in `memberships`) which resources are members of
+    which groups. Implementations must pass tests/contract/."""
+
+    def __init__(self, memberships: MembershipStore) -> None:
+        self.memberships = memberships
 
     async def provision(self, tenant: Tenant, resource_types: tuple[ResourceType, ...]) -> None:
         """Creates what the tenant's storage needs (collections, indexes); idempotent."""
         for resource_type in resource_types:
             await self._provision(_scope(tenant, resource_type))
+        await self.memberships.provision(tenant)
 
     async def insert(self, tenant: Tenant, resource: StoredResource, rt: ResourceType) -> None:
         """Stores a new resource; raises a `uniqueness` ScimError on a duplicate, and a 403
@@ -97,10 +108,20 @@ class ResourceRepository(ABC):
         return await self._get(_scope(tenant, rt), resource_id)
 
     async def replace(
-        self, tenant: Tenant, rt: ResourceType, resource: StoredResource, expected_version: int
+        self,
+        tenant: Tenant,
+        rt: ResourceType,
+        resource: StoredResource,
+        expected_version: int,
+        before_write: BeforeWrite | None = None,
     ) -> bool:
-        """Replaces the resource if its stored version is still `expected_version`."""
-        return await self._replace(_scope(tenant, rt), resource, expected_version)
+        """Replaces the resource if its stored version is still `expected_version`. Only one
+        writer at a time gets that far for a version, across processes: it runs
+        `before_write` (what must change with the resource, such as its memberships) and then
+        writes; every other writer gets False and has written nothing."""
+        return await self._replace(
+            _scope(tenant, rt), resource, expected_version, before_write or _nothing
+        )
 
     async def delete(
         self, tenant: Tenant, rt: ResourceType, resource_id: str, expected_version: int | None
@@ -122,26 +143,25 @@ class ResourceRepository(ABC):
         sort: Sort | None = None,
         max_scan: int = 10_000,
     ) -> Page:
-        """Resources matching `where`, ordered by `sort` then id; `total` counts all matches."""
+        """Resources matching `where`, ordered by `sort` then id; `total` counts all matches.
+        Conditions on a Group's members are answered from the membership index."""
+        if where is not None and rt.name == "Group" and (named := members_named(where)):
+            groups = await self.memberships.groups_of(tenant, named)
+            if sum(map(len, groups.values())) > max_scan:
+                raise too_many(max_scan)
+            where = by_group_ids(where, groups)
         return await self._list(_scope(tenant, rt), Query(where, offset, limit, sort, max_scan))
 
     async def existing(self, tenant: Tenant, rt: ResourceType, ids: Collection[str]) -> set[str]:
         """Which of `ids` are resources of this type in the tenant."""
         return await self._existing(_scope(tenant, rt), ids) if ids else set()
 
-    async def containing_members(
-        self, tenant: Tenant, groups: ResourceType, member_ids: Collection[str]
+    async def get_many(
+        self, tenant: Tenant, rt: ResourceType, ids: Collection[str]
     ) -> Sequence[StoredResource]:
-        """The groups that list any of `member_ids` among their `members`."""
-        if not member_ids:
-            return []
-        return await self._containing_members(_scope(tenant, groups), member_ids)
-
-    async def remove_member(
-        self, tenant: Tenant, groups: ResourceType, member_id: str, now: datetime
-    ) -> None:
-        """Takes `member_id` out of every group of the tenant (a new version for each)."""
-        await self._remove_member(_scope(tenant, groups), member_id, now)
+        """The resources of this type in the tenant among `ids`, in id order."""
+        found = await self._get_many(_scope(tenant, rt), ids) if ids else []
+        return sorted(found, key=lambda r: r.id)
 
     async def probe(self, tenant: Tenant, now: datetime) -> None:
         """Writes, reads back and deletes a probe document in the tenant's scope; raises
@@ -155,6 +175,7 @@ class ResourceRepository(ABC):
         for it; `keep_usage` keeps its limit places (the resources live on elsewhere)."""
         for resource_type in resource_types:
             await self._purge(_scope(tenant, resource_type), keep_usage)
+        await self.memberships.purge(tenant)
 
     async def reserve_existing(self, tenant: Tenant, rt: ResourceType) -> None:
         """Gives every stored resource of the type its limit place, for a limit set on a
@@ -191,7 +212,7 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _replace(
-        self, scope: Scope, resource: StoredResource, expected_version: int
+        self, scope: Scope, resource: StoredResource, expected_version: int, before: BeforeWrite
     ) -> bool: ...
 
     @abstractmethod
@@ -204,6 +225,9 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]: ...
+
+    @abstractmethod
+    async def _get_many(self, scope: Scope, ids: Collection[str]) -> Sequence[StoredResource]: ...
 
     @abstractmethod
     async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
@@ -224,13 +248,9 @@ class ResourceRepository(ABC):
     @abstractmethod
     async def _probe(self, tenant_id: str, isolation: IsolationLevel, now: datetime) -> None: ...
 
-    @abstractmethod
-    async def _containing_members(
-        self, scope: Scope, member_ids: Collection[str]
-    ) -> Sequence[StoredResource]: ...
 
-    @abstractmethod
-    async def _remove_member(self, scope: Scope, member_id: str, now: datetime) -> None: ...
+async def _nothing() -> None:
+    return None
 
 
 def _scope(tenant: Tenant, resource_type: ResourceType) -> Scope:

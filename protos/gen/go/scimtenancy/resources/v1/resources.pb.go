@@ -22,6 +22,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ReturnPreference is what a PATCH answers with (RFC 7240 §4.2, RFC 7644 §3.5.2).
+type ReturnPreference int32
+
+const (
+	// The server's default for the resource type.
+	ReturnPreference_RETURN_PREFERENCE_UNSPECIFIED ReturnPreference = 0
+	// No body: 204 with the new ETag.
+	ReturnPreference_RETURN_PREFERENCE_MINIMAL ReturnPreference = 1
+	// The resource, subject to the projection.
+	ReturnPreference_RETURN_PREFERENCE_REPRESENTATION ReturnPreference = 2
+)
+
+// Enum value maps for ReturnPreference.
+var (
+	ReturnPreference_name = map[int32]string{
+		0: "RETURN_PREFERENCE_UNSPECIFIED",
+		1: "RETURN_PREFERENCE_MINIMAL",
+		2: "RETURN_PREFERENCE_REPRESENTATION",
+	}
+	ReturnPreference_value = map[string]int32{
+		"RETURN_PREFERENCE_UNSPECIFIED":    0,
+		"RETURN_PREFERENCE_MINIMAL":        1,
+		"RETURN_PREFERENCE_REPRESENTATION": 2,
+	}
+)
+
+func (x ReturnPreference) Enum() *ReturnPreference {
+	p := new(ReturnPreference)
+	*p = x
+	return p
+}
+
+func (x ReturnPreference) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReturnPreference) Descriptor() protoreflect.EnumDescriptor {
+	return file_scimtenancy_resources_v1_resources_proto_enumTypes[0].Descriptor()
+}
+
+func (ReturnPreference) Type() protoreflect.EnumType {
+	return &file_scimtenancy_resources_v1_resources_proto_enumTypes[0]
+}
+
+func (x ReturnPreference) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReturnPreference.Descriptor instead.
+func (ReturnPreference) EnumDescriptor() ([]byte, []int) {
+	return file_scimtenancy_resources_v1_resources_proto_rawDescGZIP(), []int{0}
+}
+
 // CheckHealthRequest has no fields: the credential names the tenant.
 type CheckHealthRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -858,10 +911,13 @@ type PatchResourceRequest struct {
 	Json []byte `protobuf:"bytes,3,opt,name=json,proto3" json:"json,omitempty"`
 	// When set, the patch applies only if the current `meta.version` equals it.
 	IfMatch string `protobuf:"bytes,4,opt,name=if_match,json=ifMatch,proto3" json:"if_match,omitempty"`
-	// Which attributes the response returns.
-	Projection    *Projection `protobuf:"bytes,5,opt,name=projection,proto3" json:"projection,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Which attributes the response returns; setting any asks for the representation.
+	Projection *Projection `protobuf:"bytes,5,opt,name=projection,proto3" json:"projection,omitempty"`
+	// The client's `Prefer: return=` (RFC 7240); unspecified: the server's default, which is
+	// the representation for Users and minimal for Groups (a group's members can be many).
+	ReturnPreference ReturnPreference `protobuf:"varint,6,opt,name=return_preference,json=returnPreference,proto3,enum=scimtenancy.resources.v1.ReturnPreference" json:"return_preference,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *PatchResourceRequest) Reset() {
@@ -929,11 +985,20 @@ func (x *PatchResourceRequest) GetProjection() *Projection {
 	return nil
 }
 
+func (x *PatchResourceRequest) GetReturnPreference() ReturnPreference {
+	if x != nil {
+		return x.ReturnPreference
+	}
+	return ReturnPreference_RETURN_PREFERENCE_UNSPECIFIED
+}
+
 // PatchResourceResponse carries the patched resource.
 type PatchResourceResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The resource after the patch.
-	Resource      *Resource `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	// The resource after the patch; with `minimal`, only its id, type and version, no json.
+	Resource *Resource `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	// Whether the answer is minimal (HTTP 204 No Content).
+	Minimal       bool `protobuf:"varint,2,opt,name=minimal,proto3" json:"minimal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -973,6 +1038,13 @@ func (x *PatchResourceResponse) GetResource() *Resource {
 		return x.Resource
 	}
 	return nil
+}
+
+func (x *PatchResourceResponse) GetMinimal() bool {
+	if x != nil {
+		return x.Minimal
+	}
+	return false
 }
 
 // DeleteResourceRequest names the resource to delete.
@@ -1482,7 +1554,7 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"projection\x18\x05 \x01(\v2$.scimtenancy.resources.v1.ProjectionR\n" +
 	"projection\"Y\n" +
 	"\x17ReplaceResourceResponse\x12>\n" +
-	"\bresource\x18\x01 \x01(\v2\".scimtenancy.resources.v1.ResourceR\bresource\"\xc0\x01\n" +
+	"\bresource\x18\x01 \x01(\v2\".scimtenancy.resources.v1.ResourceR\bresource\"\x99\x02\n" +
 	"\x14PatchResourceRequest\x12#\n" +
 	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
@@ -1490,9 +1562,11 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\bif_match\x18\x04 \x01(\tR\aifMatch\x12D\n" +
 	"\n" +
 	"projection\x18\x05 \x01(\v2$.scimtenancy.resources.v1.ProjectionR\n" +
-	"projection\"W\n" +
+	"projection\x12W\n" +
+	"\x11return_preference\x18\x06 \x01(\x0e2*.scimtenancy.resources.v1.ReturnPreferenceR\x10returnPreference\"q\n" +
 	"\x15PatchResourceResponse\x12>\n" +
-	"\bresource\x18\x01 \x01(\v2\".scimtenancy.resources.v1.ResourceR\bresource\"g\n" +
+	"\bresource\x18\x01 \x01(\v2\".scimtenancy.resources.v1.ResourceR\bresource\x12\x18\n" +
+	"\aminimal\x18\x02 \x01(\bR\aminimal\"g\n" +
 	"\x15DeleteResourceRequest\x12#\n" +
 	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x19\n" +
@@ -1534,7 +1608,11 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\vnext_cursor\x18\x04 \x01(\tR\n" +
 	"nextCursor\x12'\n" +
 	"\x0fprevious_cursor\x18\x05 \x01(\tR\x0epreviousCursor\x12#\n" +
-	"\rcursor_paging\x18\x06 \x01(\bR\fcursorPaging2\xe4\b\n" +
+	"\rcursor_paging\x18\x06 \x01(\bR\fcursorPaging*z\n" +
+	"\x10ReturnPreference\x12!\n" +
+	"\x1dRETURN_PREFERENCE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19RETURN_PREFERENCE_MINIMAL\x10\x01\x12$\n" +
+	" RETURN_PREFERENCE_REPRESENTATION\x10\x022\xe4\b\n" +
 	"\x0fResourceService\x12s\n" +
 	"\x0eCreateResource\x12/.scimtenancy.resources.v1.CreateResourceRequest\x1a0.scimtenancy.resources.v1.CreateResourceResponse\x12j\n" +
 	"\vGetResource\x12,.scimtenancy.resources.v1.GetResourceRequest\x1a-.scimtenancy.resources.v1.GetResourceResponse\x12v\n" +
@@ -1560,72 +1638,75 @@ func file_scimtenancy_resources_v1_resources_proto_rawDescGZIP() []byte {
 	return file_scimtenancy_resources_v1_resources_proto_rawDescData
 }
 
+var file_scimtenancy_resources_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_scimtenancy_resources_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_scimtenancy_resources_v1_resources_proto_goTypes = []any{
-	(*CheckHealthRequest)(nil),      // 0: scimtenancy.resources.v1.CheckHealthRequest
-	(*ResourceUsage)(nil),           // 1: scimtenancy.resources.v1.ResourceUsage
-	(*CheckHealthResponse)(nil),     // 2: scimtenancy.resources.v1.CheckHealthResponse
-	(*BulkRequest)(nil),             // 3: scimtenancy.resources.v1.BulkRequest
-	(*BulkResponse)(nil),            // 4: scimtenancy.resources.v1.BulkResponse
-	(*ResolveMeRequest)(nil),        // 5: scimtenancy.resources.v1.ResolveMeRequest
-	(*ResolveMeResponse)(nil),       // 6: scimtenancy.resources.v1.ResolveMeResponse
-	(*Projection)(nil),              // 7: scimtenancy.resources.v1.Projection
-	(*Resource)(nil),                // 8: scimtenancy.resources.v1.Resource
-	(*CreateResourceRequest)(nil),   // 9: scimtenancy.resources.v1.CreateResourceRequest
-	(*CreateResourceResponse)(nil),  // 10: scimtenancy.resources.v1.CreateResourceResponse
-	(*GetResourceRequest)(nil),      // 11: scimtenancy.resources.v1.GetResourceRequest
-	(*GetResourceResponse)(nil),     // 12: scimtenancy.resources.v1.GetResourceResponse
-	(*ReplaceResourceRequest)(nil),  // 13: scimtenancy.resources.v1.ReplaceResourceRequest
-	(*ReplaceResourceResponse)(nil), // 14: scimtenancy.resources.v1.ReplaceResourceResponse
-	(*PatchResourceRequest)(nil),    // 15: scimtenancy.resources.v1.PatchResourceRequest
-	(*PatchResourceResponse)(nil),   // 16: scimtenancy.resources.v1.PatchResourceResponse
-	(*DeleteResourceRequest)(nil),   // 17: scimtenancy.resources.v1.DeleteResourceRequest
-	(*DeleteResourceResponse)(nil),  // 18: scimtenancy.resources.v1.DeleteResourceResponse
-	(*ListResourcesRequest)(nil),    // 19: scimtenancy.resources.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil),   // 20: scimtenancy.resources.v1.ListResourcesResponse
-	(*SearchResourcesRequest)(nil),  // 21: scimtenancy.resources.v1.SearchResourcesRequest
-	(*SearchResourcesResponse)(nil), // 22: scimtenancy.resources.v1.SearchResourcesResponse
-	(*durationpb.Duration)(nil),     // 23: google.protobuf.Duration
+	(ReturnPreference)(0),           // 0: scimtenancy.resources.v1.ReturnPreference
+	(*CheckHealthRequest)(nil),      // 1: scimtenancy.resources.v1.CheckHealthRequest
+	(*ResourceUsage)(nil),           // 2: scimtenancy.resources.v1.ResourceUsage
+	(*CheckHealthResponse)(nil),     // 3: scimtenancy.resources.v1.CheckHealthResponse
+	(*BulkRequest)(nil),             // 4: scimtenancy.resources.v1.BulkRequest
+	(*BulkResponse)(nil),            // 5: scimtenancy.resources.v1.BulkResponse
+	(*ResolveMeRequest)(nil),        // 6: scimtenancy.resources.v1.ResolveMeRequest
+	(*ResolveMeResponse)(nil),       // 7: scimtenancy.resources.v1.ResolveMeResponse
+	(*Projection)(nil),              // 8: scimtenancy.resources.v1.Projection
+	(*Resource)(nil),                // 9: scimtenancy.resources.v1.Resource
+	(*CreateResourceRequest)(nil),   // 10: scimtenancy.resources.v1.CreateResourceRequest
+	(*CreateResourceResponse)(nil),  // 11: scimtenancy.resources.v1.CreateResourceResponse
+	(*GetResourceRequest)(nil),      // 12: scimtenancy.resources.v1.GetResourceRequest
+	(*GetResourceResponse)(nil),     // 13: scimtenancy.resources.v1.GetResourceResponse
+	(*ReplaceResourceRequest)(nil),  // 14: scimtenancy.resources.v1.ReplaceResourceRequest
+	(*ReplaceResourceResponse)(nil), // 15: scimtenancy.resources.v1.ReplaceResourceResponse
+	(*PatchResourceRequest)(nil),    // 16: scimtenancy.resources.v1.PatchResourceRequest
+	(*PatchResourceResponse)(nil),   // 17: scimtenancy.resources.v1.PatchResourceResponse
+	(*DeleteResourceRequest)(nil),   // 18: scimtenancy.resources.v1.DeleteResourceRequest
+	(*DeleteResourceResponse)(nil),  // 19: scimtenancy.resources.v1.DeleteResourceResponse
+	(*ListResourcesRequest)(nil),    // 20: scimtenancy.resources.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil),   // 21: scimtenancy.resources.v1.ListResourcesResponse
+	(*SearchResourcesRequest)(nil),  // 22: scimtenancy.resources.v1.SearchResourcesRequest
+	(*SearchResourcesResponse)(nil), // 23: scimtenancy.resources.v1.SearchResourcesResponse
+	(*durationpb.Duration)(nil),     // 24: google.protobuf.Duration
 }
 var file_scimtenancy_resources_v1_resources_proto_depIdxs = []int32{
-	23, // 0: scimtenancy.resources.v1.CheckHealthResponse.storage_round_trip:type_name -> google.protobuf.Duration
-	1,  // 1: scimtenancy.resources.v1.CheckHealthResponse.usage:type_name -> scimtenancy.resources.v1.ResourceUsage
-	7,  // 2: scimtenancy.resources.v1.CreateResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	8,  // 3: scimtenancy.resources.v1.CreateResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	7,  // 4: scimtenancy.resources.v1.GetResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	8,  // 5: scimtenancy.resources.v1.GetResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	7,  // 6: scimtenancy.resources.v1.ReplaceResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	8,  // 7: scimtenancy.resources.v1.ReplaceResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	7,  // 8: scimtenancy.resources.v1.PatchResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	8,  // 9: scimtenancy.resources.v1.PatchResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	7,  // 10: scimtenancy.resources.v1.ListResourcesRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	8,  // 11: scimtenancy.resources.v1.ListResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
-	8,  // 12: scimtenancy.resources.v1.SearchResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
-	9,  // 13: scimtenancy.resources.v1.ResourceService.CreateResource:input_type -> scimtenancy.resources.v1.CreateResourceRequest
-	11, // 14: scimtenancy.resources.v1.ResourceService.GetResource:input_type -> scimtenancy.resources.v1.GetResourceRequest
-	13, // 15: scimtenancy.resources.v1.ResourceService.ReplaceResource:input_type -> scimtenancy.resources.v1.ReplaceResourceRequest
-	15, // 16: scimtenancy.resources.v1.ResourceService.PatchResource:input_type -> scimtenancy.resources.v1.PatchResourceRequest
-	17, // 17: scimtenancy.resources.v1.ResourceService.DeleteResource:input_type -> scimtenancy.resources.v1.DeleteResourceRequest
-	19, // 18: scimtenancy.resources.v1.ResourceService.ListResources:input_type -> scimtenancy.resources.v1.ListResourcesRequest
-	21, // 19: scimtenancy.resources.v1.ResourceService.SearchResources:input_type -> scimtenancy.resources.v1.SearchResourcesRequest
-	5,  // 20: scimtenancy.resources.v1.ResourceService.ResolveMe:input_type -> scimtenancy.resources.v1.ResolveMeRequest
-	3,  // 21: scimtenancy.resources.v1.ResourceService.Bulk:input_type -> scimtenancy.resources.v1.BulkRequest
-	0,  // 22: scimtenancy.resources.v1.ResourceService.CheckHealth:input_type -> scimtenancy.resources.v1.CheckHealthRequest
-	10, // 23: scimtenancy.resources.v1.ResourceService.CreateResource:output_type -> scimtenancy.resources.v1.CreateResourceResponse
-	12, // 24: scimtenancy.resources.v1.ResourceService.GetResource:output_type -> scimtenancy.resources.v1.GetResourceResponse
-	14, // 25: scimtenancy.resources.v1.ResourceService.ReplaceResource:output_type -> scimtenancy.resources.v1.ReplaceResourceResponse
-	16, // 26: scimtenancy.resources.v1.ResourceService.PatchResource:output_type -> scimtenancy.resources.v1.PatchResourceResponse
-	18, // 27: scimtenancy.resources.v1.ResourceService.DeleteResource:output_type -> scimtenancy.resources.v1.DeleteResourceResponse
-	20, // 28: scimtenancy.resources.v1.ResourceService.ListResources:output_type -> scimtenancy.resources.v1.ListResourcesResponse
-	22, // 29: scimtenancy.resources.v1.ResourceService.SearchResources:output_type -> scimtenancy.resources.v1.SearchResourcesResponse
-	6,  // 30: scimtenancy.resources.v1.ResourceService.ResolveMe:output_type -> scimtenancy.resources.v1.ResolveMeResponse
-	4,  // 31: scimtenancy.resources.v1.ResourceService.Bulk:output_type -> scimtenancy.resources.v1.BulkResponse
-	2,  // 32: scimtenancy.resources.v1.ResourceService.CheckHealth:output_type -> scimtenancy.resources.v1.CheckHealthResponse
-	23, // [23:33] is the sub-list for method output_type
-	13, // [13:23] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	24, // 0: scimtenancy.resources.v1.CheckHealthResponse.storage_round_trip:type_name -> google.protobuf.Duration
+	2,  // 1: scimtenancy.resources.v1.CheckHealthResponse.usage:type_name -> scimtenancy.resources.v1.ResourceUsage
+	8,  // 2: scimtenancy.resources.v1.CreateResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	9,  // 3: scimtenancy.resources.v1.CreateResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	8,  // 4: scimtenancy.resources.v1.GetResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	9,  // 5: scimtenancy.resources.v1.GetResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	8,  // 6: scimtenancy.resources.v1.ReplaceResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	9,  // 7: scimtenancy.resources.v1.ReplaceResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	8,  // 8: scimtenancy.resources.v1.PatchResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	0,  // 9: scimtenancy.resources.v1.PatchResourceRequest.return_preference:type_name -> scimtenancy.resources.v1.ReturnPreference
+	9,  // 10: scimtenancy.resources.v1.PatchResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	8,  // 11: scimtenancy.resources.v1.ListResourcesRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	9,  // 12: scimtenancy.resources.v1.ListResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
+	9,  // 13: scimtenancy.resources.v1.SearchResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
+	10, // 14: scimtenancy.resources.v1.ResourceService.CreateResource:input_type -> scimtenancy.resources.v1.CreateResourceRequest
+	12, // 15: scimtenancy.resources.v1.ResourceService.GetResource:input_type -> scimtenancy.resources.v1.GetResourceRequest
+	14, // 16: scimtenancy.resources.v1.ResourceService.ReplaceResource:input_type -> scimtenancy.resources.v1.ReplaceResourceRequest
+	16, // 17: scimtenancy.resources.v1.ResourceService.PatchResource:input_type -> scimtenancy.resources.v1.PatchResourceRequest
+	18, // 18: scimtenancy.resources.v1.ResourceService.DeleteResource:input_type -> scimtenancy.resources.v1.DeleteResourceRequest
+	20, // 19: scimtenancy.resources.v1.ResourceService.ListResources:input_type -> scimtenancy.resources.v1.ListResourcesRequest
+	22, // 20: scimtenancy.resources.v1.ResourceService.SearchResources:input_type -> scimtenancy.resources.v1.SearchResourcesRequest
+	6,  // 21: scimtenancy.resources.v1.ResourceService.ResolveMe:input_type -> scimtenancy.resources.v1.ResolveMeRequest
+	4,  // 22: scimtenancy.resources.v1.ResourceService.Bulk:input_type -> scimtenancy.resources.v1.BulkRequest
+	1,  // 23: scimtenancy.resources.v1.ResourceService.CheckHealth:input_type -> scimtenancy.resources.v1.CheckHealthRequest
+	11, // 24: scimtenancy.resources.v1.ResourceService.CreateResource:output_type -> scimtenancy.resources.v1.CreateResourceResponse
+	13, // 25: scimtenancy.resources.v1.ResourceService.GetResource:output_type -> scimtenancy.resources.v1.GetResourceResponse
+	15, // 26: scimtenancy.resources.v1.ResourceService.ReplaceResource:output_type -> scimtenancy.resources.v1.ReplaceResourceResponse
+	17, // 27: scimtenancy.resources.v1.ResourceService.PatchResource:output_type -> scimtenancy.resources.v1.PatchResourceResponse
+	19, // 28: scimtenancy.resources.v1.ResourceService.DeleteResource:output_type -> scimtenancy.resources.v1.DeleteResourceResponse
+	21, // 29: scimtenancy.resources.v1.ResourceService.ListResources:output_type -> scimtenancy.resources.v1.ListResourcesResponse
+	23, // 30: scimtenancy.resources.v1.ResourceService.SearchResources:output_type -> scimtenancy.resources.v1.SearchResourcesResponse
+	7,  // 31: scimtenancy.resources.v1.ResourceService.ResolveMe:output_type -> scimtenancy.resources.v1.ResolveMeResponse
+	5,  // 32: scimtenancy.resources.v1.ResourceService.Bulk:output_type -> scimtenancy.resources.v1.BulkResponse
+	3,  // 33: scimtenancy.resources.v1.ResourceService.CheckHealth:output_type -> scimtenancy.resources.v1.CheckHealthResponse
+	24, // [24:34] is the sub-list for method output_type
+	14, // [14:24] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_scimtenancy_resources_v1_resources_proto_init() }
@@ -1640,13 +1721,14 @@ func file_scimtenancy_resources_v1_resources_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scimtenancy_resources_v1_resources_proto_rawDesc), len(file_scimtenancy_resources_v1_resources_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_scimtenancy_resources_v1_resources_proto_goTypes,
 		DependencyIndexes: file_scimtenancy_resources_v1_resources_proto_depIdxs,
+		EnumInfos:         file_scimtenancy_resources_v1_resources_proto_enumTypes,
 		MessageInfos:      file_scimtenancy_resources_v1_resources_proto_msgTypes,
 	}.Build()
 	File_scimtenancy_resources_v1_resources_proto = out.File

@@ -2,12 +2,22 @@ import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReturnPreference(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETURN_PREFERENCE_UNSPECIFIED: _ClassVar[ReturnPreference]
+    RETURN_PREFERENCE_MINIMAL: _ClassVar[ReturnPreference]
+    RETURN_PREFERENCE_REPRESENTATION: _ClassVar[ReturnPreference]
+RETURN_PREFERENCE_UNSPECIFIED: ReturnPreference
+RETURN_PREFERENCE_MINIMAL: ReturnPreference
+RETURN_PREFERENCE_REPRESENTATION: ReturnPreference
 
 class CheckHealthRequest(_message.Message):
     __slots__ = ()
@@ -130,24 +140,28 @@ class ReplaceResourceResponse(_message.Message):
     def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
 
 class PatchResourceRequest(_message.Message):
-    __slots__ = ("resource_type", "id", "json", "if_match", "projection")
+    __slots__ = ("resource_type", "id", "json", "if_match", "projection", "return_preference")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     JSON_FIELD_NUMBER: _ClassVar[int]
     IF_MATCH_FIELD_NUMBER: _ClassVar[int]
     PROJECTION_FIELD_NUMBER: _ClassVar[int]
+    RETURN_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     id: str
     json: bytes
     if_match: str
     projection: Projection
-    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ...) -> None: ...
+    return_preference: ReturnPreference
+    def __init__(self, resource_type: _Optional[str] = ..., id: _Optional[str] = ..., json: _Optional[bytes] = ..., if_match: _Optional[str] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., return_preference: _Optional[_Union[ReturnPreference, str]] = ...) -> None: ...
 
 class PatchResourceResponse(_message.Message):
-    __slots__ = ("resource",)
+    __slots__ = ("resource", "minimal")
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    MINIMAL_FIELD_NUMBER: _ClassVar[int]
     resource: Resource
-    def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ...) -> None: ...
+    minimal: bool
+    def __init__(self, resource: _Optional[_Union[Resource, _Mapping]] = ..., minimal: _Optional[bool] = ...) -> None: ...
 
 class DeleteResourceRequest(_message.Message):
     __slots__ = ("resource_type", "id", "if_match")

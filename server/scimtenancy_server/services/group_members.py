@@ -1,0 +1,224 @@
+"""Group membership rules (RFC 7643 §4.2) on the membership index: who may be a member, how a
+change lands, and the `members` / `groups` attributes computed for responses.
+
+A change is checked (only its new members, one query per member type) before anything is
+written, and written while the group's next version is held (`ResourceRepository.replace`),
+so concurrent writers of one group apply their changes one at a time, across replicas. A
+member deleted while it was being added is taken out again: members never dangle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.filter import AttrPath
+from scimtenancy_server.domain.filter_compile import compile_value_filter
+from scimtenancy_server.domain.limits import InputLimits
+from scimtenancy_server.domain.membership import MEMBER_TYPES, Member, MembershipChange
+from scimtenancy_server.domain.resource import JsonObject, StoredResource
+from scimtenancy_server.domain.schema import GROUP, ResourceTypeRegistry
+from scimtenancy_server.domain.tenant import Tenant
+from scimtenancy_server.pacing import Pacer
+from scimtenancy_server.storage.repository import ResourceRepository
+
+# Groups whose versions one member's deletion advances at a time.
+_TOUCH_CONCURRENCY = 16
+# Rounds of advancing one group's version against concurrent writers.
+_TOUCH_ATTEMPTS = 20
+_MEMBERS = AttrPath(None, "members")
+
+
+def inline_members(attributes: JsonObject) -> tuple[JsonObject, list[JsonObject]]:
+    """A group's attributes without `members`, and the members it held inline (groups written
+    before memberships had their own documents; `scimtenancy-migrate memberships` moves them)."""
+    held = attributes.get("members")
+    if held is None:
+        return attributes, []
+    rest = {k: v for k, v in attributes.items() if k != "members"}
+    return rest, [m for m in held if isinstance(m, dict) and isinstance(m.get("value"), str)]
+
+
+class GroupMembers:
+    def __init__(
+        self,
+        repository: ResourceRepository,
+        registry: ResourceTypeRegistry,
+        limits: InputLimits,
+        max_scan: int,
+    ) -> None:
+        self._repository = repository
+        self._memberships = repository.memberships
+        self._registry = registry
+        self._limits = limits
+        self._max_scan = max_scan
+
+    async def resolve(
+        self, tenant: Tenant, change: MembershipChange, *, drop_missing: bool = False
+    ) -> list[Member]:
+        """The members `change` adds, each with its resource type; 400 when one is not a User
+        or Group of this tenant (or, with `drop_missing`, it is left out). Only the new ids are
+        looked up: one query per member type."""
+        wanted = dict(change.added)
+        kinds: dict[str, list[str]] = {}
+        for name in MEMBER_TYPES:
+            pending = [i for i in wanted if i not in kinds]  # ids are unique across types
+            if not pending:
+                continue
+            rt = self._registry.for_tenant(tenant).resolve(name)
+            for found in await self._repository.existing(tenant, rt, pending):
+                kinds.setdefault(found, []).append(name)
+        resolved = []
+        for member_id, given in wanted.items():
+            types = kinds.get(member_id, [])
+            kind = given if given in types else next(iter(types), None)
+            if kind is None and drop_missing:
+                continue
+            if kind is None:
+                raise ScimError.invalid_value(
+                    f"member {member_id!r} is not a User or Group of this tenant"
+                )
+            resolved.append(Member(member_id, kind))
+        return resolved
+
+    async def apply(
+        self, tenant: Tenant, group_id: str, change: MembershipChange, added: Sequence[Member]
+    ) -> None:
+        """Writes the change; the caller holds the group's next version."""
+        removed = set(change.removed)
+        if change.removal_filters:
+            removed |= await self._matching(tenant, group_id, change)
+        if change.reset:
+            keep = {m.value for m in added}
+            removed |= {m.value async for m in self._memberships.members(tenant, group_id)} - keep
+        if removed:
+            await self._memberships.remove(tenant, group_id, removed)
+        if added:
+            await self._memberships.add(tenant, group_id, added)
+
+    async def _matching(self, tenant: Tenant, group_id: str, change: MembershipChange) -> set[str]:
+        """The stored members a filter other than `value eq` selects: a scan of the group,
+        bounded like every value filter (max_filter_scan)."""
+        selects = [compile_value_filter(GROUP, _MEMBERS, f) for f in change.removal_filters]
+        matched, scanned, pacer = set(), 0, Pacer()
+        async for member in self._memberships.members(tenant, group_id):
+            scanned += 1
+            if scanned > self._max_scan:
+                raise ScimError.bad_request(
+                    "tooMany",
+                    f"the group has more than {self._max_scan} members to examine; remove "
+                    'members by id (members[value eq "…"])',
+                )
+            if any(select(member.as_json()) for select in selects):
+                matched.add(member.value)
+            await pacer.pace()
+        return matched
+
+    async def settle(self, tenant: Tenant, group_id: str, added: Sequence[Member]) -> None:
+        """Takes out the added members that were deleted while they were being added (their
+        deletion may have swept the group before this change wrote them)."""
+        by_type: dict[str, list[str]] = {}
+        for member in added:
+            by_type.setdefault(member.type, []).append(member.value)
+        gone: list[str] = []
+        for name, ids in by_type.items():
+            rt = self._registry.for_tenant(tenant).resolve(name)
+            found = await self._repository.existing(tenant, rt, ids)
+            gone += [i for i in ids if i not in found]
+        if gone:
+            await self._memberships.remove(tenant, group_id, gone)
+
+    async def migrate(self, tenant: Tenant, group: StoredResource) -> bool:
+        """Moves the members a group holds inline (stored before memberships had their own
+        documents) into the index, dropping those that no longer exist. The group keeps its
+        version: its representation is the same, so clients' ETags stay valid. Idempotent;
+        False when another writer changed the group first."""
+        attributes, legacy = inline_members(group.attributes)
+        if "members" not in group.attributes:
+            return True
+        change = MembershipChange()
+        change.add(legacy)
+        added = await self.resolve(tenant, change, drop_missing=True)
+
+        async def write_members() -> None:
+            await self._memberships.add(tenant, group.id, added)
+
+        moved = replace(group, attributes=attributes)
+        return await self._repository.replace(tenant, GROUP, moved, group.version, write_members)
+
+    async def members_of(self, tenant: Tenant, group: StoredResource) -> StoredResource:
+        """The group with its `members` attribute, read from the index a batch at a time."""
+        attributes, legacy = inline_members(group.attributes)
+        members = [m.as_json() async for m in self._memberships.members(tenant, group.id)]
+        if legacy:
+            held = {m["value"] for m in members}
+            members += [m for m in legacy if m["value"] not in held]
+        if members:
+            attributes = {**attributes, "members": members}
+        return replace(group, attributes=attributes)
+
+    async def with_groups(
+        self, tenant: Tenant, resources: Sequence[StoredResource]
+    ) -> list[StoredResource]:
+        """Users with their read-only `groups` (RFC 7643 §4.1.2): direct memberships only."""
+        users = [r.id for r in resources if r.resource_type == "User"]
+        held = await self._memberships.groups_of(tenant, users) if users else {}
+        if not held:
+            return list(resources)
+        names = await self._display_names(tenant, {g for groups in held.values() for g in groups})
+        return [
+            replace(r, attributes={**r.attributes, "groups": entries})
+            if (entries := _group_entries(held.get(r.id, []), names))
+            else r
+            for r in resources
+        ]
+
+    async def _display_names(self, tenant: Tenant, group_ids: set[str]) -> dict[str, str | None]:
+        """The groups that exist among `group_ids`, with their displayName."""
+        return {
+            g.id: _display(g) for g in await self._repository.get_many(tenant, GROUP, group_ids)
+        }
+
+    async def leave_all(self, tenant: Tenant, member_id: str, now: datetime) -> None:
+        """A deleted resource leaves every group it was a member of (RFC 7643 §4.2); each of
+        those groups gets a new version. Work per group is constant."""
+        groups = (await self._memberships.groups_of(tenant, [member_id])).get(member_id, [])
+        gate = asyncio.Semaphore(_TOUCH_CONCURRENCY)
+
+        async def leave(group_id: str) -> None:
+            async with gate:
+                await self._memberships.remove(tenant, group_id, [member_id])
+                await self._touch(tenant, group_id, now)
+
+        await asyncio.gather(*(leave(g) for g in groups))
+
+    async def _touch(self, tenant: Tenant, group_id: str, now: datetime) -> None:
+        for _ in range(_TOUCH_ATTEMPTS):
+            group = await self._repository.get(tenant, GROUP, group_id)
+            if group is None:
+                return
+            if await self._repository.replace(
+                tenant, GROUP, group.revised(group.attributes, now), group.version
+            ):
+                return
+            await asyncio.sleep(0)
+
+
+def _display(group: StoredResource) -> str | None:
+    name = group.attributes.get("displayName")
+    return name if isinstance(name, str) else None
+
+
+def _group_entries(group_ids: list[str], names: dict[str, str | None]) -> list[JsonObject]:
+    entries: list[JsonObject] = []
+    for group_id in group_ids:
+        if group_id not in names:
+            continue  # a membership whose group is being deleted
+        entry: JsonObject = {"value": group_id, "type": "direct"}
+        if names[group_id] is not None:
+            entry["display"] = names[group_id]
+        entries.append(entry)
+    return entries

@@ -1,0 +1,97 @@
+"""The membership port: one fact per (group, member), per tenant (domain/membership.py).
+Implementations must pass tests/contract/test_memberships.py; every method's work is in
+proportion to the members it names or returns, never to a group's size."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Collection, Sequence
+
+from scimtenancy_server.domain.membership import Member
+from scimtenancy_server.domain.tenant import Tenant
+from scimtenancy_server.pacing import paced_chunks
+
+
+class MembershipStore(ABC):
+    @abstractmethod
+    async def provision(self, tenant: Tenant) -> None:
+        """Creates what the tenant's memberships need (collection, indexes); idempotent."""
+
+    @abstractmethod
+    async def add(self, tenant: Tenant, group_id: str, members: Sequence[Member]) -> None:
+        """Makes each of `members` a member of the group; members already in it stay as
+        they are (adding twice is adding once)."""
+
+    @abstractmethod
+    async def remove(self, tenant: Tenant, group_id: str, member_ids: Collection[str]) -> None:
+        """Takes the members out of the group; ids that are not members are ignored."""
+
+    @abstractmethod
+    def members(self, tenant: Tenant, group_id: str) -> AsyncIterator[Member]:
+        """The group's members, ordered by id, read a batch at a time."""
+
+    @abstractmethod
+    async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
+        """For each of `member_ids` that belongs to a group, the ids of its groups, sorted."""
+
+    @abstractmethod
+    async def clear(self, tenant: Tenant, group_id: str) -> None:
+        """Removes every member of the group (the group is gone)."""
+
+    @abstractmethod
+    async def purge(self, tenant: Tenant) -> None:
+        """Removes every membership of the tenant at its isolation level."""
+
+
+class InMemoryMembershipStore(MembershipStore):
+    """Two indexes, as a database would keep them: members by group, groups by member."""
+
+    def __init__(self) -> None:
+        self._by_group: dict[tuple[str, str], dict[str, Member]] = {}
+        self._by_member: dict[tuple[str, str], set[str]] = {}
+
+    async def provision(self, tenant: Tenant) -> None:
+        return None
+
+    async def add(self, tenant: Tenant, group_id: str, members: Sequence[Member]) -> None:
+        held = self._by_group.setdefault((tenant.tenant_id, group_id), {})
+        for member in members:
+            if held.setdefault(member.value, member) is member:
+                self._by_member.setdefault((tenant.tenant_id, member.value), set()).add(group_id)
+
+    async def remove(self, tenant: Tenant, group_id: str, member_ids: Collection[str]) -> None:
+        held = self._by_group.get((tenant.tenant_id, group_id), {})
+        for member_id in member_ids:
+            if held.pop(member_id, None) is not None:
+                self._drop_index(tenant.tenant_id, member_id, group_id)
+        if not held:
+            self._by_group.pop((tenant.tenant_id, group_id), None)
+
+    def _drop_index(self, tenant_id: str, member_id: str, group_id: str) -> None:
+        groups = self._by_member.get((tenant_id, member_id))
+        if groups is not None:
+            groups.discard(group_id)
+            if not groups:
+                del self._by_member[(tenant_id, member_id)]
+
+    async def members(self, tenant: Tenant, group_id: str) -> AsyncIterator[Member]:
+        held = self._by_group.get((tenant.tenant_id, group_id), {})
+        snapshot = [held[key] for key in sorted(held)]  # writes may land while this yields
+        async for chunk in paced_chunks(snapshot):
+            for member in chunk:
+                yield member
+
+    async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
+        found = ((m, self._by_member.get((tenant.tenant_id, m))) for m in member_ids)
+        return {m: sorted(groups) for m, groups in found if groups}
+
+    async def clear(self, tenant: Tenant, group_id: str) -> None:
+        held = self._by_group.pop((tenant.tenant_id, group_id), {})
+        for member_id in held:
+            self._drop_index(tenant.tenant_id, member_id, group_id)
+
+    async def purge(self, tenant: Tenant) -> None:
+        for key in [k for k in self._by_group if k[0] == tenant.tenant_id]:
+            del self._by_group[key]
+        for key in [k for k in self._by_member if k[0] == tenant.tenant_id]:
+            del self._by_member[key]

@@ -1,0 +1,125 @@
+"""Memberships in MongoDB: one document per (group, member), in `t.<tenant>.memberships` under
+strict isolation and in the shared `memberships` collection (with `tenant_id`, `_id` prefixed
+by the tenant) otherwise. Indexed by group then member (a group's members in order) and by
+member (a user's groups); a group of 100,000 members is 100,000 small documents, far from
+MongoDB's 16 MB document limit.
+
+A membership's `_id` is derived from the group and member ids, so adding it twice is one
+unique-key insert that fails (atomic on every MongoDB-compatible server, FerretDB included),
+and removing one is a delete by `_id`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Sequence
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorCollection, AsyncIOMotorDatabase
+from pymongo import ASCENDING
+from pymongo.errors import BulkWriteError
+
+from scimtenancy_server.domain.membership import Member
+from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
+from scimtenancy_server.storage.memberships import MembershipStore
+from scimtenancy_server.storage.mongo_errors import database_errors, is_duplicate
+
+# Documents per insert or `$in` batch: well inside MongoDB's 16 MB message limit.
+_BATCH = 1000
+
+
+class MongoMembershipStore(MembershipStore):
+    def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+        self._database = database
+
+    def _collection(self, tenant: Tenant) -> AsyncIOMotorCollection[Any]:
+        if tenant.isolation is IsolationLevel.STRICT:
+            return self._database[f"t.{tenant.tenant_id}.memberships"]
+        return self._database["memberships"]
+
+    @staticmethod
+    def _scoped(tenant: Tenant, query: dict[str, Any]) -> dict[str, Any]:
+        if tenant.isolation is IsolationLevel.STRICT:
+            return query
+        return {"tenant_id": tenant.tenant_id, **query}
+
+    @staticmethod
+    def _id(tenant: Tenant, group_id: str, member_id: str) -> str:
+        # The length prefix keeps the key unambiguous whatever characters the ids hold.
+        key = f"{len(group_id)}:{group_id}:{member_id}"
+        return key if tenant.isolation is IsolationLevel.STRICT else f"{tenant.tenant_id}:{key}"
+
+    async def provision(self, tenant: Tenant) -> None:
+        strict = tenant.isolation is IsolationLevel.STRICT
+        prefix = [] if strict else [("tenant_id", ASCENDING)]
+        collection = self._collection(tenant)
+        with database_errors():
+            await collection.create_index(
+                [*prefix, ("group", ASCENDING), ("member", ASCENDING)], name="by_group"
+            )
+            await collection.create_index(
+                [*prefix, ("member", ASCENDING), ("group", ASCENDING)], name="by_member"
+            )
+
+    def _document(self, tenant: Tenant, group_id: str, member: Member) -> dict[str, Any]:
+        document = {
+            "_id": self._id(tenant, group_id, member.value),
+            "group": group_id,
+            "member": member.value,
+            "type": member.type,
+        }
+        return self._scoped(tenant, document)
+
+    async def add(self, tenant: Tenant, group_id: str, members: Sequence[Member]) -> None:
+        collection = self._collection(tenant)
+        for start in range(0, len(members), _BATCH):
+            documents = [
+                self._document(tenant, group_id, m) for m in members[start : start + _BATCH]
+            ]
+            with database_errors():
+                try:
+                    await collection.insert_many(documents, ordered=False)
+                except BulkWriteError as error:
+                    errors = error.details.get("writeErrors", [])
+                    if not errors or not all(_duplicate(e) for e in errors):
+                        raise
+
+    async def remove(self, tenant: Tenant, group_id: str, member_ids: Collection[str]) -> None:
+        ids = [self._id(tenant, group_id, m) for m in member_ids]
+        collection = self._collection(tenant)
+        with database_errors():
+            for start in range(0, len(ids), _BATCH):
+                batch = ids[start : start + _BATCH]
+                selector = {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
+                await collection.delete_many(self._scoped(tenant, selector))
+
+    async def members(self, tenant: Tenant, group_id: str) -> AsyncIterator[Member]:
+        selector = self._scoped(tenant, {"group": group_id})
+        cursor = self._collection(tenant).find(selector, {"member": 1, "type": 1, "_id": 0})
+        with database_errors():
+            async for document in cursor.sort("member", ASCENDING).batch_size(_BATCH):
+                yield Member(document["member"], document["type"])
+
+    async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
+        wanted, found = list(member_ids), dict[str, list[str]]()
+        collection = self._collection(tenant)
+        with database_errors():
+            for start in range(0, len(wanted), _BATCH):
+                selector = self._scoped(tenant, {"member": {"$in": wanted[start : start + _BATCH]}})
+                cursor = collection.find(selector, {"member": 1, "group": 1, "_id": 0})
+                async for document in cursor.batch_size(_BATCH):
+                    found.setdefault(document["member"], []).append(document["group"])
+        return {member: sorted(groups) for member, groups in found.items()}
+
+    async def clear(self, tenant: Tenant, group_id: str) -> None:
+        with database_errors():
+            await self._collection(tenant).delete_many(self._scoped(tenant, {"group": group_id}))
+
+    async def purge(self, tenant: Tenant) -> None:
+        with database_errors():
+            if tenant.isolation is IsolationLevel.STRICT:
+                await self._collection(tenant).drop()
+            else:
+                await self._collection(tenant).delete_many({"tenant_id": tenant.tenant_id})
+
+
+def _duplicate(write_error: dict[str, Any]) -> bool:
+    return write_error.get("code") == 11000 or is_duplicate(str(write_error.get("errmsg", "")))

@@ -1,0 +1,153 @@
+"""The membership port's contract (storage/memberships.py), for every adapter: set semantics,
+order, tenant isolation, and what the repository answers from it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from contract.conftest import RepositoryUnderTest
+
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.filter import parse_filter
+from scimtenancy_server.domain.membership import Member
+from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.schema import GROUP
+from scimtenancy_server.domain.tenant import Tenant
+from scimtenancy_server.storage.memberships import MembershipStore
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def users(*ids: str) -> list[Member]:
+    return [Member(i, "User") for i in ids]
+
+
+async def listed(store: MembershipStore, tenant: Tenant, group_id: str) -> list[Member]:
+    return [m async for m in store.members(tenant, group_id)]
+
+
+async def test_adding_twice_is_adding_once_and_members_come_in_id_order(
+    store: RepositoryUnderTest,
+) -> None:
+    tenant, memberships = await store.tenant(), store.repository.memberships
+    await memberships.add(tenant, "g", users("u3", "u1"))
+    await memberships.add(tenant, "g", [*users("u1", "u2"), Member("g2", "Group")])
+    assert await listed(memberships, tenant, "g") == [
+        Member("g2", "Group"),
+        *users("u1", "u2", "u3"),
+    ]
+
+
+async def test_removing_ignores_ids_that_are_not_members(store: RepositoryUnderTest) -> None:
+    tenant, memberships = await store.tenant(), store.repository.memberships
+    await memberships.add(tenant, "g", users("u1", "u2"))
+    await memberships.remove(tenant, "g", ["u1", "nobody"])
+    await memberships.remove(tenant, "other-group", ["u2"])
+    assert await listed(memberships, tenant, "g") == users("u2")
+
+
+async def test_groups_of_names_each_members_groups_sorted(store: RepositoryUnderTest) -> None:
+    tenant, memberships = await store.tenant(), store.repository.memberships
+    await memberships.add(tenant, "g2", users("u1", "u2"))
+    await memberships.add(tenant, "g1", users("u1"))
+    assert await memberships.groups_of(tenant, ["u1", "u2", "u3"]) == {
+        "u1": ["g1", "g2"],
+        "u2": ["g2"],
+    }
+    assert await memberships.groups_of(tenant, []) == {}
+
+
+async def test_clearing_a_group_leaves_the_members_other_groups(
+    store: RepositoryUnderTest,
+) -> None:
+    tenant, memberships = await store.tenant(), store.repository.memberships
+    await memberships.add(tenant, "g1", users("u1"))
+    await memberships.add(tenant, "g2", users("u1"))
+    await memberships.clear(tenant, "g1")
+    assert await listed(memberships, tenant, "g1") == []
+    assert await memberships.groups_of(tenant, ["u1"]) == {"u1": ["g2"]}
+
+
+async def test_memberships_stay_in_their_tenant(store: RepositoryUnderTest) -> None:
+    tenant, other = await store.tenant(), await store.tenant()
+    memberships = store.repository.memberships
+    await memberships.add(tenant, "g", users("u1"))
+    await memberships.add(other, "g", users("u2"))
+    await memberships.remove(other, "g", ["u1"])
+    await memberships.clear(other, "g")
+    assert await listed(memberships, tenant, "g") == users("u1")
+    assert await memberships.groups_of(other, ["u1"]) == {}
+    await memberships.purge(tenant)
+    assert await listed(memberships, tenant, "g") == []
+
+
+async def test_a_large_group_reads_back_whole(store: RepositoryUnderTest) -> None:
+    tenant, memberships = await store.tenant(), store.repository.memberships
+    ids = [f"u{i:05d}" for i in range(2_500)]  # more than one write and read batch
+    await memberships.add(tenant, "g", users(*ids))
+    await memberships.add(tenant, "g", users(*ids[:1_200]))
+    assert [m.value for m in await listed(memberships, tenant, "g")] == ids
+    await memberships.remove(tenant, "g", ids[1:])
+    assert await listed(memberships, tenant, "g") == users(ids[0])
+
+
+async def test_concurrent_adds_to_one_group_are_all_kept(store: RepositoryUnderTest) -> None:
+    tenant, memberships = await store.tenant(), store.repository.memberships
+    ids = [f"u{i:02d}" for i in range(20)]
+    await asyncio.gather(*(memberships.add(tenant, "g", users(i, "shared")) for i in ids))
+    assert {m.value for m in await listed(memberships, tenant, "g")} == {*ids, "shared"}
+
+
+def group(resource_id: str) -> StoredResource:
+    attributes = {"schemas": [GROUP_SCHEMA], "displayName": resource_id}
+    return StoredResource("Group", resource_id, 1, T0, T0, attributes)
+
+
+async def test_filters_on_members_are_answered_from_the_index(store: RepositoryUnderTest) -> None:
+    tenant, other = await store.tenant(), await store.tenant()
+    repo = store.repository
+    for owner in (tenant, other):
+        for group_id in ("g1", "g2", "g3"):
+            await repo.insert(owner, group(group_id), GROUP)
+    await repo.memberships.add(tenant, "g1", users("u1", "u2"))
+    await repo.memberships.add(tenant, "g2", users("u2"))
+    await repo.memberships.add(other, "g3", users("u1"))
+
+    async def ids(owner: Tenant, text: str) -> list[str]:
+        page = await repo.list(owner, GROUP, parse_filter(text), 0, 10)
+        return [g.id for g in page.resources]
+
+    assert await ids(tenant, 'members[value eq "u1"]') == ["g1"]
+    assert await ids(tenant, 'members.value eq "u2"') == ["g1", "g2"]
+    assert await ids(tenant, 'members[value eq "u2"] and not (members.value eq "u1")') == ["g2"]
+    assert await ids(tenant, 'displayName eq "g3" or members[value eq "u1"]') == ["g1", "g3"]
+    assert await ids(tenant, 'members[value eq "nobody"]') == []
+    assert await ids(other, 'members[value eq "u1"]') == ["g3"]
+    with pytest.raises(ScimError) as refused:
+        await ids(tenant, "members pr")
+    assert (refused.value.status, refused.value.scim_type) == (400, "invalidFilter")
+
+
+async def test_only_the_writer_holding_the_version_runs_its_before_write(
+    store: RepositoryUnderTest,
+) -> None:
+    tenant, repo = await store.tenant(), store.repository
+    await repo.insert(tenant, group("g"), GROUP)
+    ran: list[int] = []
+
+    async def attempt(n: int) -> bool:
+        async def before() -> None:
+            ran.append(n)
+
+        revised = group("g").revised({"schemas": [GROUP_SCHEMA], "displayName": f"{n}"}, T0)
+        return await repo.replace(tenant, GROUP, revised, 1, before)
+
+    outcomes = await asyncio.gather(*(attempt(n) for n in range(8)))
+    assert outcomes.count(True) == 1
+    assert ran == [outcomes.index(True)]
+    stored = await repo.get(tenant, GROUP, "g")
+    assert stored is not None
+    assert stored.attributes["displayName"] == str(ran[0])
