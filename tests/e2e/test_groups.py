@@ -7,6 +7,7 @@ import asyncio
 from e2e.stack import ScimClient, Stack
 from helpers import user_body
 
+from scimtenancy_server.domain.membership import Member
 from scimtenancy_server.domain.schema import GROUP_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
 
@@ -161,3 +162,27 @@ async def test_member_filters_come_from_the_membership_index(stack: Stack) -> No
     assert await found(other, f'members[value eq "{bob}"]') == []  # another tenant sees nothing
     refused = await scim.get("/Groups", params={"filter": "members pr"})
     assert (refused.status_code, refused.json()["scimType"]) == (400, "invalidFilter")
+
+
+async def test_a_large_group_renders_its_members_a_page_at_a_time(stack: Stack) -> None:
+    scim = await stack.tenant(IsolationLevel.STRICT)
+    group = (await scim.post("/Groups", group_body("Everyone"))).json()["id"]
+    tenant = await stack.app.administration.get_tenant(scim.tenant_id)
+    ids = sorted(f"u{i:05d}" for i in range(1_234))  # more than one rendering page
+    members = [Member(i, "User") for i in ids]
+    await stack.app.repository.memberships.add(tenant, group, members)
+
+    whole = (await scim.get(f"/Groups/{group}")).json()
+    assert [m["value"] for m in whole["members"]] == ids
+    assert whole["members"][7] == {
+        "value": ids[7],
+        "type": "User",
+        "$ref": f"{scim.base_url}/Users/{ids[7]}",
+    }
+    assert whole["displayName"] == "Everyone"
+    only = (await scim.get(f"/Groups/{group}", params={"attributes": "members"})).json()
+    assert (len(only["members"]), "displayName" in only) == (1_234, False)
+    values = (await scim.get(f"/Groups/{group}", params={"attributes": "members.value"})).json()
+    assert values["members"][0] == {"value": ids[0]}
+    listed = (await scim.get("/Groups", params={"filter": f'members[value eq "{ids[-1]}"]'})).json()
+    assert [len(g["members"]) for g in listed["Resources"]] == [1_234]

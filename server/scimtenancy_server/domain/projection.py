@@ -24,6 +24,14 @@ class Projection:
     def is_default(self) -> bool:
         return not self.attributes and not self.excluded
 
+    def shows_whole(self, name: str) -> bool:
+        """Whether the top-level core attribute `name` appears whole, none of its
+        sub-attributes projected away."""
+        lower = name.lower()
+        if self.attributes:
+            return any(a.strip().lower() == lower for a in self.attributes)
+        return all(e.strip().lower().split(".")[0] != lower for e in self.excluded)
+
     def may_include(self, name: str) -> bool:
         """Whether the top-level core attribute `name` can appear in the projected result."""
         lower = name.lower()

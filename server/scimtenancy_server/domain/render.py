@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -27,6 +28,11 @@ def _with_ref(value: Any, base_url: str, target_type: str | None) -> Any:
     if endpoint is None:
         return value
     return {**value, "$ref": resource_location(base_url, endpoint, str(value["value"]))}
+
+
+def member_references(members: Sequence[Any], base_url: str) -> list[Any]:
+    """A Group's members with their `$ref`."""
+    return [_with_ref(m, base_url, None) for m in members] if base_url else list(members)
 
 
 def _render_references(rt: ResourceType, body: dict[str, Any], base_url: str) -> None:

@@ -152,7 +152,9 @@ class GroupMembers:
     async def members_of(self, tenant: Tenant, group: StoredResource) -> StoredResource:
         """The group with its `members` attribute, read from the index a batch at a time."""
         attributes, legacy = inline_members(group.attributes)
-        members = [m.as_json() async for m in self._memberships.members(tenant, group.id)]
+        members: list[JsonObject] = []
+        async for batch in self._memberships.member_batches(tenant, group.id):
+            members += [m.as_json() for m in batch]
         if legacy:
             held = {m["value"] for m in members}
             members += [m for m in legacy if m["value"] not in held]

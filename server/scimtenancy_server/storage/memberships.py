@@ -11,6 +11,9 @@ from scimtenancy_server.domain.membership import Member
 from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.pacing import paced_chunks
 
+# Members read at a time: each batch is one round trip and a bounded stretch of work.
+BATCH = 1000
+
 
 class MembershipStore(ABC):
     @abstractmethod
@@ -27,8 +30,14 @@ class MembershipStore(ABC):
         """Takes the members out of the group; ids that are not members are ignored."""
 
     @abstractmethod
-    def members(self, tenant: Tenant, group_id: str) -> AsyncIterator[Member]:
-        """The group's members, ordered by id, read a batch at a time."""
+    def member_batches(self, tenant: Tenant, group_id: str) -> AsyncIterator[Sequence[Member]]:
+        """The group's members, ordered by id, a batch (at most `BATCH`) at a time."""
+
+    async def members(self, tenant: Tenant, group_id: str) -> AsyncIterator[Member]:
+        """The group's members, ordered by id."""
+        async for batch in self.member_batches(tenant, group_id):
+            for member in batch:
+                yield member
 
     @abstractmethod
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
@@ -49,18 +58,22 @@ class InMemoryMembershipStore(MembershipStore):
     def __init__(self) -> None:
         self._by_group: dict[tuple[str, str], dict[str, Member]] = {}
         self._by_member: dict[tuple[str, str], set[str]] = {}
+        # Each group's member ids in order, kept until the group's members change.
+        self._ordered: dict[tuple[str, str], list[str]] = {}
 
     async def provision(self, tenant: Tenant) -> None:
         return None
 
     async def add(self, tenant: Tenant, group_id: str, members: Sequence[Member]) -> None:
         held = self._by_group.setdefault((tenant.tenant_id, group_id), {})
+        self._ordered.pop((tenant.tenant_id, group_id), None)
         for member in members:
             if held.setdefault(member.value, member) is member:
                 self._by_member.setdefault((tenant.tenant_id, member.value), set()).add(group_id)
 
     async def remove(self, tenant: Tenant, group_id: str, member_ids: Collection[str]) -> None:
         held = self._by_group.get((tenant.tenant_id, group_id), {})
+        self._ordered.pop((tenant.tenant_id, group_id), None)
         for member_id in member_ids:
             if held.pop(member_id, None) is not None:
                 self._drop_index(tenant.tenant_id, member_id, group_id)
@@ -74,12 +87,17 @@ class InMemoryMembershipStore(MembershipStore):
             if not groups:
                 del self._by_member[(tenant_id, member_id)]
 
-    async def members(self, tenant: Tenant, group_id: str) -> AsyncIterator[Member]:
-        held = self._by_group.get((tenant.tenant_id, group_id), {})
-        snapshot = [held[key] for key in sorted(held)]  # writes may land while this yields
-        async for chunk in paced_chunks(snapshot):
-            for member in chunk:
-                yield member
+    async def member_batches(
+        self, tenant: Tenant, group_id: str
+    ) -> AsyncIterator[Sequence[Member]]:
+        key = (tenant.tenant_id, group_id)
+        held = self._by_group.get(key, {})
+        ordered = self._ordered.get(key)
+        if ordered is None:
+            ordered = self._ordered[key] = sorted(held)
+        # A snapshot of the ids: writes may land while this yields.
+        async for ids in paced_chunks(list(ordered), BATCH):
+            yield [held[i] for i in ids if i in held]
 
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
         found = ((m, self._by_member.get((tenant.tenant_id, m))) for m in member_ids)
@@ -87,11 +105,13 @@ class InMemoryMembershipStore(MembershipStore):
 
     async def clear(self, tenant: Tenant, group_id: str) -> None:
         held = self._by_group.pop((tenant.tenant_id, group_id), {})
+        self._ordered.pop((tenant.tenant_id, group_id), None)
         for member_id in held:
             self._drop_index(tenant.tenant_id, member_id, group_id)
 
     async def purge(self, tenant: Tenant) -> None:
         for key in [k for k in self._by_group if k[0] == tenant.tenant_id]:
             del self._by_group[key]
+            self._ordered.pop(key, None)
         for key in [k for k in self._by_member if k[0] == tenant.tenant_id]:
             del self._by_member[key]

@@ -210,17 +210,18 @@ class MongoResourceRepository(ResourceRepository):
     async def _by_ids(
         self, scope: Scope, ids: Collection[str], projection: dict[str, int] | None
     ) -> AsyncIterator[dict[str, Any]]:
-        """The documents of `ids`, one query per batch; a single id is a bare `_id`
-        equality, which FerretDB serves from its primary key."""
+        """The documents of `ids`, one query per batch. By `_id` alone, as `_find` reads
+        (a single id is then a bare `_id` equality, which FerretDB serves from its primary
+        key); the tenant is checked on each document read."""
         wanted = [document_id(scope, i) for i in set(ids)]
+        fields = None if projection is None else {**projection, "tenant_id": 1}
         with database_errors():
             for start in range(0, len(wanted), _ID_BATCH):
                 batch = wanted[start : start + _ID_BATCH]
-                selector = scoped(
-                    scope, {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
-                )
-                async for document in self._collection(scope).find(selector, projection):
-                    yield document
+                selector = {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
+                async for document in self._collection(scope).find(selector, fields):
+                    if owned(scope, document):
+                        yield document
 
     async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
         await self._slots.take(scope, resource_id, limit)

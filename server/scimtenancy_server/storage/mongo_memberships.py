@@ -19,11 +19,11 @@ from pymongo.errors import BulkWriteError
 
 from scimtenancy_server.domain.membership import Member
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
-from scimtenancy_server.storage.memberships import MembershipStore
+from scimtenancy_server.storage.memberships import BATCH, MembershipStore
 from scimtenancy_server.storage.mongo_errors import database_errors, is_duplicate
 
 # Documents per insert or `$in` batch: well inside MongoDB's 16 MB message limit.
-_BATCH = 1000
+_BATCH = BATCH
 
 
 class MongoMembershipStore(MembershipStore):
@@ -88,15 +88,24 @@ class MongoMembershipStore(MembershipStore):
         with database_errors():
             for start in range(0, len(ids), _BATCH):
                 batch = ids[start : start + _BATCH]
+                # The `_id` names the tenant (its prefix, or the tenant's own collection).
                 selector = {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
-                await collection.delete_many(self._scoped(tenant, selector))
+                await collection.delete_many(selector)
 
-    async def members(self, tenant: Tenant, group_id: str) -> AsyncIterator[Member]:
+    async def member_batches(
+        self, tenant: Tenant, group_id: str
+    ) -> AsyncIterator[Sequence[Member]]:
         selector = self._scoped(tenant, {"group": group_id})
-        cursor = self._collection(tenant).find(selector, {"member": 1, "type": 1, "_id": 0})
+        projection = {"member": 1, "type": 1, "_id": 0}
+        cursor = (
+            self._collection(tenant)
+            .find(selector, projection)
+            .sort("member", ASCENDING)
+            .batch_size(BATCH)
+        )
         with database_errors():
-            async for document in cursor.sort("member", ASCENDING).batch_size(_BATCH):
-                yield Member(document["member"], document["type"])
+            while batch := await cursor.to_list(BATCH):
+                yield [Member(d["member"], d["type"]) for d in batch]
 
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
         wanted, found = list(member_ids), dict[str, list[str]]()
