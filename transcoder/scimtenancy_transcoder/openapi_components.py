@@ -68,13 +68,20 @@ _HEADERS: dict[str, JsonSchema] = {
         "description": "The resource's strong entity tag (= `meta.version`).",
         "schema": STRING,
     },
-    "Location": {"description": "The created resource's URL.", "schema": STRING},
+    "Location": {"description": "The resource's URL.", "schema": STRING},
+    "Preference-Applied": {
+        "description": "RFC 7240: the `Prefer: return=` preference this answer honours.",
+        "schema": STRING,
+    },
     "Retry-After": {
         "description": "Seconds to wait before retrying.",
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
     "WWW-Authenticate": {"schema": STRING},
 }
+
+# Sent only when the request asked for them.
+_OPTIONAL_HEADERS = frozenset({"Preference-Applied"})
 
 QUERY: dict[str, tuple[JsonSchema, str]] = {
     "filter": (STRING, "RFC 7644 §3.4.2.2 filter."),
@@ -172,6 +179,12 @@ def _parameters(header_strategy: bool) -> dict[str, JsonSchema]:
             "description": "Entity tags (or `*`): 304 when one matches.",
             "schema": STRING,
         },
+        "Prefer": {
+            "name": "Prefer",
+            "in": "header",
+            "description": "RFC 7240 `return=minimal` (204) or `return=representation` (200).",
+            "schema": STRING,
+        },
     }
     for name, (schema, description) in QUERY.items():
         parameters[name] = {
@@ -214,6 +227,9 @@ def components(header_strategy: bool, limits: PublishedLimits) -> JsonSchema:
         },
         "schemas": {**message_schemas(), **_resource_schemas(limits)},
         "parameters": _parameters(header_strategy),
-        "headers": {name: {**header, "required": True} for name, header in _HEADERS.items()},
+        "headers": {
+            name: {**header, "required": name not in _OPTIONAL_HEADERS}
+            for name, header in _HEADERS.items()
+        },
         "responses": _error_responses(),
     }

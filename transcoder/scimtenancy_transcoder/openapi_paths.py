@@ -81,7 +81,7 @@ def _resource_paths(
         for verb in ("Get", "Replace", "Patch", "Delete")
     }
     created = _ok(f"The created {name}.", one, ("ETag", "Location")) | {"links": links}
-    current = _ok(f"The {name}.", one, ("ETag",))
+    current = _ok(f"The {name}.", one, ("ETag", "Location"))
     patch = _body(ref("PatchOp"), {"replace": _PATCH_EXAMPLE})
     return {
         f"/{endpoint}": {
@@ -119,16 +119,16 @@ def _resource_paths(
                 endpoint,
                 {200: current},
                 _WRITE,
-                parameters=("If-Match",),
+                parameters=("If-Match", *_PROJECTION),
                 body=body,
             ),
             "patch": _operation(
                 f"patch{name}",
                 f"Modify a {name}",
                 endpoint,
-                {200: current},
+                _patched(name, one),
                 _WRITE,
-                parameters=("If-Match",),
+                parameters=("If-Match", "Prefer", *_PROJECTION),
                 body=patch,
             ),
             "delete": _operation(
@@ -145,6 +145,16 @@ def _resource_paths(
                 f"search{endpoint}", f"Query {endpoint} by POST", endpoint, name, filter_example
             )
         },
+    }
+
+
+def _patched(name: str, one: JsonSchema) -> dict[int, JsonSchema]:
+    """RFC 7644 §3.5.2: the resource, or nothing (by default after adding or removing some of a
+    Group's members; RFC 7240 `Prefer` chooses)."""
+    headers = {h: header_ref(h) for h in ("ETag", "Location", "Preference-Applied")}
+    return {
+        200: _ok(f"The {name}.", one, ("ETag", "Location", "Preference-Applied")),
+        204: {"description": f"The {name} changed; no body.", "headers": headers},
     }
 
 
@@ -196,7 +206,7 @@ _BULK_EXAMPLE = {
 
 
 def _me_paths() -> dict[str, JsonSchema]:
-    current = _ok("The caller's User.", ref("User"), ("ETag",))
+    current = _ok("The caller's User.", ref("User"), ("ETag", "Location"))
     me = (*_READ, 501)
     write = (*_WRITE, 501)
     return {
@@ -216,16 +226,16 @@ def _me_paths() -> dict[str, JsonSchema]:
                 "Me",
                 {200: current},
                 write,
-                parameters=("If-Match",),
+                parameters=("If-Match", *_PROJECTION),
                 body=_body(ref("UserWrite"), {"user": _USER_EXAMPLE}),
             ),
             "patch": _operation(
                 "patchMe",
                 "Modify the caller's User",
                 "Me",
-                {200: current},
+                _patched("User", ref("User")),
                 write,
-                parameters=("If-Match",),
+                parameters=("If-Match", "Prefer", *_PROJECTION),
                 body=_body(ref("PatchOp"), {"replace": _PATCH_EXAMPLE}),
             ),
             "delete": _operation(
