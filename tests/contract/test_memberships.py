@@ -151,3 +151,20 @@ async def test_only_the_writer_holding_the_version_runs_its_before_write(
     stored = await repo.get(tenant, GROUP, "g")
     assert stored is not None
     assert stored.attributes["displayName"] == str(ran[0])
+
+
+async def test_renaming_a_member_renames_it_in_every_group(store: RepositoryUnderTest) -> None:
+    tenant, other = await store.tenant(), await store.tenant()
+    memberships = store.repository.memberships
+    for group_id in ("g1", "g2"):
+        await memberships.add(tenant, group_id, [Member("u1", "User", "Ann"), Member("u2", "User")])
+    await memberships.add(other, "g1", [Member("u1", "User", "Ann")])
+    await memberships.rename(tenant, "u1", "Ann B.")
+    for group_id in ("g1", "g2"):
+        assert await listed(memberships, tenant, group_id) == [
+            Member("u1", "User", "Ann B."),
+            Member("u2", "User"),
+        ]
+    assert await listed(memberships, other, "g1") == [Member("u1", "User", "Ann")]
+    await memberships.rename(tenant, "u1", None)
+    assert (await listed(memberships, tenant, "g1"))[0] == Member("u1", "User")

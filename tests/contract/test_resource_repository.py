@@ -236,10 +236,9 @@ async def test_lookups_by_ids_stay_in_the_tenant(store: RepositoryUnderTest) -> 
     await repo.insert(tenant, user("u1", "one"), USER)
     await repo.insert(tenant, user("u3", "three"), USER)
     await repo.insert(other, user("u1", "one"), USER)
-    assert await repo.existing(tenant, USER, ["u1", "u3", "nope"]) == {"u1", "u3"}
-    assert await repo.existing(tenant, USER, ["u3"]) == {"u3"}
-    assert await repo.existing(other, USER, ["u3"]) == set()
-    assert await repo.existing(tenant, GROUP, ["u1"]) == set()
+    assert [r.id for r in await repo.get_many(tenant, USER, ["u3"])] == ["u3"]
+    assert await repo.get_many(other, USER, ["u3"]) == []
+    assert await repo.get_many(tenant, GROUP, ["u1"]) == []
     found = await repo.get_many(tenant, USER, ["u3", "nope", "u1", "u3"])
     assert [r.id for r in found] == ["u1", "u3"]
     assert found[1] == await repo.get(tenant, USER, "u3")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from e2e.stack import ScimClient, Stack
 from helpers import user_body
@@ -186,3 +187,27 @@ async def test_a_large_group_renders_its_members_a_page_at_a_time(stack: Stack) 
     assert values["members"][0] == {"value": ids[0]}
     listed = (await scim.get("/Groups", params={"filter": f'members[value eq "{ids[-1]}"]'})).json()
     assert [len(g["members"]) for g in listed["Resources"]] == [1_234]
+
+
+async def test_members_show_their_current_names(stack: Stack) -> None:
+    # RFC 7643 §4.2: members carry `display` and `type`; clients show and match on them.
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    ann = (await scim.post("/Users", user_body("ann", displayName="Ann"))).json()["id"]
+    bob = (await scim.post("/Users", user_body("bob"))).json()["id"]
+    team = (await scim.post("/Groups", group_body("Team", ann))).json()["id"]
+    org = (await scim.post("/Groups", group_body("Org", bob, team))).json()["id"]
+
+    def shown(group: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+        return sorted((m["value"], m["type"], m.get("display")) for m in group["members"])
+
+    assert shown((await scim.get(f"/Groups/{org}")).json()) == sorted(
+        [(bob, "User", "bob"), (team, "Group", "Team")]
+    )
+    new_name = {"op": "replace", "path": "userName", "value": "robert"}
+    patched = await scim.patch(f"/Users/{bob}", {"schemas": [PATCH_OP], "Operations": [new_name]})
+    assert patched.status_code == 200
+    assert (await scim.put(f"/Groups/{team}", group_body("Team A", ann))).status_code == 200
+    assert shown((await scim.get(f"/Groups/{org}")).json()) == sorted(
+        [(bob, "User", "robert"), (team, "Group", "Team A")]
+    )
+    assert shown((await scim.get(f"/Groups/{team}")).json()) == [(ann, "User", "Ann")]

@@ -4,6 +4,9 @@ Parsing costs time linear in the text and is bounded by `InputLimits`: the filte
 its attribute expressions, its nesting (parentheses, `not (`, `[`) and its attribute paths.
 `and` / `or` chains are built as balanced trees, so the tree's depth grows with the log of
 the number of terms and every walk over it stays far from Python's recursion limit.
+
+Beyond the RFC grammar it reads Entra ID's dotted value path, `emails[type eq "work"].value eq
+"x"` (its uniqueness check on a mapped email), as `emails[type eq "work" and value eq "x"]`.
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ class ValuePath:
 Filter = Compare | Present | And | Or | Not | ValuePath
 
 _TOKEN = re.compile(
-    r"""\s*(?:
+    r"""(?P<sub>\.[A-Za-z$][\w$-]*)  # `].value`: no space before the dot
+    | \s*(?:
       (?P<string>"(?:[^"\\]|\\.)*")
     | (?P<punct>[()\[\]])
     | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w:.]))
@@ -242,7 +246,22 @@ class _Parser:
             raise ScimError.invalid_filter(f"expected an attribute path, found {_excerpt(text)}")
         path = parse_attr_path(text, self.limits)
         if self.punct("["):
-            return ValuePath(path, self.nested("]"))
+            return self.value_path(path)
+        return self.comparison(path)
+
+    def value_path(self, path: AttrPath) -> ValuePath:
+        """`attribute[filter]`, or Entra ID's `attribute[filter].sub op value` (not RFC 7644
+        grammar) as `attribute[(filter) and sub op value]`."""
+        value_filter = self.nested("]")
+        token = self.peek()
+        if token is not None and token[0] == "sub":
+            self.index += 1
+            sub = parse_attr_path(token[1][1:], self.limits)
+            value_filter = And(value_filter, self.comparison(sub))
+        return ValuePath(path, value_filter)
+
+    def comparison(self, path: AttrPath) -> Compare | Present:
+        """`path pr` or `path op value`: one attribute expression, counted."""
         self.terms += 1
         if self.terms > self.limits.max_filter_terms:
             raise ScimError.invalid_filter(

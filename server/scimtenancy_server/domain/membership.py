@@ -33,13 +33,27 @@ MEMBER_TYPES = ("User", "Group")
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One member of one group: the member's id and its resource type."""
+    """One member of one group: the member's id, its resource type, and its name for display
+    (RFC 7643 §4.2 `display`), kept current when the member is renamed."""
 
     value: str
     type: str
+    display: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"value": self.value, "type": self.type}
+        member = {"value": self.value, "type": self.type}
+        if self.display is not None:
+            member["display"] = self.display
+        return member
+
+
+def display_name(attributes: dict[str, Any]) -> str | None:
+    """How a member is shown in its groups: its `displayName`, else a User's `userName`."""
+    for name in ("displayName", "userName"):
+        value = attributes.get(name)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 @dataclass(slots=True)

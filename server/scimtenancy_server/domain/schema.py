@@ -209,11 +209,11 @@ GROUP = ResourceType(
 
 
 class ResourceTypeRegistry:
-    """Finds a resource type by its name (`User`) or its endpoint (`Users`)."""
+    """Finds a resource type by its name (`User`) or its endpoint (`Users`), in any case."""
 
     def __init__(self, types: tuple[ResourceType, ...]) -> None:
         self._types = types
-        self._by_key = {k: t for t in types for k in (t.name, t.endpoint)}
+        self._by_key = {k.lower(): t for t in types for k in (t.name, t.endpoint)}
         self._per_tenant: dict[tuple[str, tuple[Any, ...]], ResourceTypeRegistry] = {}
 
     def for_tenant(self, tenant: Tenant | None) -> ResourceTypeRegistry:
@@ -248,7 +248,8 @@ class ResourceTypeRegistry:
         return self._types
 
     def resolve(self, key: str) -> ResourceType:
-        resource_type = self._by_key.get(key.lstrip("/"))
+        # Clients spell endpoints as they spell attribute names, in any case (RFC 7643 §2.1).
+        resource_type = self._by_key.get(key.lstrip("/").lower())
         if resource_type is None:
             raise ScimError.not_found(f"unknown resource type {key!r}")
         return resource_type

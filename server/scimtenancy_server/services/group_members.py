@@ -18,7 +18,12 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import AttrPath
 from scimtenancy_server.domain.filter_compile import compile_value_filter
 from scimtenancy_server.domain.limits import InputLimits
-from scimtenancy_server.domain.membership import MEMBER_TYPES, Member, MembershipChange
+from scimtenancy_server.domain.membership import (
+    MEMBER_TYPES,
+    Member,
+    MembershipChange,
+    display_name,
+)
 from scimtenancy_server.domain.resource import JsonObject, StoredResource
 from scimtenancy_server.domain.schema import GROUP, ResourceTypeRegistry
 from scimtenancy_server.domain.tenant import Tenant
@@ -63,26 +68,31 @@ class GroupMembers:
         or Group of this tenant (or, with `drop_missing`, it is left out). Only the new ids are
         looked up: one query per member type."""
         wanted = dict(change.added)
-        kinds: dict[str, list[str]] = {}
+        found: dict[str, list[Member]] = {}
         for name in MEMBER_TYPES:
-            pending = [i for i in wanted if i not in kinds]  # ids are unique across types
-            if not pending:
-                continue
-            rt = self._registry.for_tenant(tenant).resolve(name)
-            for found in await self._repository.existing(tenant, rt, pending):
-                kinds.setdefault(found, []).append(name)
+            pending = [i for i in wanted if i not in found]  # ids are unique across types
+            for member in await self._current(tenant, name, pending):
+                found.setdefault(member.value, []).append(member)
         resolved = []
         for member_id, given in wanted.items():
-            types = kinds.get(member_id, [])
-            kind = given if given in types else next(iter(types), None)
-            if kind is None and drop_missing:
+            kinds = found.get(member_id, [])
+            chosen = next((m for m in kinds if m.type == given), next(iter(kinds), None))
+            if chosen is None and drop_missing:
                 continue
-            if kind is None:
+            if chosen is None:
                 raise ScimError.invalid_value(
                     f"member {member_id!r} is not a User or Group of this tenant"
                 )
-            resolved.append(Member(member_id, kind))
+            resolved.append(chosen)
         return resolved
+
+    async def _current(self, tenant: Tenant, type_name: str, ids: list[str]) -> list[Member]:
+        """The resources of `type_name` among `ids`, as members named as they are now."""
+        if not ids:
+            return []
+        rt = self._registry.for_tenant(tenant).resolve(type_name)
+        found = await self._repository.get_many(tenant, rt, ids)
+        return [Member(r.id, type_name, display_name(r.attributes)) for r in found]
 
     async def apply(
         self, tenant: Tenant, group_id: str, change: MembershipChange, added: Sequence[Member]
@@ -119,17 +129,35 @@ class GroupMembers:
 
     async def settle(self, tenant: Tenant, group_id: str, added: Sequence[Member]) -> None:
         """Takes out the added members that were deleted while they were being added (their
-        deletion may have swept the group before this change wrote them)."""
+        deletion may have swept the group before this change wrote them), and brings the
+        names of those renamed meanwhile up to date."""
         by_type: dict[str, list[str]] = {}
         for member in added:
             by_type.setdefault(member.type, []).append(member.value)
-        gone: list[str] = []
-        for name, ids in by_type.items():
-            rt = self._registry.for_tenant(tenant).resolve(name)
-            found = await self._repository.existing(tenant, rt, ids)
-            gone += [i for i in ids if i not in found]
+        now = {
+            m.value: m
+            for name, ids in by_type.items()
+            for m in await self._current(tenant, name, ids)
+        }
+        gone = [m.value for m in added if m.value not in now]
         if gone:
             await self._memberships.remove(tenant, group_id, gone)
+        for member in added:
+            current = now.get(member.value)
+            if current is not None and current.display != member.display:
+                await self.renamed(tenant, current.type, member.value)
+
+    async def renamed(self, tenant: Tenant, type_name: str, member_id: str) -> None:
+        """Brings the member's `display` in its groups up to date with its current name; a
+        rename that lands meanwhile is caught by reading the name again after writing it."""
+        written: object = object()
+        for _ in range(_TOUCH_ATTEMPTS):
+            current = await self._current(tenant, type_name, [member_id])
+            display = current[0].display if current else None
+            if display == written:
+                return
+            await self._memberships.rename(tenant, member_id, display)
+            written = display
 
     async def migrate(self, tenant: Tenant, group: StoredResource) -> bool:
         """Moves the members a group holds inline (stored before memberships had their own

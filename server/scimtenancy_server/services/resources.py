@@ -19,7 +19,12 @@ from scimtenancy_server.domain.filter import AttrPath, Compare, Filter, parse_fi
 from scimtenancy_server.domain.filter_compile import check_filter
 from scimtenancy_server.domain.filter_eval import refuse_sensitive
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
-from scimtenancy_server.domain.membership import MEMBER_TYPES, Member, MembershipChange
+from scimtenancy_server.domain.membership import (
+    MEMBER_TYPES,
+    Member,
+    MembershipChange,
+    display_name,
+)
 from scimtenancy_server.domain.patch import PatchRun, parse_patch
 from scimtenancy_server.domain.permissions import Permission
 from scimtenancy_server.domain.projection import (
@@ -559,6 +564,10 @@ class ResourceService:
             before = None if members.empty else self._writer(ctx, resource_id, members, added)
             if await self._repository.replace(ctx.tenant, rt, updated, current.version, before):
                 await self._members.settle(ctx.tenant, resource_id, added)
+                if rt.name in MEMBER_TYPES and display_name(attributes) != display_name(
+                    current.attributes
+                ):
+                    await self._members.renamed(ctx.tenant, rt.name, resource_id)
                 return updated
             if if_match:
                 raise _changed(rt, resource_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import replace
 
 from scimtenancy_server.domain.membership import Member
 from scimtenancy_server.domain.tenant import Tenant
@@ -42,6 +43,10 @@ class MembershipStore(ABC):
     @abstractmethod
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
         """For each of `member_ids` that belongs to a group, the ids of its groups, sorted."""
+
+    @abstractmethod
+    async def rename(self, tenant: Tenant, member_id: str, display: str | None) -> None:
+        """Sets the member's `display` in every group it belongs to."""
 
     @abstractmethod
     async def clear(self, tenant: Tenant, group_id: str) -> None:
@@ -102,6 +107,11 @@ class InMemoryMembershipStore(MembershipStore):
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
         found = ((m, self._by_member.get((tenant.tenant_id, m))) for m in member_ids)
         return {m: sorted(groups) for m, groups in found if groups}
+
+    async def rename(self, tenant: Tenant, member_id: str, display: str | None) -> None:
+        for group_id in self._by_member.get((tenant.tenant_id, member_id), set()):
+            held = self._by_group[(tenant.tenant_id, group_id)]
+            held[member_id] = replace(held[member_id], display=display)
 
     async def clear(self, tenant: Tenant, group_id: str) -> None:
         held = self._by_group.pop((tenant.tenant_id, group_id), {})

@@ -136,10 +136,6 @@ class InMemoryResourceRepository(ResourceRepository):
         found = await _sorted(resources, query.sort)
         return Page(len(found), found[query.offset : query.offset + query.limit])
 
-    async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]:
-        resources = self._resources.get(self._namespace(scope), {})
-        return {i for i in ids if i in resources}
-
     async def _get_many(self, scope: Scope, ids: Collection[str]) -> list[StoredResource]:
         resources = self._resources.get(self._namespace(scope), {})
         return [resources[i] for i in set(ids) if i in resources]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -200,28 +200,20 @@ class MongoResourceRepository(ResourceRepository):
                     total += 1
         return Page(total, resources)
 
-    async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]:
-        return {d["id"] async for d in self._by_ids(scope, ids, {"id": 1})}
-
     async def _get_many(self, scope: Scope, ids: Collection[str]) -> list[StoredResource]:
-        rt = scope.resource_type
-        return [from_document(rt, d) async for d in self._by_ids(scope, ids, None)]
-
-    async def _by_ids(
-        self, scope: Scope, ids: Collection[str], projection: dict[str, int] | None
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The documents of `ids`, one query per batch. By `_id` alone, as `_find` reads
-        (a single id is then a bare `_id` equality, which FerretDB serves from its primary
-        key); the tenant is checked on each document read."""
+        """One query per batch of ids, by `_id` alone as `_find` reads (a single id is then a
+        bare `_id` equality, which FerretDB serves from its primary key); the tenant is
+        checked on each document read."""
         wanted = [document_id(scope, i) for i in set(ids)]
-        fields = None if projection is None else {**projection, "tenant_id": 1}
+        found: list[StoredResource] = []
         with database_errors():
             for start in range(0, len(wanted), _ID_BATCH):
                 batch = wanted[start : start + _ID_BATCH]
                 selector = {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
-                async for document in self._collection(scope).find(selector, fields):
+                async for document in self._collection(scope).find(selector):
                     if owned(scope, document):
-                        yield document
+                        found.append(from_document(scope.resource_type, document))
+        return found
 
     async def _take_slot(self, scope: Scope, resource_id: str, limit: int) -> None:
         await self._slots.take(scope, resource_id, limit)

@@ -66,6 +66,8 @@ class MongoMembershipStore(MembershipStore):
             "member": member.value,
             "type": member.type,
         }
+        if member.display is not None:
+            document["display"] = member.display
         return self._scoped(tenant, document)
 
     async def add(self, tenant: Tenant, group_id: str, members: Sequence[Member]) -> None:
@@ -96,7 +98,7 @@ class MongoMembershipStore(MembershipStore):
         self, tenant: Tenant, group_id: str
     ) -> AsyncIterator[Sequence[Member]]:
         selector = self._scoped(tenant, {"group": group_id})
-        projection = {"member": 1, "type": 1, "_id": 0}
+        projection = {"member": 1, "type": 1, "display": 1, "_id": 0}
         cursor = (
             self._collection(tenant)
             .find(selector, projection)
@@ -105,7 +107,7 @@ class MongoMembershipStore(MembershipStore):
         )
         with database_errors():
             while batch := await cursor.to_list(BATCH):
-                yield [Member(d["member"], d["type"]) for d in batch]
+                yield [Member(d["member"], d["type"], d.get("display")) for d in batch]
 
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
         wanted, found = list(member_ids), dict[str, list[str]]()
@@ -117,6 +119,13 @@ class MongoMembershipStore(MembershipStore):
                 async for document in cursor.batch_size(_BATCH):
                     found.setdefault(document["member"], []).append(document["group"])
         return {member: sorted(groups) for member, groups in found.items()}
+
+    async def rename(self, tenant: Tenant, member_id: str, display: str | None) -> None:
+        change = {"$unset": {"display": ""}} if display is None else {"$set": {"display": display}}
+        with database_errors():
+            await self._collection(tenant).update_many(
+                self._scoped(tenant, {"member": member_id}), change
+            )
 
     async def clear(self, tenant: Tenant, group_id: str) -> None:
         with database_errors():

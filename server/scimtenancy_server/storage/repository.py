@@ -152,10 +152,6 @@ class ResourceRepository(ABC):
             where = by_group_ids(where, groups)
         return await self._list(_scope(tenant, rt), Query(where, offset, limit, sort, max_scan))
 
-    async def existing(self, tenant: Tenant, rt: ResourceType, ids: Collection[str]) -> set[str]:
-        """Which of `ids` are resources of this type in the tenant."""
-        return await self._existing(_scope(tenant, rt), ids) if ids else set()
-
     async def get_many(
         self, tenant: Tenant, rt: ResourceType, ids: Collection[str]
     ) -> Sequence[StoredResource]:
@@ -222,9 +218,6 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _list(self, scope: Scope, query: Query) -> Page: ...
-
-    @abstractmethod
-    async def _existing(self, scope: Scope, ids: Collection[str]) -> set[str]: ...
 
     @abstractmethod
     async def _get_many(self, scope: Scope, ids: Collection[str]) -> Sequence[StoredResource]: ...
