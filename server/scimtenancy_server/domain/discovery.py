@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry, Schema
+from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry, Schema, load_schema
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+# RFC 7643 §7, §8.7.2: the schemas of the discovery documents themselves. They describe
+# documents only: no resource type has them, so nothing is stored or validated under them.
+META_SCHEMAS = tuple(
+    load_schema(f"meta/{name}.json")
+    for name in ("service_provider_config", "resource_type", "schema")
+)
 
 
 def _meta(resource_type: str, base_url: str, path: str) -> dict[str, str]:
@@ -92,8 +99,16 @@ def find_resource_type(registry: ResourceTypeRegistry, rt_id: str) -> ResourceTy
     return found
 
 
+def served_schemas(registry: ResourceTypeRegistry) -> tuple[Schema, ...]:
+    """What /Schemas lists: the resource types' schemas, then the meta-schemas."""
+    own = registry.schemas()
+    taken = {s.id.lower() for s in own}
+    return (*own, *(s for s in META_SCHEMAS if s.id.lower() not in taken))
+
+
 def find_schema(registry: ResourceTypeRegistry, schema_id: str) -> Schema:
-    found = next((s for s in registry.schemas() if s.id.lower() == schema_id.lower()), None)
+    wanted = schema_id.lower()
+    found = next((s for s in served_schemas(registry) if s.id.lower() == wanted), None)
     if found is None:
         raise ScimError.not_found(f"no schema {schema_id!r}")
     return found

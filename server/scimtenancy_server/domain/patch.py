@@ -154,6 +154,22 @@ class PatchRun:
         )
 
 
+def check_patch(
+    rt: ResourceType, operations: list[Operation], limits: InputLimits = DEFAULT_LIMITS
+) -> None:
+    """Raises the error an operation has whatever resource it applies to (an unknown or
+    read-only path, a value of the wrong type): applied to a resource with no attributes, where
+    only "no value matches" (noTarget) depends on what the resource holds. Run before the
+    target is looked up, so that an invalid request is 400 even for an id that does not exist."""
+    run = PatchRun(rt, {"schemas": [rt.schema.id]}, limits)
+    for operation in operations:
+        try:
+            run.apply(operation)
+        except ScimError as error:
+            if error.scim_type != "noTarget":
+                raise
+
+
 def apply_patch(
     rt: ResourceType,
     attributes: JsonObject,
@@ -263,9 +279,11 @@ def member_values(
 ) -> list[JsonObject]:
     """Canonical member values, each naming its member by a string `value`."""
     values = canonical(attribute, value, attribute.name, value_limits(rt, attribute.name, limits))
-    for item in values or []:
-        if not isinstance(item.get("value"), str):
-            raise ScimError.invalid_value("each member needs a string 'value', the member's id")
+    given = value if isinstance(value, list) else [value]
+    if len(values or []) != len(given) or any(
+        not isinstance(item.get("value"), str) for item in values or []
+    ):
+        raise ScimError.invalid_value("each member needs a string 'value', the member's id")
     return list(values or [])
 
 

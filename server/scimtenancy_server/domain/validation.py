@@ -33,7 +33,7 @@ def canonical_attributes(
     limits: InputLimits = DEFAULT_LIMITS,
 ) -> JsonObject:
     """Validates a full representation (POST, PUT, or the result of a PATCH)."""
-    declared = _declared_schemas(rt, document.get("schemas"))
+    _check_schemas(rt, document.get("schemas"))
     attributes: JsonObject = {}
     for key, value in document.items():
         if key == "schemas":
@@ -57,7 +57,7 @@ def canonical_attributes(
         canonical_value = canonical(attribute, value, attribute.name, item_limits)
         if canonical_value is not None:
             attributes[attribute.name] = canonical_value
-    attributes["schemas"] = _schemas_in_use(rt, attributes, declared)
+    attributes["schemas"] = _schemas_in_use(rt, attributes)
     _require(rt, attributes)
     if existing is not None:
         _keep_immutable(rt, attributes, existing)
@@ -206,23 +206,23 @@ def _is_datetime(value: str) -> bool:
     return True
 
 
-def _declared_schemas(rt: ResourceType, schemas: object) -> list[str]:
-    """Checks `schemas`. URIs of unknown schemas are tolerated and dropped (Entra ID declares
-    its ADSCIM Group schema without sending attributes of it); attributes under an unknown
-    schema are refused where they appear."""
+def _check_schemas(rt: ResourceType, schemas: object) -> None:
+    """Checks `schemas`: strings, the core schema among them. URIs of unknown schemas are
+    tolerated (Entra ID declares its ADSCIM Group schema without sending attributes of it);
+    attributes under an unknown schema are refused where they appear."""
     if not isinstance(schemas, list) or not schemas:
         raise ScimError.invalid_syntax("'schemas' must be a non-empty array of schema URIs")
     if not all(isinstance(urn, str) for urn in schemas):
         raise ScimError.invalid_syntax("'schemas' must contain only strings")
-    declared = [s.id for urn in schemas if (s := rt.schema_of(urn)) is not None]
-    if rt.schema.id not in declared:
+    if not any(rt.schema_of(urn) is rt.schema for urn in schemas):
         raise ScimError.invalid_value(f"'schemas' must contain {rt.schema.id}")
-    return declared
 
 
-def _schemas_in_use(rt: ResourceType, attributes: JsonObject, declared: list[str]) -> list[str]:
-    """The core schema and every extension holding values (RFC 7643 §3)."""
-    del declared  # declared-but-empty extensions are dropped, undeclared-but-used are added
+def _schemas_in_use(rt: ResourceType, attributes: JsonObject) -> list[str]:
+    """RFC 7643 §3: `schemas` lists the core schema and every extension holding values,
+    whatever the request declared. An extension used but not declared is added, not refused:
+    Entra ID sends a custom extension's attributes without its URN in `schemas`
+    (MicrosoftDocs/azure-docs#65648). One declared but left empty is dropped."""
     return [rt.schema.id, *(s.id for s, _ in rt.extensions if attributes.get(s.id))]
 
 

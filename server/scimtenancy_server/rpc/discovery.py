@@ -13,6 +13,7 @@ from scimtenancy_server.domain.discovery import (
     list_response,
     resource_type_document,
     schema_document,
+    served_schemas,
     service_provider_config,
 )
 from scimtenancy_server.domain.schema import ResourceTypeRegistry
@@ -66,7 +67,7 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
         self, request: pb.ListSchemasRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSchemasResponse:
         base = current_request().base_url
-        documents = [schema_document(s, base) for s in self._types().schemas()]
+        documents = [schema_document(s, base) for s in served_schemas(self._types())]
         return pb.ListSchemasResponse(json=orjson.dumps(list_response(documents)))
 
     async def GetSchema(

@@ -25,7 +25,7 @@ from scimtenancy_server.domain.membership import (
     MembershipChange,
     display_name,
 )
-from scimtenancy_server.domain.patch import PatchRun, parse_patch
+from scimtenancy_server.domain.patch import PatchRun, check_patch, parse_patch
 from scimtenancy_server.domain.permissions import Permission
 from scimtenancy_server.domain.projection import (
     Projection,
@@ -316,6 +316,7 @@ class ResourceService:
             ctx.require(Permission.UPDATE)
             rt = self.resource_type(type_key, ctx.tenant)
             operations = parse_patch(self._parse(body), self.limits)
+            check_patch(rt, operations, self.limits)  # refuse bad input before reading anything
             changes: builtins.list[MembershipChange] = []
 
             async def patched(current: StoredResource) -> Change:
