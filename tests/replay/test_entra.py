@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from e2e.stack import ScimClient, Stack
+from e2e.test_bad_input import assert_scim_error
 from replay.replay_helpers import (
     PATCH_OP,
     JsonObject,
@@ -130,6 +131,36 @@ async def test_entra_existence_check_returns_empty_list_on_a_miss(stack: Stack) 
         assert hit["totalResults"] == 1
         assert [r["id"] for r in hit["Resources"]] == [user["id"]]
         assert hit["Resources"][0]["userName"] == user_name
+
+
+async def test_entra_uniqueness_check_by_dotted_work_email_filter(stack: Stack) -> None:
+    """Uniqueness check on a mapped email: Entra sends `emails[type eq "work"].value eq "…"`,
+    which is not RFC 7644 §3.4.2.2 grammar (issue 13, class 1). It must answer as
+    `emails[type eq "work" and value eq "…"]`: one email value both of type work and with
+    that address, never a home address that happens to be equal."""
+    scim = await tenant(stack)
+    address = "joy.young@contoso.com"
+    await create(scim, "/Users", entra_user("joy@contoso.com"))  # another work address
+    at_work = entra_user("at.work@contoso.com", emails=[{"type": "work", "value": address}])
+    at_home = entra_user("at.home@contoso.com", emails=[{"type": "home", "value": address}])
+    holder = await create(scim, "/Users", at_work)
+    await create(scim, "/Users", at_home)
+
+    dotted = f'emails[type eq "work"].value eq "{address.upper()}"'
+    hit = await fetch(scim, "/Users", filter=dotted)
+    assert [r["id"] for r in hit["Resources"]] == [holder["id"]]
+    rfc_form = await fetch(
+        scim, "/Users", filter=f'emails[type eq "work" and value eq "{address}"]'
+    )
+    assert (hit["totalResults"], hit["Resources"]) == (1, rfc_form["Resources"])
+
+    present = await fetch(scim, "/Users", filter='emails[type eq "home"].value pr')
+    assert [r["userName"] for r in present["Resources"]] == ["at.home@contoso.com"]
+    miss = await fetch(scim, "/Users", filter='emails[type eq "work"].value eq "no@contoso.com"')
+    assert (miss["schemas"], miss["totalResults"], miss["Resources"]) == ([LIST_RESPONSE], 0, [])
+
+    unknown = await scim.get("/Users", params={"filter": 'emails[type eq "work"].nick eq "x"'})
+    assert_scim_error(unknown, 400, "invalidFilter")
 
 
 async def test_entra_patch_with_capitalised_operations(stack: Stack) -> None:

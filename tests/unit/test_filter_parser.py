@@ -8,6 +8,7 @@ import pytest
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import (
+    COMPARISON_OPERATORS,
     And,
     AttrPath,
     Compare,
@@ -23,7 +24,7 @@ from scimtenancy_server.domain.filter_compile import check_filter
 from scimtenancy_server.domain.filter_eval import matches
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import USER
+from scimtenancy_server.domain.schema import USER, USER_SCHEMA
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -224,3 +225,81 @@ def test_strings_must_be_valid_unicode() -> None:
 def test_details_quote_client_text_briefly() -> None:
     detail = refused('userName eq "a" "' + "x" * 3000 + '"')
     assert len(detail) < 100
+
+
+# Entra ID's dotted value path (issue 13): `attr[filter].sub op value` is not RFC 7644 grammar
+# but is what Entra sends to check a mapped email's uniqueness.
+
+
+@pytest.mark.parametrize(
+    "comparison", [*(f'{op} "x@y"' for op in sorted(COMPARISON_OPERATORS)), "pr"]
+)
+def test_a_dotted_value_path_is_the_rfc_value_filter_with_and(comparison: str) -> None:
+    dotted = parse_filter(f'emails[type eq "work"].value {comparison}')
+    assert dotted == parse_filter(f'emails[type eq "work" and value {comparison}]')
+
+
+def test_a_dotted_value_path_keeps_its_brackets_grouped_and_binds_tighter_than_and() -> None:
+    dotted = f'{USER_SCHEMA}:emails[type eq "work" or primary eq true].VALUE eq "x" and title pr'
+    assert parse_filter(dotted) == And(
+        ValuePath(
+            AttrPath(USER_SCHEMA, "emails"),
+            And(
+                Or(
+                    Compare(AttrPath(None, "type"), "eq", "work"),
+                    Compare(AttrPath(None, "primary"), "eq", True),
+                ),
+                Compare(AttrPath(None, "VALUE"), "eq", "x"),
+            ),
+        ),
+        Present(AttrPath(None, "title")),
+    )
+
+
+def test_a_dotted_value_path_matches_one_value_on_both_conditions() -> None:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    emails = [{"type": "work", "value": "w@x.org"}, {"type": "home", "value": "h@x.org"}]
+    person = StoredResource("User", "1", 1, when, when, {"userName": "u", "emails": emails})
+    work = parse_filter('emails[type eq "work"].value eq "W@X.org"')
+    home_address_as_work = parse_filter('emails[type eq "work"].value eq "h@x.org"')
+    check_filter(USER, work)
+    assert matches(USER, person, work)
+    assert not matches(USER, person, home_address_as_work)
+
+
+def test_a_dotted_sub_attribute_the_attribute_lacks_is_refused_like_the_rfc_form() -> None:
+    def detail(text: str) -> str:
+        with pytest.raises(ScimError) as raised:
+            check_filter(USER, parse_filter(text))
+        assert (raised.value.status, raised.value.scim_type) == (400, "invalidFilter")
+        return raised.value.detail
+
+    dotted = detail('emails[type eq "work"].nickName eq "x"')
+    assert dotted == detail('emails[type eq "work" and nickName eq "x"]')
+    assert "emails.nickName" in dotted
+
+
+def test_a_dotted_value_path_stays_within_the_limits() -> None:
+    limits = InputLimits(max_filter_terms=2, max_path_length=8, max_filter_depth=1)
+    parse_filter('emails[type eq "w"].value eq "x"', limits)
+    assert "max_filter_terms=2" in refused('emails[type eq "w"].value eq "x" or a pr', limits)
+    assert "max_path_length=8" in refused('emails[type eq "w"].valueeeee eq "x"', limits)
+    assert "max_filter_depth=1" in refused('emails[a[type eq "w"].value pr].value pr', limits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'emails[type eq "work"] .value eq "x"',
+        'emails[type eq "work"].value',
+        'emails[type eq "work"].value.display eq "x"',
+        'emails[type eq "work"].value[type eq "x"]',
+        'emails[type eq "work"]. eq "x"',
+        'emails[type eq "work"].value xx "x"',
+        '.value eq "x"',
+        'userName eq "x".value',
+        '(emails[type eq "work"]).value eq "x"',
+    ],
+)
+def test_malformed_dotted_value_paths_are_invalid_filter_errors(text: str) -> None:
+    refused(text)
