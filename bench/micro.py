@@ -126,7 +126,7 @@ async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
     from scimtenancy_server.storage.mongo import MongoResourceRepository
 
     client, database = _driver_database(driver, job["uri"], f"drivers_{driver}")
-    users, groups = DEFAULT_REGISTRY.resolve("Users"), DEFAULT_REGISTRY.resolve("Groups")
+    users = DEFAULT_REGISTRY.resolve("Users")
     now = datetime.now(UTC)
     tenant = Tenant("drivers", "drivers", IsolationLevel.STANDARD, TenantStatus.ACTIVE, now)
     count, seconds = job["count"], job["seconds"]
@@ -153,9 +153,13 @@ async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
                 raise LookupError("a replace on the current version was refused")
 
         async def delete(number: int) -> None:
-            if not await repository.delete(tenant, users, ids[count - 1 - number], None):
+            # As the service deletes a User: the resource, then its memberships, group by group.
+            user_id = ids[count - 1 - number]
+            if not await repository.delete(tenant, users, user_id, None):
                 raise LookupError("a stored user could not be deleted")
-            await repository.remove_member(tenant, groups, ids[count - 1 - number], now)
+            memberships = repository.memberships
+            for group_id in (await memberships.groups_of(tenant, [user_id])).get(user_id, []):
+                await memberships.remove(tenant, group_id, [user_id])
 
         async def filter_eq(number: int) -> None:
             where = parse_filter(f'userName eq "{user_name(number % count)}"')

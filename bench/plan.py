@@ -1,5 +1,5 @@
-"""How much each scenario does: the full run (about 10 minutes here) or --quick (about 2 to 3
-minutes, a smoke run whose scaling figures stop at 10,000 users and 100 tenants)."""
+"""How much each scenario does: the full run or --quick (a smoke run whose scaling figures
+stop at 10,000 users and 100 tenants); bench/README.md says how long each section takes."""
 
 from __future__ import annotations
 
@@ -29,6 +29,37 @@ class NoisyBudget:
 
 
 @dataclass(frozen=True)
+class Reads:
+    gets: int  # GETs timed one at a time, or as many as `seconds` allow (at least one)
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    users: int
+    groups: tuple[int, ...]  # members of each group: the first users, in order
+    cap_seconds: float
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class GroupBudget:
+    """The `groups` section (bench/group_scale.py, bench/group_sync.py)."""
+
+    # Per system that runs (embedded, ferretdb-sqlite, ferretdb-postgresql): members already
+    # in the group at each timed step.
+    sizes: dict[str, tuple[int, ...]]
+    timed_adds: int  # add-member PATCHes timed at each size
+    fill_seconds: float  # to reach a size; past it the size is not reached
+    timed_seconds: float  # for the timed PATCHes of a size (at least one is sent)
+    member_of: int  # groups the GET User's user is in (they are made within fill_seconds)
+    reads: Reads  # GETs timed per figure
+    sync: SyncPlan
+    section_seconds: float  # sizes and syncs past it are skipped or shortened
+    fill_chunk: int = 1000  # members per pre-fill PATCH
+
+
+@dataclass(frozen=True)
 class Budget:
     phase_seconds: float  # each operation of the SCIM mix
     wrk_seconds: float  # each wrk run
@@ -39,6 +70,7 @@ class Budget:
     wrk_rounds: int  # alternating ceiling / embedded GET rounds (best one counts)
     sqlite_mix: bool  # the whole SCIM mix on FerretDB-SQLite too (its scans take seconds)
     noisy: NoisyBudget
+    groups: GroupBudget
     compare_users: int = 2000
     concurrency: int = 8  # the SCIM mix's concurrent requests
     connections: int = 16  # wrk's connections
@@ -62,6 +94,20 @@ FULL = Budget(
         ferretdb_users=5_000,
         postgresql=True,
     ),
+    groups=GroupBudget(
+        sizes={
+            "embedded": (100, 1_000, 10_000, 100_000),
+            "ferretdb-sqlite": (100, 1_000, 10_000),
+            "ferretdb-postgresql": (100, 1_000, 10_000),
+        },
+        timed_adds=40,
+        fill_seconds=120.0,
+        timed_seconds=60.0,
+        member_of=1_000,
+        reads=Reads(gets=20, seconds=30.0),
+        sync=SyncPlan(users=10_000, groups=(10_000, 2_000, 50), cap_seconds=600.0),
+        section_seconds=1200.0,
+    ),
 )
 QUICK = Budget(
     phase_seconds=1.0,
@@ -79,6 +125,16 @@ QUICK = Budget(
         cost_seconds=10.0,
         ferretdb_users=2_000,
         postgresql=False,
+    ),
+    groups=GroupBudget(
+        sizes={"embedded": (100, 1_000, 10_000), "ferretdb-sqlite": (100, 1_000)},
+        timed_adds=30,
+        fill_seconds=45.0,
+        timed_seconds=20.0,
+        member_of=200,
+        reads=Reads(gets=10, seconds=10.0),
+        sync=SyncPlan(users=1_000, groups=(1_000, 200, 50), cap_seconds=90.0),
+        section_seconds=240.0,
     ),
 )
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench import group_scale
 from bench.noisy_report import P99_BOUND, noisy_tables
 from bench.report_format import number, ratio, table
 
@@ -213,6 +214,21 @@ def _path(*keys: str) -> Callable[[dict[str, Any]], float | None]:
     return measure
 
 
+def _whole_curve(system: str, key: str) -> Callable[[dict[str, Any]], float | None]:
+    """A figure of the system's add-member curve, only when it reached its largest planned
+    size (a curve cut short says why in its own table)."""
+    figure = _path("groups", "systems", system, "add_member", key)
+
+    def measure(results: dict[str, Any]) -> float | None:
+        reached = _path("groups", "systems", system, "add_member", "largest_reached")(results)
+        planned = _path("groups", "systems", system, "add_member", "largest_planned")(results)
+        return figure(results) if reached is not None and reached == planned else None
+
+    return measure
+
+
+_OURS = ("embedded", "ferretdb-sqlite", "ferretdb-postgresql")
+
 TARGETS = (
     Target("GET by id, embedded: vs peer", 3.0, True, _rps_ratio("get_wrk")),
     Target("GET by id, embedded: share of transport ceiling", 0.7, True, _ceiling_share),
@@ -275,7 +291,25 @@ TARGETS = (
             False,
             _path("noisy", system, "p99_ratio"),
         )
-        for system in ("embedded", "ferretdb-sqlite", "ferretdb-postgresql")
+        for system in _OURS
+    ),
+    *(
+        Target(
+            f"add member p50, largest group vs 100 members, {system}",
+            group_scale.RATIO_BOUND,
+            False,
+            _whole_curve(system, "ratio"),
+        )
+        for system in _OURS
+    ),
+    *(
+        Target(
+            f"add member response bytes flat (largest / smallest), {system}",
+            group_scale.RATIO_BOUND,
+            False,
+            _whole_curve(system, "bytes_ratio"),
+        )
+        for system in _OURS
     ),
 )
 
@@ -318,6 +352,6 @@ def verdict_table(found: list[dict[str, Any]]) -> str:
 
 def render(results: dict[str, Any], found: list[dict[str, Any]]) -> str:
     parts = operation_tables(results) + scaling_tables(results) + other_tables(results)
-    parts += noisy_tables(results)
+    parts += noisy_tables(results) + group_scale.tables(results)
     parts.append(verdict_table(found))
     return "\n\n".join(parts)

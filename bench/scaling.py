@@ -47,10 +47,12 @@ async def _grow(target: Target, database: Database | None, start: int, count: in
 
 def _raw_lookup(run: Run, target: Target, sample: list[Loaded]) -> dict[str, Any]:
     lookups = [("users", {"tenant_id": "scale", "lc_userName": user_name(u.index)}) for u in sample]
-    return _raw(run, target, lookups)
+    return raw_find_one(run, target, lookups)
 
 
-def _raw(run: Run, target: Target, lookups: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def raw_find_one(
+    run: Run, target: Target, lookups: list[tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
     return micro(
         "find_one",
         timeout=run.budget.latency_seconds + 120,
@@ -239,7 +241,7 @@ def tenants(run: Run, database: Database | None) -> None:
             point = {"tenants": step, **measured}
             if database is not None:
                 # The same documents straight from FerretDB: one strict collection per tenant.
-                point["raw_find_one"] = _raw(
+                point["raw_find_one"] = raw_find_one(
                     run,
                     target,
                     [
