@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimtenancy_common.logs import bounded
 from scimtenancy_transcoder.errors import HttpScimError, error_response
@@ -21,6 +23,45 @@ from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import UrlStrategy
 
 logger = logging.getLogger(__name__)
+SEARCH = ".search"
+# RFC 7644 §3.2's resource endpoints and the resource type each serves; the server also
+# resolves a type's name, so `/User` routes, and renders its URLs, as `/Users`.
+RESOURCE_ENDPOINTS = {"Users": "User", "Groups": "Group"}
+
+
+class CanonicalEndpoints:
+    """Routes an endpoint named in any case (`/users`, `/GROUPS/{id}`, `/bulk`,
+    `/users/.SEARCH`) as its canonical spelling, so that every URL rendered from the route
+    (`Location`) is canonical. Clients spell endpoints as loosely as attribute names, which
+    are case-insensitive (RFC 7643 §2.1). Only the path below the mount is read: the tenant
+    in a path-strategy URL keeps its own rules."""
+
+    def __init__(self, app: ASGIApp, spellings: Mapping[str, str]) -> None:
+        self.app = app
+        self._canonical_of = {spelling.lower(): name for spelling, name in spellings.items()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        root, path = scope.get("root_path", ""), scope["path"]
+        below = path.removeprefix(root)
+        canonical = self._canonical(below)
+        if canonical != below:
+            scope = {**scope, "path": root + canonical}
+        await self.app(scope, receive, send)
+
+    def _canonical(self, path: str) -> str:
+        """`/{endpoint}[/{id}]` with the endpoint, and a trailing `.search`, canonical."""
+        endpoint, slash, rest = path[1:].partition("/")
+        if rest.lower() == SEARCH:
+            rest = SEARCH
+        return path[:1] + self._canonical_of.get(endpoint.lower(), endpoint) + slash + rest
+
+
+def _spellings(routes: list[Route]) -> dict[str, str]:
+    """Each endpoint named by a route, and each resource type's name → its endpoint."""
+    named = {route.path.split("/")[1] for route in routes if "{" not in route.path}
+    return {name: name for name in named} | {
+        key: endpoint for endpoint, name in RESOURCE_ENDPOINTS.items() for key in (endpoint, name)
+    }
 
 
 async def _scim_error(request: Request, exc: Exception) -> Response:
@@ -70,8 +111,8 @@ def create_app(
         *discovery,
         Route("/Bulk", scim.bulk, methods=["POST"]),
         Route("/Me", scim.me, methods=["GET", "PUT", "PATCH", "DELETE"]),
-        Route("/.search", scim.search, methods=["POST"]),
-        Route("/{endpoint}/.search", scim.search, methods=["POST"]),
+        Route(f"/{SEARCH}", scim.search, methods=["POST"]),
+        Route(f"/{{endpoint}}/{SEARCH}", scim.search, methods=["POST"]),
         Route("/{endpoint}", scim.list, methods=["GET"]),
         Route("/{endpoint}", scim.create, methods=["POST"]),
         Route("/{endpoint}/{id}", scim.get, methods=["GET"]),
@@ -79,6 +120,9 @@ def create_app(
         Route("/{endpoint}/{id}", scim.patch, methods=["PATCH"]),
         Route("/{endpoint}/{id}", scim.delete, methods=["DELETE"]),
     ]
+    endpoints = CanonicalEndpoints(
+        Router(routes=routes, redirect_slashes=False), _spellings(routes)
+    )
     other_version = strategy.mount.replace("/scim/v2", "/scim/{version}/{rest:path}")
     application = Starlette(
         routes=[
@@ -86,7 +130,7 @@ def create_app(
             Route("/readyz", readiness(client)),
             Route(OPENAPI_PATH, openapi_endpoint(strategy, limits)),
             # No trailing-slash redirects: Starlette renders them from the request's Host.
-            Mount(strategy.mount, app=Router(routes=routes, redirect_slashes=False)),
+            Mount(strategy.mount, app=endpoints),
             Route(other_version, _unsupported_version, methods=every_method),
         ],
         middleware=middleware(),

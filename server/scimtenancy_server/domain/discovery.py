@@ -93,7 +93,7 @@ def list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def find_resource_type(registry: ResourceTypeRegistry, rt_id: str) -> ResourceType:
-    found = next((rt for rt in registry.all() if rt.name == rt_id), None)
+    found = next((rt for rt in registry.all() if rt.name.lower() == rt_id.lower()), None)
     if found is None:
         raise ScimError.not_found(f"no resource type {rt_id!r}")
     return found
