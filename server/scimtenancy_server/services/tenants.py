@@ -11,6 +11,7 @@ from typing import Any
 from scimtenancy_server.domain.audit import ADMIN_ACTOR
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, new_api_key
+from scimtenancy_server.domain.discovery import served_schemas
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission
 from scimtenancy_server.domain.schema import ResourceTypeRegistry, Schema
@@ -171,7 +172,7 @@ class TenantAdministration:
             tenant = await self.get_tenant(tenant_id)
             rt = self._registry.resolve(resource_type)
             schema = _extension_schema(document)
-            known = {s.id.lower() for s in self._registry.schemas()}
+            known = {s.id.lower() for s in served_schemas(self._registry)}
             if schema.id.lower() in known:
                 raise ScimError.invalid_value(f"{schema.id} is a schema of the service itself")
             kept = tuple(e for e in tenant.extensions if e.schema.id.lower() != schema.id.lower())
