@@ -13,12 +13,13 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import parse_filter
 from scimtenancy_server.domain.membership import Member
 from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.schema import GROUP
+from scimtenancy_server.domain.schema import GROUP, USER
 from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.storage.memberships import MembershipStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 def users(*ids: str) -> list[Member]:
@@ -168,3 +169,36 @@ async def test_renaming_a_member_renames_it_in_every_group(store: RepositoryUnde
     assert await listed(memberships, other, "g1") == [Member("u1", "User", "Ann")]
     await memberships.rename(tenant, "u1", None)
     assert (await listed(memberships, tenant, "g1"))[0] == Member("u1", "User")
+
+
+def person(resource_id: str) -> StoredResource:
+    attributes = {"schemas": [USER_SCHEMA], "userName": resource_id}
+    return StoredResource("User", resource_id, 1, T0, T0, attributes)
+
+
+async def test_filters_on_a_users_groups_are_answered_from_the_index(
+    store: RepositoryUnderTest,
+) -> None:
+    tenant, other = await store.tenant(), await store.tenant()
+    repo = store.repository
+    for owner in (tenant, other):
+        for user_id in ("u1", "u2", "u3"):
+            await repo.insert(owner, person(user_id), USER)
+    await repo.memberships.add(tenant, "g1", users("u1", "u2"))
+    await repo.memberships.add(tenant, "g2", [*users("u2"), Member("g1", "Group")])
+    await repo.memberships.add(other, "g1", users("u3"))
+
+    async def ids(owner: Tenant, text: str, max_scan: int = 10_000) -> list[str]:
+        page = await repo.list(owner, USER, parse_filter(text), 0, 10, max_scan=max_scan)
+        return [u.id for u in page.resources]
+
+    assert await ids(tenant, 'groups[value eq "g1"]') == ["u1", "u2"]
+    assert await ids(tenant, 'groups.value eq "g2" and userName eq "u2"') == ["u2"]
+    assert await ids(tenant, "groups pr") == ["u1", "u2"]
+    assert await ids(tenant, "not (groups pr)") == ["u3"]
+    assert await ids(other, "groups pr") == ["u3"]
+    for text, max_scan in (('groups.display eq "x"', 10_000), ("groups pr", 3)):
+        with pytest.raises(ScimError) as refused:
+            await ids(tenant, text, max_scan)
+        assert refused.value.status == 400
+    assert refused.value.scim_type == "tooMany"

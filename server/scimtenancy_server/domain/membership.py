@@ -15,17 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter import (
-    And,
-    AttrPath,
-    Compare,
-    Filter,
-    Not,
-    Or,
-    Present,
-    ValuePath,
-    any_of,
-)
+from scimtenancy_server.domain.filter import Compare, Filter, Or
 
 # The resource types a group may list as members (RFC 7643 §4.2).
 MEMBER_TYPES = ("User", "Group")
@@ -120,63 +110,3 @@ def named_members(value_filter: Filter) -> list[str] | None:
         else:
             return None
     return named
-
-
-def member_condition(node: Compare | Present | ValuePath) -> str | None:
-    """The member id a Group filter condition names: `members.value eq "…"`,
-    `members eq "…"` or `members[value eq "…"]`. None when the node is not about members;
-    a 400 for any other condition on members (they are not in the group's document)."""
-    path = node.path
-    if path.attribute.lower() != "members" or (path.schema or _GROUP).lower() != _GROUP.lower():
-        return None
-    if isinstance(node, ValuePath):
-        named = named_members(node.filter)
-        if named is not None and len(named) == 1:
-            return named[0]
-    elif (
-        isinstance(node, Compare)
-        and node.op == "eq"
-        and isinstance(node.value, str)
-        and (path.sub or "value").lower() == "value"
-    ):
-        return node.value
-    raise ScimError.invalid_filter(
-        'members can be filtered only by a member id: members[value eq "…"] or members.value eq "…"'
-    )
-
-
-def members_named(where: Filter) -> set[str]:
-    """The member ids the filter's member conditions name."""
-    named: set[str] = set()
-    pending = [where]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, And | Or):
-            pending += [node.left, node.right]
-        elif isinstance(node, Not):
-            pending.append(node.inner)
-        elif (member := member_condition(node)) is not None:
-            named.add(member)
-    return named
-
-
-def by_group_ids(where: Filter, groups_of: dict[str, list[str]]) -> Filter:
-    """The filter with each member condition replaced by `id eq` the groups holding that
-    member (`groups_of`, from the membership index), which every adapter can push down."""
-    if isinstance(where, And | Or):
-        return type(where)(
-            by_group_ids(where.left, groups_of), by_group_ids(where.right, groups_of)
-        )
-    if isinstance(where, Not):
-        return Not(by_group_ids(where.inner, groups_of))
-    member = member_condition(where)
-    if member is None:
-        return where
-    groups = groups_of.get(member, [])
-    if not groups:
-        return Not(Present(_ID))  # every resource has an id: matches nothing
-    return any_of([Compare(_ID, "eq", group_id) for group_id in sorted(groups)])
-
-
-_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-_ID = AttrPath(None, "id")

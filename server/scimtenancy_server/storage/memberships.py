@@ -45,6 +45,11 @@ class MembershipStore(ABC):
         """For each of `member_ids` that belongs to a group, the ids of its groups, sorted."""
 
     @abstractmethod
+    async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
+        """The ids of the resources that are members of some group, reading at most
+        `at_most` memberships; None when the tenant holds more."""
+
+    @abstractmethod
     async def rename(self, tenant: Tenant, member_id: str, display: str | None) -> None:
         """Sets the member's `display` in every group it belongs to."""
 
@@ -63,6 +68,7 @@ class InMemoryMembershipStore(MembershipStore):
     def __init__(self) -> None:
         self._by_group: dict[tuple[str, str], dict[str, Member]] = {}
         self._by_member: dict[tuple[str, str], set[str]] = {}
+        self._members_of_tenant: dict[str, dict[str, int]] = {}  # member → its groups
         # Each group's member ids in order, kept until the group's members change.
         self._ordered: dict[tuple[str, str], list[str]] = {}
 
@@ -75,6 +81,8 @@ class InMemoryMembershipStore(MembershipStore):
         for member in members:
             if held.setdefault(member.value, member) is member:
                 self._by_member.setdefault((tenant.tenant_id, member.value), set()).add(group_id)
+                counts = self._members_of_tenant.setdefault(tenant.tenant_id, {})
+                counts[member.value] = counts.get(member.value, 0) + 1
 
     async def remove(self, tenant: Tenant, group_id: str, member_ids: Collection[str]) -> None:
         held = self._by_group.get((tenant.tenant_id, group_id), {})
@@ -87,10 +95,13 @@ class InMemoryMembershipStore(MembershipStore):
 
     def _drop_index(self, tenant_id: str, member_id: str, group_id: str) -> None:
         groups = self._by_member.get((tenant_id, member_id))
-        if groups is not None:
+        if groups is not None and group_id in groups:
             groups.discard(group_id)
+            counts = self._members_of_tenant[tenant_id]
+            counts[member_id] -= 1
             if not groups:
                 del self._by_member[(tenant_id, member_id)]
+                del counts[member_id]
 
     async def member_batches(
         self, tenant: Tenant, group_id: str
@@ -108,6 +119,10 @@ class InMemoryMembershipStore(MembershipStore):
         found = ((m, self._by_member.get((tenant.tenant_id, m))) for m in member_ids)
         return {m: sorted(groups) for m, groups in found if groups}
 
+    async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
+        counts = self._members_of_tenant.get(tenant.tenant_id, {})
+        return set(counts) if sum(counts.values()) <= at_most else None
+
     async def rename(self, tenant: Tenant, member_id: str, display: str | None) -> None:
         for group_id in self._by_member.get((tenant.tenant_id, member_id), set()):
             held = self._by_group[(tenant.tenant_id, group_id)]
@@ -123,5 +138,5 @@ class InMemoryMembershipStore(MembershipStore):
         for key in [k for k in self._by_group if k[0] == tenant.tenant_id]:
             del self._by_group[key]
             self._ordered.pop(key, None)
-        for key in [k for k in self._by_member if k[0] == tenant.tenant_id]:
-            del self._by_member[key]
+        for member_id in self._members_of_tenant.pop(tenant.tenant_id, {}):
+            self._by_member.pop((tenant.tenant_id, member_id), None)

@@ -94,7 +94,7 @@ class MongoResourceRepository(ResourceRepository):
             await collection.create_index(
                 [*prefix, ("data.externalId", ASCENDING)], name="lookup_externalId"
             )
-            # Filters on members become `id` conditions (domain/membership.by_group_ids).
+            # Filters on memberships become `id` conditions (domain/membership_filters.py).
             await collection.create_index([*prefix, ("id", ASCENDING)], name="lookup_id")
 
     async def _insert(self, scope: Scope, resource: StoredResource) -> None:

@@ -120,6 +120,12 @@ class MongoMembershipStore(MembershipStore):
                     found.setdefault(document["member"], []).append(document["group"])
         return {member: sorted(groups) for member, groups in found.items()}
 
+    async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
+        cursor = self._collection(tenant).find(self._scoped(tenant, {}), {"member": 1, "_id": 0})
+        with database_errors():
+            found = await cursor.limit(at_most + 1).to_list(None)
+        return None if len(found) > at_most else {d["member"] for d in found}
+
     async def rename(self, tenant: Tenant, member_id: str, display: str | None) -> None:
         change = {"$unset": {"display": ""}} if display is None else {"$set": {"display": display}}
         with database_errors():

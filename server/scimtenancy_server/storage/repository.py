@@ -11,7 +11,14 @@ from datetime import datetime
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import Filter
-from scimtenancy_server.domain.membership import by_group_ids, members_named
+from scimtenancy_server.domain.membership_filters import (
+    ANY_GROUP,
+    GROUPS,
+    MEMBERS,
+    Condition,
+    by_ids,
+    named,
+)
 from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.sorting import Sort
@@ -70,6 +77,9 @@ class Page:
     total: int
     resources: list[StoredResource]
 
+
+# Conditions answered from the membership index, per resource type.
+_MEMBERSHIP_CONDITIONS: dict[str, Condition] = {"Group": MEMBERS, "User": GROUPS}
 
 # Runs while a writer holds a resource's next version, before the resource is written.
 BeforeWrite = Callable[[], Awaitable[None]]
@@ -145,11 +155,8 @@ class ResourceRepository(ABC):
     ) -> Page:
         """Resources matching `where`, ordered by `sort` then id; `total` counts all matches.
         Conditions on a Group's members are answered from the membership index."""
-        if where is not None and rt.name == "Group" and (named := members_named(where)):
-            groups = await self.memberships.groups_of(tenant, named)
-            if sum(map(len, groups.values())) > max_scan:
-                raise too_many(max_scan)
-            where = by_group_ids(where, groups)
+        if where is not None and rt.name in _MEMBERSHIP_CONDITIONS:
+            where = await self._by_memberships(tenant, rt, where, max_scan)
         return await self._list(_scope(tenant, rt), Query(where, offset, limit, sort, max_scan))
 
     async def get_many(
@@ -158,6 +165,37 @@ class ResourceRepository(ABC):
         """The resources of this type in the tenant among `ids`, in id order."""
         found = await self._get_many(_scope(tenant, rt), ids) if ids else []
         return sorted(found, key=lambda r: r.id)
+
+    async def _by_memberships(
+        self, tenant: Tenant, rt: ResourceType, where: Filter, max_scan: int
+    ) -> Filter:
+        """`where` with its conditions on memberships (a Group's `members`, a User's `groups`)
+        turned into id conditions, from the index; tooMany past `max_scan` ids."""
+        condition = _MEMBERSHIP_CONDITIONS[rt.name]
+        ids = named(where, condition)
+        if not ids:
+            return where
+        found: dict[str, Collection[str]]
+        if condition is MEMBERS:
+            found = dict(await self.memberships.groups_of(tenant, ids))
+        else:
+            found = {i: await self._members_of(tenant, i, max_scan) for i in ids}
+        if sum(map(len, found.values())) > max_scan:
+            raise too_many(max_scan)
+        return by_ids(where, condition, found)
+
+    async def _members_of(self, tenant: Tenant, group_id: str, max_scan: int) -> set[str]:
+        if group_id == ANY_GROUP:
+            members = await self.memberships.in_any_group(tenant, max_scan)
+            if members is None:
+                raise too_many(max_scan)
+            return members
+        found: set[str] = set()
+        async for batch in self.memberships.member_batches(tenant, group_id):
+            found.update(m.value for m in batch)
+            if len(found) > max_scan:
+                raise too_many(max_scan)
+        return found
 
     async def probe(self, tenant: Tenant, now: datetime) -> None:
         """Writes, reads back and deletes a probe document in the tenant's scope; raises
