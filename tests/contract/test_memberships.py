@@ -4,6 +4,8 @@ order, tenant isolation, and what the repository answers from it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +18,7 @@ from scimtenancy_server.domain.resource import StoredResource
 from scimtenancy_server.domain.schema import GROUP, USER
 from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.storage.memberships import MembershipStore
+from scimtenancy_server.storage.repository import Vanished
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -132,7 +135,7 @@ async def test_filters_on_members_are_answered_from_the_index(store: RepositoryU
     assert (refused.value.status, refused.value.scim_type) == (400, "invalidFilter")
 
 
-async def test_only_the_writer_holding_the_version_runs_its_before_write(
+async def test_only_the_writer_holding_the_version_enters_its_along(
     store: RepositoryUnderTest,
 ) -> None:
     tenant, repo = await store.tenant(), store.repository
@@ -140,11 +143,13 @@ async def test_only_the_writer_holding_the_version_runs_its_before_write(
     ran: list[int] = []
 
     async def attempt(n: int) -> bool:
-        async def before() -> None:
+        @asynccontextmanager
+        async def along() -> AsyncIterator[None]:
             ran.append(n)
+            yield
 
         revised = group("g").revised({"schemas": [GROUP_SCHEMA], "displayName": f"{n}"}, T0)
-        return await repo.replace(tenant, GROUP, revised, 1, before)
+        return await repo.replace(tenant, GROUP, revised, 1, along)
 
     outcomes = await asyncio.gather(*(attempt(n) for n in range(8)))
     assert outcomes.count(True) == 1
@@ -202,3 +207,39 @@ async def test_filters_on_a_users_groups_are_answered_from_the_index(
             await ids(tenant, text, max_scan)
         assert refused.value.status == 400
     assert refused.value.scim_type == "tooMany"
+
+
+async def test_a_write_that_finds_its_resource_gone_tells_along_and_answers_false(
+    store: RepositoryUnderTest,
+) -> None:
+    tenant, repo = await store.tenant(), store.repository
+    await repo.insert(tenant, group("g"), GROUP)
+    seen: list[type[BaseException]] = []
+
+    @asynccontextmanager
+    async def along() -> AsyncIterator[None]:
+        assert await repo.delete(tenant, GROUP, "g", None)  # deleted while being written
+        try:
+            yield
+        except BaseException as error:
+            seen.append(type(error))
+            raise
+
+    assert not await repo.replace(tenant, GROUP, group("g").revised({}, T0), 1, along)
+    assert seen == [Vanished]
+    assert await repo.get(tenant, GROUP, "g") is None
+
+
+async def test_held_reads_named_members_and_leaving_everywhere_empties_them(
+    store: RepositoryUnderTest,
+) -> None:
+    tenant, other = await store.tenant(), await store.tenant()
+    memberships = store.repository.memberships
+    for group_id in ("g1", "g2"):
+        await memberships.add(tenant, group_id, [Member("u1", "User", "Ann"), *users("u2")])
+    await memberships.add(other, "g1", users("u1"))
+    held = await memberships.held(tenant, "g1", ["u1", "nobody"])
+    assert held == [Member("u1", "User", "Ann")]
+    await memberships.leave_everywhere(tenant, "u1")
+    assert await memberships.groups_of(tenant, ["u1", "u2"]) == {"u2": ["g1", "g2"]}
+    assert await memberships.groups_of(other, ["u1"]) == {"u1": ["g1"]}

@@ -298,7 +298,7 @@ def _apply_members(
         raise ScimError.invalid_path(
             "a member's sub-attributes cannot be changed: add or remove the member instead"
         )
-    elif op.op == "remove" and isinstance(op.value, list):
+    elif op.op == "remove" and op.value is not None:
         # Entra ID removes chosen members as {"op":"Remove","path":"members","value":[...]}.
         change.remove(v["value"] for v in member_values(rt, attribute, op.value, limits))
     elif op.op == "remove":

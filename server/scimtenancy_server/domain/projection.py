@@ -29,15 +29,15 @@ class Projection:
         sub-attributes projected away."""
         lower = name.lower()
         if self.attributes:
-            return any(a.strip().lower() == lower for a in self.attributes)
-        return all(e.strip().lower().split(".")[0] != lower for e in self.excluded)
+            return any(_core_name(a) == lower for a in self.attributes)
+        return all(_core_name(e).split(".")[0] != lower for e in self.excluded)
 
     def may_include(self, name: str) -> bool:
         """Whether the top-level core attribute `name` can appear in the projected result."""
         lower = name.lower()
         if self.attributes:
-            return any(a.strip().lower().split(".")[0] == lower for a in self.attributes)
-        return all(e.strip().lower() != lower for e in self.excluded)
+            return any(_core_name(a).split(".")[0] == lower for a in self.attributes)
+        return all(_core_name(e) != lower for e in self.excluded)
 
 
 def bounded_projection(
@@ -136,6 +136,13 @@ def _drop(body: dict[str, Any], steps: tuple[str, ...]) -> None:
             {k: v for k, v in item.items() if k != rest[0]} if isinstance(item, dict) else item
             for item in value
         ]
+
+
+def _core_name(text: str) -> str:
+    """An attribute path without its schema URN (`urn:…:Group:members.value` →
+    `members.value`, RFC 7644 §3.10), lower-cased."""
+    text = text.strip().lower()
+    return text.rsplit(":", 1)[-1] if text.startswith("urn:") else text
 
 
 class ReturnPreference(StrEnum):

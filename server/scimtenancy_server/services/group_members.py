@@ -10,9 +10,11 @@ member deleted while it was being added is taken out again: members never dangle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter import AttrPath
@@ -28,7 +30,7 @@ from scimtenancy_server.domain.resource import JsonObject, StoredResource
 from scimtenancy_server.domain.schema import GROUP, ResourceTypeRegistry
 from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.pacing import Pacer
-from scimtenancy_server.storage.repository import ResourceRepository
+from scimtenancy_server.storage.repository import ResourceRepository, Vanished
 
 # Groups whose versions one member's deletion advances at a time.
 _TOUCH_CONCURRENCY = 16
@@ -94,26 +96,59 @@ class GroupMembers:
         found = await self._repository.get_many(tenant, rt, ids)
         return [Member(r.id, type_name, display_name(r.attributes)) for r in found]
 
-    async def apply(
+    @asynccontextmanager
+    async def applied(
         self, tenant: Tenant, group_id: str, change: MembershipChange, added: Sequence[Member]
-    ) -> None:
-        """Writes the change; the caller holds the group's next version."""
-        removed = set(change.removed)
+    ) -> AsyncIterator[None]:
+        """The change written while the caller holds the group's next version and writes the
+        group: undone when that write fails (old members under the old version, never a mix),
+        and the group's memberships cleared when the group was deleted meanwhile."""
+        undo = await self._apply(tenant, group_id, change, added)
+        try:
+            yield
+        except Vanished:
+            await asyncio.shield(self._memberships.clear(tenant, group_id))
+            raise
+        except BaseException:
+            await asyncio.shield(undo())
+            raise
+
+    async def _apply(
+        self, tenant: Tenant, group_id: str, change: MembershipChange, added: Sequence[Member]
+    ) -> Callable[[], Awaitable[None]]:
+        """Writes the change; returns what takes it back (it undoes itself if it fails)."""
+        removed = await self._memberships.held(tenant, group_id, change.removed)
         if change.removal_filters:
-            removed |= await self._matching(tenant, group_id, change)
+            removed += await self._matching(tenant, group_id, change)
         if change.reset:
             keep = {m.value for m in added}
-            removed |= {m.value async for m in self._memberships.members(tenant, group_id)} - keep
-        if removed:
-            await self._memberships.remove(tenant, group_id, removed)
-        if added:
-            await self._memberships.add(tenant, group_id, added)
+            async for batch in self._memberships.member_batches(tenant, group_id):
+                removed += [m for m in batch if m.value not in keep]
+        already = await self._memberships.held(tenant, group_id, [m.value for m in added])
+        held = {m.value for m in already}
+        new = [m for m in added if m.value not in held]
 
-    async def _matching(self, tenant: Tenant, group_id: str, change: MembershipChange) -> set[str]:
+        async def undo() -> None:
+            await self._memberships.remove(tenant, group_id, [m.value for m in new])
+            await self._memberships.add(tenant, group_id, removed)
+
+        try:
+            if removed:
+                await self._memberships.remove(tenant, group_id, [m.value for m in removed])
+            if new:
+                await self._memberships.add(tenant, group_id, new)
+        except BaseException:
+            await asyncio.shield(undo())
+            raise
+        return undo
+
+    async def _matching(
+        self, tenant: Tenant, group_id: str, change: MembershipChange
+    ) -> list[Member]:
         """The stored members a filter other than `value eq` selects: a scan of the group,
         bounded like every value filter (max_filter_scan)."""
         selects = [compile_value_filter(GROUP, _MEMBERS, f) for f in change.removal_filters]
-        matched, scanned, pacer = set(), 0, Pacer()
+        matched, scanned, pacer = [], 0, Pacer()
         async for member in self._memberships.members(tenant, group_id):
             scanned += 1
             if scanned > self._max_scan:
@@ -123,7 +158,7 @@ class GroupMembers:
                     'members by id (members[value eq "…"])',
                 )
             if any(select(member.as_json()) for select in selects):
-                matched.add(member.value)
+                matched.append(member)
             await pacer.pace()
         return matched
 
@@ -171,11 +206,9 @@ class GroupMembers:
         change.add(legacy)
         added = await self.resolve(tenant, change, drop_missing=True)
 
-        async def write_members() -> None:
-            await self._memberships.add(tenant, group.id, added)
-
         moved = replace(group, attributes=attributes)
-        return await self._repository.replace(tenant, GROUP, moved, group.version, write_members)
+        along = partial(self.applied, tenant, group.id, change, added)
+        return await self._repository.replace(tenant, GROUP, moved, group.version, along)
 
     async def members_of(self, tenant: Tenant, group: StoredResource) -> StoredResource:
         """The group with its `members` attribute, read from the index a batch at a time."""
@@ -216,14 +249,15 @@ class GroupMembers:
         """A deleted resource leaves every group it was a member of (RFC 7643 §4.2); each of
         those groups gets a new version. Work per group is constant."""
         groups = (await self._memberships.groups_of(tenant, [member_id])).get(member_id, [])
+        await self._memberships.leave_everywhere(tenant, member_id)  # one write, done first
         gate = asyncio.Semaphore(_TOUCH_CONCURRENCY)
 
-        async def leave(group_id: str) -> None:
+        async def touch(group_id: str) -> None:
             async with gate:
-                await self._memberships.remove(tenant, group_id, [member_id])
                 await self._touch(tenant, group_id, now)
 
-        await asyncio.gather(*(leave(g) for g in groups))
+        # New versions for its groups, even if the caller stops waiting meanwhile.
+        await asyncio.shield(asyncio.gather(*(touch(g) for g in groups)))
 
     async def _touch(self, tenant: Tenant, group_id: str, now: datetime) -> None:
         for _ in range(_TOUCH_ATTEMPTS):

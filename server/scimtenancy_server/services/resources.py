@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
+from functools import partial
 
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.cursor import decode_cursor, encode_cursor, query_key
@@ -356,15 +357,23 @@ class ResourceService:
             _check_precondition(current, if_match)
             expected = current.version
         await audit.begin(expected, None)  # without If-Match the version is not read
-        if not await self._repository.delete(ctx.tenant, rt, resource_id, expected):
-            if if_match:
-                raise _changed(rt, resource_id)
+        deleted = await self._repository.delete(ctx.tenant, rt, resource_id, expected)
+        if not deleted and if_match:
+            raise _changed(rt, resource_id)
+        if not deleted:
             await self._shared.refuse_write(ctx, rt, resource_id)
+        # Also on a retried delete (404), which finishes what an interrupted one began.
+        await self._forget_memberships(ctx.tenant, rt, resource_id)
+        if not deleted:
             raise _not_found(rt, resource_id)
+
+    async def _forget_memberships(self, tenant: Tenant, rt: ResourceType, resource_id: str) -> None:
+        """A deleted resource leaves every group it was a member of (RFC 7643 §4.2), and a
+        deleted group holds no members."""
         if rt.name == GROUP.name:
-            await self._repository.memberships.clear(ctx.tenant, resource_id)
+            await self._repository.memberships.clear(tenant, resource_id)
         if rt.name in MEMBER_TYPES:
-            await self._members.leave_all(ctx.tenant, resource_id, self._clock())
+            await self._members.leave_all(tenant, resource_id, self._clock())
 
     async def list(
         self, ctx: TenantContext, type_key: str, request: ListRequest, *, in_url: bool = True
@@ -508,18 +517,6 @@ class ResourceService:
                 return page.resources[0].id
         raise ScimError.not_found("no User of this tenant matches the credential's subject")
 
-    def _writer(
-        self,
-        ctx: TenantContext,
-        group_id: str,
-        change: MembershipChange,
-        added: builtins.list[Member],
-    ) -> Callable[[], Awaitable[None]]:
-        async def write_members() -> None:
-            await self._members.apply(ctx.tenant, group_id, change, added)
-
-        return write_members
-
     def _page(self, request: ListRequest) -> tuple[int, int]:
         if request.cursor is not None and request.start_index is not None:
             raise ScimError.invalid_value("use either cursor or startIndex, not both")
@@ -562,8 +559,10 @@ class ResourceService:
             updated = current.revised(attributes, self._clock())
             await audit.begin(current.version, updated.version)
 
-            before = None if members.empty else self._writer(ctx, resource_id, members, added)
-            if await self._repository.replace(ctx.tenant, rt, updated, current.version, before):
+            along = None
+            if not members.empty:
+                along = partial(self._members.applied, ctx.tenant, resource_id, members, added)
+            if await self._repository.replace(ctx.tenant, rt, updated, current.version, along):
                 await self._members.settle(ctx.tenant, resource_id, added)
                 if rt.name in MEMBER_TYPES and display_name(attributes) != display_name(
                     current.attributes

@@ -45,6 +45,16 @@ class MembershipStore(ABC):
         """For each of `member_ids` that belongs to a group, the ids of its groups, sorted."""
 
     @abstractmethod
+    async def held(
+        self, tenant: Tenant, group_id: str, member_ids: Collection[str]
+    ) -> list[Member]:
+        """Which of `member_ids` are members of the group, as stored."""
+
+    @abstractmethod
+    async def leave_everywhere(self, tenant: Tenant, member_id: str) -> None:
+        """Takes the member out of every group it belongs to."""
+
+    @abstractmethod
     async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
         """The ids of the resources that are members of some group, reading at most
         `at_most` memberships; None when the tenant holds more."""
@@ -118,6 +128,16 @@ class InMemoryMembershipStore(MembershipStore):
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
         found = ((m, self._by_member.get((tenant.tenant_id, m))) for m in member_ids)
         return {m: sorted(groups) for m, groups in found if groups}
+
+    async def held(
+        self, tenant: Tenant, group_id: str, member_ids: Collection[str]
+    ) -> list[Member]:
+        members = self._by_group.get((tenant.tenant_id, group_id), {})
+        return [members[i] for i in set(member_ids) if i in members]
+
+    async def leave_everywhere(self, tenant: Tenant, member_id: str) -> None:
+        for group_id in list(self._by_member.get((tenant.tenant_id, member_id), ())):
+            await self.remove(tenant, group_id, [member_id])
 
     async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
         counts = self._members_of_tenant.get(tenant.tenant_id, {})

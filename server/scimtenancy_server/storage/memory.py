@@ -22,11 +22,12 @@ from scimtenancy_server.domain.text_folding import fold_identity
 from scimtenancy_server.pacing import paced_chunks
 from scimtenancy_server.storage.memberships import InMemoryMembershipStore
 from scimtenancy_server.storage.repository import (
-    BeforeWrite,
     Page,
     Query,
     ResourceRepository,
     Scope,
+    Vanished,
+    WriteAlong,
     limit_reached,
     note_usage,
     too_many,
@@ -79,7 +80,7 @@ class InMemoryResourceRepository(ResourceRepository):
         return self._resources.get(self._namespace(scope), {}).get(resource_id)
 
     async def _replace(
-        self, scope: Scope, resource: StoredResource, expected_version: int, before: BeforeWrite
+        self, scope: Scope, resource: StoredResource, expected_version: int, along: WriteAlong
     ) -> bool:
         resources = self._resources.get(self._namespace(scope), {})
         current = resources.get(resource.id)
@@ -88,19 +89,24 @@ class InMemoryResourceRepository(ResourceRepository):
             return False
         self._claimed.add(claim)
         try:
-            await before()
-            if resources.get(resource.id) is not current:
-                return False  # deleted meanwhile
-            self._release(scope, current)
-            try:
-                self._claim(scope, resource)
-            except ScimError:
-                self._claim(scope, current)
-                raise
-            resources[resource.id] = resource
+            async with along():
+                if resources.get(resource.id) is not current:
+                    raise Vanished
+                self._write(scope, current, resource)
             return True
+        except Vanished:
+            return False
         finally:
             self._claimed.discard(claim)
+
+    def _write(self, scope: Scope, current: StoredResource, resource: StoredResource) -> None:
+        self._release(scope, current)
+        try:
+            self._claim(scope, resource)
+        except ScimError:
+            self._claim(scope, current)
+            raise
+        self._resources[self._namespace(scope)][resource.id] = resource
 
     async def _delete(self, scope: Scope, resource_id: str, expected_version: int | None) -> bool:
         resources = self._resources.get(self._namespace(scope), {})

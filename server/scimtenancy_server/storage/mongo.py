@@ -33,11 +33,12 @@ from scimtenancy_server.storage.mongo_memberships import MongoMembershipStore
 from scimtenancy_server.storage.mongo_query import sort_spec, to_query
 from scimtenancy_server.storage.mongo_slots import UsageSlots
 from scimtenancy_server.storage.repository import (
-    BeforeWrite,
     Page,
     Query,
     ResourceRepository,
     Scope,
+    Vanished,
+    WriteAlong,
     too_many,
 )
 
@@ -125,7 +126,7 @@ class MongoResourceRepository(ResourceRepository):
         return f"{collection_name(scope)}|{document_id(scope, resource_id)}"
 
     async def _replace(
-        self, scope: Scope, resource: StoredResource, expected_version: int, before: BeforeWrite
+        self, scope: Scope, resource: StoredResource, expected_version: int, along: WriteAlong
     ) -> bool:
         target = self._target(scope, resource.id)
         if not await self._claims.claim(target, expected_version + 1):
@@ -134,12 +135,17 @@ class MongoResourceRepository(ResourceRepository):
             current = await self._find(scope, resource.id, version=1, tenant_id=1)
             if current is None or current["version"] != expected_version:
                 return False
-            await before()
-            with database_errors(self._unique_detail(scope)):
-                result = await self._collection(scope).replace_one(
-                    {"_id": document_id(scope, resource.id)}, to_document(scope, resource)
-                )
-            return bool(result.matched_count)
+            try:
+                async with along():
+                    with database_errors(self._unique_detail(scope)):
+                        result = await self._collection(scope).replace_one(
+                            {"_id": document_id(scope, resource.id)}, to_document(scope, resource)
+                        )
+                    if not result.matched_count:
+                        raise Vanished
+            except Vanished:
+                return False
+            return True
         finally:
             await self._claims.release(target, expected_version + 1)
 

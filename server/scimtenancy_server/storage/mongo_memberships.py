@@ -120,6 +120,24 @@ class MongoMembershipStore(MembershipStore):
                     found.setdefault(document["member"], []).append(document["group"])
         return {member: sorted(groups) for member, groups in found.items()}
 
+    async def held(
+        self, tenant: Tenant, group_id: str, member_ids: Collection[str]
+    ) -> list[Member]:
+        ids = [self._id(tenant, group_id, m) for m in set(member_ids)]
+        found: list[Member] = []
+        projection = {"member": 1, "type": 1, "display": 1, "_id": 0}
+        with database_errors():
+            for start in range(0, len(ids), _BATCH):
+                batch = ids[start : start + _BATCH]
+                selector = {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
+                async for d in self._collection(tenant).find(selector, projection):
+                    found.append(Member(d["member"], d["type"], d.get("display")))
+        return found
+
+    async def leave_everywhere(self, tenant: Tenant, member_id: str) -> None:
+        with database_errors():
+            await self._collection(tenant).delete_many(self._scoped(tenant, {"member": member_id}))
+
     async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
         cursor = self._collection(tenant).find(self._scoped(tenant, {}), {"member": 1, "_id": 0})
         with database_errors():

@@ -23,6 +23,7 @@ from typing import Any
 from scimtenancy_server.domain.attribute_paths import ResolvedPath, resolve_path
 from scimtenancy_server.domain.filter import (
     And,
+    AttrPath,
     Compare,
     Filter,
     Not,
@@ -61,6 +62,14 @@ def to_query(resource_type: ResourceType, expression: Filter) -> Query:
 
 
 def _logical(expression: Filter, leaf: Any) -> Query:
+    if isinstance(expression, Or):
+        operands = run_operands(expression)
+        ids = [o.value for o in operands if isinstance(o, Compare) and _is_id_equality(o)]
+        # Id sets (a member filter, answered from the membership index) as one `$in`.
+        rest = [_logical(o, leaf) for o in operands if not _is_id_equality(o)]
+        terms = [{"id": {"$in": ids}}, *rest] if len(ids) > 1 else None
+        if terms is not None:
+            return terms[0] if len(terms) == 1 else {"$or": terms}
     if isinstance(expression, And | Or):
         name = "$and" if isinstance(expression, And) else "$or"
         return {name: [_logical(operand, leaf) for operand in run_operands(expression)]}
@@ -68,6 +77,15 @@ def _logical(expression: Filter, leaf: Any) -> Query:
         return {"$nor": [_logical(expression.inner, leaf)]}
     result: Query = leaf(expression)
     return result
+
+
+def _is_id_equality(node: Filter) -> bool:
+    return (
+        isinstance(node, Compare)
+        and node.op == "eq"
+        and node.path == AttrPath(None, "id")
+        and isinstance(node.value, str)
+    )
 
 
 def _static(path: ResolvedPath, node: Compare, actual: str) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,8 +82,14 @@ class Page:
 # Conditions answered from the membership index, per resource type.
 _MEMBERSHIP_CONDITIONS: dict[str, Condition] = {"Group": MEMBERS, "User": GROUPS}
 
-# Runs while a writer holds a resource's next version, before the resource is written.
-BeforeWrite = Callable[[], Awaitable[None]]
+# What changes with a resource (a Group's memberships): entered while the writer holds the
+# resource's next version, before the resource is written, and left once it is; an exception
+# inside it (`Vanished` when the resource was deleted meanwhile) tells it to undo its change.
+WriteAlong = Callable[[], AbstractAsyncContextManager[None]]
+
+
+class Vanished(Exception):
+    """The resource was deleted while it was being written."""
 
 
 class ResourceRepository(ABC):
@@ -123,14 +130,14 @@ class ResourceRepository(ABC):
         rt: ResourceType,
         resource: StoredResource,
         expected_version: int,
-        before_write: BeforeWrite | None = None,
+        along: WriteAlong | None = None,
     ) -> bool:
         """Replaces the resource if its stored version is still `expected_version`. Only one
-        writer at a time gets that far for a version, across processes: it runs
-        `before_write` (what must change with the resource, such as its memberships) and then
-        writes; every other writer gets False and has written nothing."""
+        writer at a time gets that far for a version, across processes: it enters `along`
+        (what must change with the resource, such as its memberships), writes, and leaves it;
+        every other writer gets False and has written nothing."""
         return await self._replace(
-            _scope(tenant, rt), resource, expected_version, before_write or _nothing
+            _scope(tenant, rt), resource, expected_version, along or nullcontext
         )
 
     async def delete(
@@ -246,8 +253,10 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _replace(
-        self, scope: Scope, resource: StoredResource, expected_version: int, before: BeforeWrite
-    ) -> bool: ...
+        self, scope: Scope, resource: StoredResource, expected_version: int, along: WriteAlong
+    ) -> bool:
+        """Within the claim of the next version: `async with along():` the write, raising
+        `Vanished` inside it when the resource is gone (then False)."""
 
     @abstractmethod
     async def _delete(
@@ -278,10 +287,6 @@ class ResourceRepository(ABC):
 
     @abstractmethod
     async def _probe(self, tenant_id: str, isolation: IsolationLevel, now: datetime) -> None: ...
-
-
-async def _nothing() -> None:
-    return None
 
 
 def _scope(tenant: Tenant, resource_type: ResourceType) -> Scope:
