@@ -28,6 +28,8 @@ _LEVELS = {
     "standard": pb.ISOLATION_LEVEL_STANDARD,
     "shared": pb.ISOLATION_LEVEL_SHARED,
 }
+_PROFILES = {"strict": pb.COMPATIBILITY_STRICT, "lenient": pb.COMPATIBILITY_LENIENT}
+_PROFILE_HELP = "strict (RFC 7643/7644 as written) or lenient (opt-in, see README)"
 
 
 class _Connection:
@@ -72,8 +74,16 @@ def _call(ctx: typer.Context, method: str, request: object, timeout: float = 30)
         raise typer.Exit(1) from None
 
 
+def _profile(name: str | None) -> pb.Compatibility:
+    if name is None:
+        return pb.COMPATIBILITY_UNSPECIFIED
+    if name not in _PROFILES:
+        raise typer.BadParameter("compatibility must be strict or lenient")
+    return _PROFILES[name]
+
+
 def _show(tenants: list[pb.Tenant]) -> None:
-    table = Table("tenant", "name", "isolation", "status", "limits")
+    table = Table("tenant", "name", "isolation", "status", "limits", "compatibility")
     for t in tenants:
         limits = ", ".join(f"{f.name}={v}" for f, v in t.limits.ListFields()) or "-"
         table.add_row(
@@ -82,6 +92,7 @@ def _show(tenants: list[pb.Tenant]) -> None:
             pb.IsolationLevel.Name(t.isolation_level).removeprefix("ISOLATION_LEVEL_"),
             pb.TenantStatus.Name(t.status).removeprefix("TENANT_STATUS_"),
             limits,
+            pb.Compatibility.Name(t.compatibility).removeprefix("COMPATIBILITY_").lower(),
         )
     console.print(table)
 
@@ -94,6 +105,7 @@ def create(
     isolation: Annotated[str, typer.Option(help="strict or standard")] = "standard",
     max_users: int | None = None,
     max_groups: int | None = None,
+    compatibility: Annotated[str | None, typer.Option(help=_PROFILE_HELP)] = None,
 ) -> None:
     """Create a tenant."""
     if isolation not in _LEVELS:
@@ -107,6 +119,7 @@ def create(
             display_name=name,
             isolation_level=_LEVELS[isolation],
             limits=limits,
+            compatibility=_profile(compatibility),
         ),
     )
     assert isinstance(reply, pb.CreateTenantResponse)
@@ -121,9 +134,13 @@ def update(
     max_users: int | None = None,
     max_groups: int | None = None,
     permission: Annotated[list[str] | None, typer.Option(help="repeat; replaces all")] = None,
+    compatibility: Annotated[str | None, typer.Option(help=_PROFILE_HELP)] = None,
 ) -> None:
-    """Change a tenant's name, limits (both replaced when either is given) or permissions."""
-    request = pb.UpdateTenantRequest(tenant_id=tenant_id, display_name=name)
+    """Change a tenant's name, limits (both replaced when either is given), permissions or
+    compatibility profile."""
+    request = pb.UpdateTenantRequest(
+        tenant_id=tenant_id, display_name=name, compatibility=_profile(compatibility)
+    )
     if max_users is not None or max_groups is not None:
         request.limits.CopyFrom(pb.Limits(max_users=max_users, max_groups=max_groups))
     if permission:

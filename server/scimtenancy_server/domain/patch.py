@@ -21,6 +21,7 @@ from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.membership import MembershipChange
 from scimtenancy_server.domain.resource import message_operations
 from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
+from scimtenancy_server.domain.tenant import Compatibility
 from scimtenancy_server.domain.validation import (
     JsonObject,
     canonical,
@@ -49,6 +50,14 @@ class Target:
     attribute: Attribute | None  # None: the whole extension object
     value_filter: Filter | None = None
     sub: Attribute | None = None
+
+
+class UnknownPath(ScimError):
+    """A path naming no schema, attribute or sub-attribute: as a key of a PATCH value, the
+    lenient profile ignores it like an unknown attribute of a body."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail, "invalidPath")
 
 
 def parse_patch(document: JsonObject, limits: InputLimits = DEFAULT_LIMITS) -> list[Operation]:
@@ -90,7 +99,7 @@ def resolve_target(rt: ResourceType, path: str, limits: InputLimits = DEFAULT_LI
             break
     else:
         if path.lower().startswith("urn:"):
-            raise ScimError.invalid_path(f"path {path!r} names an unknown schema")
+            raise UnknownPath(f"path {path!r} names an unknown schema")
     match = _PATH.fullmatch(rest)
     if match is None:
         raise ScimError.invalid_path(f"invalid path {path!r}")
@@ -99,7 +108,7 @@ def resolve_target(rt: ResourceType, path: str, limits: InputLimits = DEFAULT_LI
         rt.attribute(match["attr"]) if extension is None else schema.attribute(match["attr"])
     )
     if attribute is None:
-        raise ScimError.invalid_path(f"unknown attribute {match['attr']!r} in path {path!r}")
+        raise UnknownPath(f"unknown attribute {match['attr']!r} in path {path!r}")
     if attribute.mutability is Mutability.READ_ONLY:
         raise ScimError.mutability(f"attribute {attribute.name!r} is read-only")
     value_filter = _value_filter(attribute, match["filter"], path, limits)
@@ -107,7 +116,7 @@ def resolve_target(rt: ResourceType, path: str, limits: InputLimits = DEFAULT_LI
     if match["sub"] is not None:
         sub = attribute.sub(match["sub"])
         if sub is None:
-            raise ScimError.invalid_path(f"unknown sub-attribute {match['sub']!r} in {path!r}")
+            raise UnknownPath(f"unknown sub-attribute {match['sub']!r} in {path!r}")
     return Target(schema, extension, attribute, value_filter, sub)
 
 
@@ -126,42 +135,70 @@ def _value_filter(
         raise ScimError.invalid_path(f"invalid value filter in {path!r}: {error.detail}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What an operation is read against: the resource type, the input limits and the
+    tenant's compatibility profile."""
+
+    rt: ResourceType
+    limits: InputLimits
+    compatibility: Compatibility
+
+
+def _value_target(rules: _Rules, key: str) -> Target | None:
+    """Where a key of a PATCH value lands; None for an unknown name the lenient profile
+    ignores (an explicit `path` naming one is refused under every profile)."""
+    try:
+        return resolve_target(rules.rt, key, rules.limits)
+    except UnknownPath:
+        if rules.compatibility is Compatibility.STRICT:
+            raise
+        return None
+
+
 class PatchRun:
     """Operations applied one at a time to a copy of the attributes, so that a caller can let
     other work run in between; `result` validates the outcome once, as a whole."""
 
     def __init__(
-        self, rt: ResourceType, attributes: JsonObject, limits: InputLimits = DEFAULT_LIMITS
+        self,
+        rt: ResourceType,
+        attributes: JsonObject,
+        limits: InputLimits = DEFAULT_LIMITS,
+        compatibility: Compatibility = Compatibility.STRICT,
     ) -> None:
-        self._rt = rt
+        self._rules = _Rules(rt, limits, compatibility)
         self._before = attributes
         self._after = copy.deepcopy(attributes)
-        self._limits = limits
         self.members = MembershipChange()
 
     def apply(self, operation: Operation) -> None:
-        rt, limits, members = self._rt, self._limits, self.members
+        rules = self._rules
         if operation.path is None:
-            _apply_without_path(rt, self._after, operation, limits, members)
+            _apply_without_path(rules, self._after, operation, self.members)
         else:
-            target = resolve_target(rt, operation.path, limits)
-            _apply(rt, self._after, target, operation, limits, members)
+            target = resolve_target(rules.rt, operation.path, rules.limits)
+            _apply(rules, self._after, target, operation, self.members)
 
     def result(self) -> JsonObject:
         """The new canonical attributes; the attributes it started from are left untouched."""
+        rules = self._rules
         return canonical_attributes(
-            self._rt, self._after, existing=self._before, limits=self._limits
+            rules.rt, self._after, self._before, rules.limits, rules.compatibility
         )
 
 
 def check_patch(
-    rt: ResourceType, operations: list[Operation], limits: InputLimits = DEFAULT_LIMITS
+    rt: ResourceType,
+    operations: list[Operation],
+    limits: InputLimits = DEFAULT_LIMITS,
+    compatibility: Compatibility = Compatibility.STRICT,
 ) -> None:
     """Raises the error an operation has whatever resource it applies to (an unknown or
     read-only path, a value of the wrong type): applied to a resource with no attributes, where
     only "no value matches" (noTarget) depends on what the resource holds. Run before the
     target is looked up, so that an invalid request is 400 even for an id that does not exist."""
-    run = PatchRun(rt, {"schemas": [rt.schema.id]}, limits)
+    run = PatchRun(rt, {"schemas": [rt.schema.id]}, limits, compatibility)
     for operation in operations:
         try:
             run.apply(operation)
@@ -175,20 +212,17 @@ def apply_patch(
     attributes: JsonObject,
     operations: list[Operation],
     limits: InputLimits = DEFAULT_LIMITS,
+    compatibility: Compatibility = Compatibility.STRICT,
 ) -> JsonObject:
     """Returns new canonical attributes; `attributes` is left untouched."""
-    run = PatchRun(rt, attributes, limits)
+    run = PatchRun(rt, attributes, limits, compatibility)
     for operation in operations:
         run.apply(operation)
     return run.result()
 
 
 def _apply_without_path(
-    rt: ResourceType,
-    attrs: JsonObject,
-    op: Operation,
-    limits: InputLimits,
-    members: MembershipChange,
+    rules: _Rules, attrs: JsonObject, op: Operation, members: MembershipChange
 ) -> None:
     if op.op == "remove":
         raise ScimError.no_target("a PATCH remove operation needs a 'path'")
@@ -197,12 +231,13 @@ def _apply_without_path(
     for key, value in op.value.items():
         if key == "schemas":
             continue
-        attribute = rt.attribute(key)
+        attribute = rules.rt.attribute(key)
         if attribute is not None and attribute.mutability is Mutability.READ_ONLY:
             continue  # Okta's group rename repeats `id`: read-only values are ignored
         # Keys may be attribute paths themselves (`name.givenName`, URN-qualified names).
-        target = resolve_target(rt, key, limits)
-        _apply(rt, attrs, target, Operation(op.op, key, value), limits, members)
+        target = _value_target(rules, key)
+        if target is not None:
+            _apply(rules, attrs, target, Operation(op.op, key, value), members)
 
 
 def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | None:
@@ -217,15 +252,11 @@ def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | 
 
 
 def _apply(
-    rt: ResourceType,
-    attrs: JsonObject,
-    target: Target,
-    op: Operation,
-    limits: InputLimits,
-    members: MembershipChange,
+    rules: _Rules, attrs: JsonObject, target: Target, op: Operation, members: MembershipChange
 ) -> None:
+    rt, limits = rules.rt, rules.limits
     if is_membership(rt, target.attribute) and target.extension is None:
-        _apply_members(rt, members, target, op, limits)
+        _apply_members(rules, members, target, op)
         return
     container = _container(attrs, target, create=op.op != "remove")
     if container is None:
@@ -238,8 +269,9 @@ def _apply(
             for key, value in op.value.items():
                 if key == "schemas":  # a whole-extension value may repeat its schema URI
                     continue
-                sub_target = resolve_target(rt, f"{target.schema.id}:{key}", limits)
-                _apply(rt, attrs, sub_target, Operation(op.op, key, value), limits, members)
+                sub_target = _value_target(rules, f"{target.schema.id}:{key}")
+                if sub_target is not None:
+                    _apply(rules, attrs, sub_target, Operation(op.op, key, value), members)
         else:
             raise ScimError.invalid_value(f"{target.extension} needs an object value")
         return
@@ -251,16 +283,15 @@ def _apply(
     elif op.op == "remove":
         _remove(container, attribute, op.value)
     elif attribute.multi_valued:
-        values = (
-            canonical(attribute, op.value, where, value_limits(rt, attribute.name, limits)) or []
-        )
+        item_limits = value_limits(rt, attribute.name, limits)
+        values = canonical(attribute, op.value, where, item_limits, rules.compatibility) or []
         current = container.get(attribute.name) if op.op == "add" else None
         kept = list(current) if isinstance(current, list) else []
         if any(isinstance(v, dict) and v.get("primary") is True for v in values):
             kept = [_not_primary(v) for v in kept]
         container[attribute.name] = kept + _not_held(attribute, kept, values)
     elif attribute.complex:
-        value = canonical(attribute, op.value, where, limits)
+        value = canonical(attribute, op.value, where, limits, rules.compatibility)
         current = container.get(attribute.name)
         merged = dict(current) if isinstance(current, dict) else {}
         merged.update(value or {})
@@ -274,11 +305,10 @@ def is_membership(rt: ResourceType, attribute: Attribute | None) -> bool:
     return rt.name == "Group" and attribute is not None and attribute.name == "members"
 
 
-def member_values(
-    rt: ResourceType, attribute: Attribute, value: Any, limits: InputLimits
-) -> list[JsonObject]:
+def member_values(rules: _Rules, attribute: Attribute, value: Any) -> list[JsonObject]:
     """Canonical member values, each naming its member by a string `value`."""
-    values = canonical(attribute, value, attribute.name, value_limits(rt, attribute.name, limits))
+    limits = value_limits(rules.rt, attribute.name, rules.limits)
+    values = canonical(attribute, value, attribute.name, limits, rules.compatibility)
     given = value if isinstance(value, list) else [value]
     if len(values or []) != len(given) or any(
         not isinstance(item.get("value"), str) for item in values or []
@@ -287,9 +317,7 @@ def member_values(
     return list(values or [])
 
 
-def _apply_members(
-    rt: ResourceType, change: MembershipChange, target: Target, op: Operation, limits: InputLimits
-) -> None:
+def _apply_members(rules: _Rules, change: MembershipChange, target: Target, op: Operation) -> None:
     attribute = target.attribute
     assert attribute is not None
     if target.value_filter is not None and target.sub is None and op.op == "remove":
@@ -300,13 +328,13 @@ def _apply_members(
         )
     elif op.op == "remove" and op.value is not None:
         # Entra ID removes chosen members as {"op":"Remove","path":"members","value":[...]}.
-        change.remove(v["value"] for v in member_values(rt, attribute, op.value, limits))
+        change.remove(v["value"] for v in member_values(rules, attribute, op.value))
     elif op.op == "remove":
         change.replace_all([])
     elif op.op == "add":
-        change.add(member_values(rt, attribute, op.value, limits))
+        change.add(member_values(rules, attribute, op.value))
     else:
-        change.replace_all(member_values(rt, attribute, op.value, limits))
+        change.replace_all(member_values(rules, attribute, op.value))
 
 
 def _not_held(attribute: Attribute, kept: list[Any], values: list[Any]) -> list[Any]:

@@ -1,5 +1,6 @@
 """`attributes` and `excludedAttributes` (RFC 7644 §3.9), with the `returned` rules of
-RFC 7643 §2.2: `always` attributes stay, `never` ones never appear (render drops them)."""
+RFC 7643 §2.2: `always` attributes stay, `never` ones never appear (render drops them).
+Under the lenient compatibility profile an `attributes` entry may also be a value filter."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from enum import StrEnum
 from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter import parse_attr_path
+from scimtenancy_server.domain.filter import AttrPath, ValuePath, parse_attr_path, parse_filter
+from scimtenancy_server.domain.filter_compile import compile_value_filter
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.schema import ResourceType, Returned
+from scimtenancy_server.domain.tenant import Compatibility
 
 _ALWAYS = ("schemas", "id")
 
@@ -19,6 +22,9 @@ _ALWAYS = ("schemas", "id")
 class Projection:
     attributes: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    # Lenient profile only: the `attributes` entries that are value filters
+    # (`emails[type eq "work"]`), each showing the matching values of its attribute.
+    value_paths: tuple[ValuePath, ...] = ()
 
     @property
     def is_default(self) -> bool:
@@ -36,12 +42,17 @@ class Projection:
         """Whether the top-level core attribute `name` can appear in the projected result."""
         lower = name.lower()
         if self.attributes:
-            return any(_core_name(a).split(".")[0] == lower for a in self.attributes)
+            return any(_core_name(a).split(".")[0] == lower for a in self.attributes) or any(
+                v.path.attribute.lower() == lower for v in self.value_paths
+            )
         return all(_core_name(e) != lower for e in self.excluded)
 
 
 def bounded_projection(
-    attributes: tuple[str, ...], excluded: tuple[str, ...], limits: InputLimits = DEFAULT_LIMITS
+    attributes: tuple[str, ...],
+    excluded: tuple[str, ...],
+    limits: InputLimits = DEFAULT_LIMITS,
+    compatibility: Compatibility = Compatibility.STRICT,
 ) -> Projection:
     """`attributes` / `excludedAttributes` of a request, within the input limits."""
     for name, values in (("attributes", attributes), ("excludedAttributes", excluded)):
@@ -55,7 +66,24 @@ def bounded_projection(
                 f"an attribute path in '{name}' is longer than {limits.max_path_length} "
                 "characters (max_path_length)"
             )
-    return Projection(attributes, excluded)
+    if compatibility is Compatibility.STRICT:
+        return Projection(attributes, excluded)
+    return Projection(attributes, excluded, _value_paths(attributes, limits))
+
+
+def _value_paths(attributes: tuple[str, ...], limits: InputLimits) -> tuple[ValuePath, ...]:
+    """The entries written `attribute[filter]`: RFC 7644 §3.9 takes attribute names only, so
+    strict tenants get such an entry ignored like any name that is no attribute. A malformed
+    one is refused here, before anything is written."""
+    found = []
+    for text in (a for a in attributes if "[" in a):
+        parsed = parse_filter(text, limits)
+        if not isinstance(parsed, ValuePath):
+            raise ScimError.invalid_filter(
+                f"'attributes' entry {text[:80]!r} must be one attribute with a value filter"
+            )
+        found.append(parsed)
+    return tuple(found)
 
 
 def _steps(rt: ResourceType, text: str) -> tuple[str, ...] | None:
@@ -64,12 +92,19 @@ def _steps(rt: ResourceType, text: str) -> tuple[str, ...] | None:
         path = parse_attr_path(text.strip())
     except ScimError:
         return None
+    steps = _path_steps(rt, path)
+    if steps is None and path.schema is not None:
+        # `urn:...:enterprise:2.0:User` alone names the whole extension
+        whole = rt.extension(text.strip())
+        return (whole.id,) if whole else None
+    return steps
+
+
+def _path_steps(rt: ResourceType, path: AttrPath) -> tuple[str, ...] | None:
     if path.schema is not None and path.schema.lower() != rt.schema.id.lower():
         extension = rt.extension(path.schema)
         if extension is None:
-            # `urn:...:enterprise:2.0:User` alone names the whole extension
-            whole = rt.extension(text.strip())
-            return (whole.id,) if whole else None
+            return None
         attribute = extension.attribute(path.attribute)
         head: tuple[str, ...] = (extension.id,)
     else:
@@ -96,6 +131,8 @@ def project(rt: ResourceType, body: dict[str, Any], projection: Projection) -> d
             steps = _steps(rt, text)
             if steps is not None:
                 _copy(body, result, steps)
+        for value_path in projection.value_paths:
+            _copy_matching(rt, body, result, value_path)
         return result
     result = dict(body)
     for text in projection.excluded:
@@ -119,6 +156,38 @@ def _copy(source: dict[str, Any], target: dict[str, Any], steps: tuple[str, ...]
         picked = [{rest[0]: v[rest[0]]} for v in value if isinstance(v, dict) and rest[0] in v]
         if picked:
             target[key] = picked
+
+
+def _copy_matching(
+    rt: ResourceType, source: dict[str, Any], target: dict[str, Any], value_path: ValuePath
+) -> None:
+    """The values of a multi-valued attribute that match a value filter, with those of it
+    already copied, in their order. A filter this resource type cannot evaluate is ignored
+    like an unknown name: rendering never fails (the request may have written already)."""
+    steps = _path_steps(rt, value_path.path)
+    values = _at(source, steps) if steps is not None else None
+    if steps is None or not isinstance(values, list):
+        return
+    try:
+        selects = compile_value_filter(rt, value_path.path, value_path.filter)
+    except ScimError:
+        return
+    shown = _at(target, steps)
+    chosen = {id(v) for v in shown} if isinstance(shown, list) else set()
+    picked = [v for v in values if id(v) in chosen or (isinstance(v, dict) and selects(v))]
+    if picked:
+        *head, last = steps
+        inner = target
+        for key in head:
+            inner = inner.setdefault(key, {})
+        inner[last] = picked
+
+
+def _at(body: dict[str, Any], steps: tuple[str, ...]) -> Any:
+    value: Any = body
+    for key in steps:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _drop(body: dict[str, Any], steps: tuple[str, ...]) -> None:

@@ -9,6 +9,7 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.filter_eval import get_case_insensitive
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.projection import Projection, bounded_projection
+from scimtenancy_server.domain.tenant import Compatibility
 
 SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -45,7 +46,9 @@ def _optional(document: dict[str, Any], name: str, kind: type) -> Any:
 
 
 def parse_search_request(
-    document: dict[str, Any], limits: InputLimits = DEFAULT_LIMITS
+    document: dict[str, Any],
+    limits: InputLimits = DEFAULT_LIMITS,
+    compatibility: Compatibility = Compatibility.STRICT,
 ) -> ListRequest:
     schemas = document.get("schemas")
     if not isinstance(schemas, list) or SEARCH_REQUEST_SCHEMA not in schemas:
@@ -60,6 +63,6 @@ def parse_search_request(
         count=_optional(document, "count", int),
         sort_by=_optional(document, "sortBy", str) or "",
         sort_order=_optional(document, "sortOrder", str) or "",
-        projection=bounded_projection(attributes, excluded, limits),
+        projection=bounded_projection(attributes, excluded, limits, compatibility),
         cursor=_optional(document, "cursor", str),
     )

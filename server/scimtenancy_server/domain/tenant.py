@@ -31,6 +31,15 @@ class TenantStatus(StrEnum):
     MOVING = "moving"  # between isolation levels: reads are served, writes wait (503)
 
 
+class Compatibility(StrEnum):
+    """How strictly a tenant's requests are read. `lenient` is opt-in, for clients written
+    against lenient servers: it ignores unknown attributes in bodies and PATCH values and
+    accepts a value filter in `attributes` (README, "What is served")."""
+
+    STRICT = "strict"
+    LENIENT = "lenient"
+
+
 def validate_tenant_id(tenant_id: str) -> str:
     if not _TENANT_ID.fullmatch(tenant_id):
         raise ScimError.invalid_value(
@@ -60,6 +69,7 @@ class Tenant:
     extensions: tuple[TenantExtension, ...] = ()
     # What the tenant's credentials may do at most.
     permissions: frozenset[Permission] = ALL_PERMISSIONS
+    compatibility: Compatibility = Compatibility.STRICT
 
     def limit(self, resource_type: str) -> int | None:
         return self.limits.get(resource_type)

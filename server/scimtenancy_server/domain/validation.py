@@ -1,6 +1,7 @@
 """Turns client JSON into canonical attributes, enforcing the schema (RFC 7643 §2):
 names matched case-insensitively and stored canonically, types checked, read-only values
-ignored, required and immutable attributes enforced. The result is what storage keeps."""
+ignored, required and immutable attributes enforced, unknown names refused (or ignored, for a
+tenant of the lenient compatibility profile). The result is what storage keeps."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import orjson
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, INT64_MAX, INT64_MIN, InputLimits
 from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
+from scimtenancy_server.domain.tenant import Compatibility
 
 JsonObject = dict[str, Any]
 
@@ -31,6 +33,7 @@ def canonical_attributes(
     document: JsonObject,
     existing: JsonObject | None = None,
     limits: InputLimits = DEFAULT_LIMITS,
+    compatibility: Compatibility = Compatibility.STRICT,
 ) -> JsonObject:
     """Validates a full representation (POST, PUT, or the result of a PATCH)."""
     _check_schemas(rt, document.get("schemas"))
@@ -44,17 +47,18 @@ def canonical_attributes(
                 continue
             if not isinstance(value, dict):
                 raise ScimError.invalid_syntax(f"extension {extension.id} must be a JSON object")
-            values = _object(extension, value, extension.id, limits)
+            values = _object(extension, value, extension.id, limits, compatibility)
             if values:
                 attributes[extension.id] = values
             continue
         attribute = rt.attribute(key)
         if attribute is None:
-            raise ScimError.invalid_value(f"unknown attribute {key!r} for {rt.name}")
+            unknown_name(compatibility, f"unknown attribute {key!r} for {rt.name}")
+            continue
         if attribute.mutability is Mutability.READ_ONLY:
             continue  # RFC 7643 §2.2: read-only values sent by a client are ignored
         item_limits = value_limits(rt, attribute.name, limits)
-        canonical_value = canonical(attribute, value, attribute.name, item_limits)
+        canonical_value = canonical(attribute, value, attribute.name, item_limits, compatibility)
         if canonical_value is not None:
             attributes[attribute.name] = canonical_value
     attributes["schemas"] = _schemas_in_use(rt, attributes)
@@ -63,6 +67,13 @@ def canonical_attributes(
         _keep_immutable(rt, attributes, existing)
     _check_size(rt, attributes, limits)
     return attributes
+
+
+def unknown_name(compatibility: Compatibility, detail: str) -> None:
+    """A name no schema defines: refused, or ignored under the lenient profile (what lenient
+    servers do; the client is not told that the value was dropped)."""
+    if compatibility is Compatibility.STRICT:
+        raise ScimError.invalid_value(detail)
 
 
 def _uncounted(rt: ResourceType, name: str) -> bool:
@@ -85,22 +96,35 @@ def _check_size(rt: ResourceType, attributes: JsonObject, limits: InputLimits) -
         )
 
 
-def _object(owner: Schema, value: JsonObject, where: str, limits: InputLimits) -> JsonObject:
+def _object(
+    owner: Schema,
+    value: JsonObject,
+    where: str,
+    limits: InputLimits,
+    compatibility: Compatibility,
+) -> JsonObject:
     result: JsonObject = {}
     for key, item in value.items():
         attribute = owner.attribute(key)
         if attribute is None:
-            raise ScimError.invalid_value(f"unknown attribute {key!r} in {where}")
+            unknown_name(compatibility, f"unknown attribute {key!r} in {where}")
+            continue
         if attribute.mutability is Mutability.READ_ONLY:
             continue
-        canonical_value = canonical(attribute, item, f"{where}:{attribute.name}", limits)
+        canonical_value = canonical(
+            attribute, item, f"{where}:{attribute.name}", limits, compatibility
+        )
         if canonical_value is not None:
             result[attribute.name] = canonical_value
     return result
 
 
 def canonical(
-    attribute: Attribute, value: Any, where: str, limits: InputLimits = DEFAULT_LIMITS
+    attribute: Attribute,
+    value: Any,
+    where: str,
+    limits: InputLimits = DEFAULT_LIMITS,
+    compatibility: Compatibility = Compatibility.STRICT,
 ) -> Any:
     """The canonical form of one attribute's value; None when it holds no value."""
     if value is None:
@@ -112,15 +136,21 @@ def canonical(
                 f"{where} holds {len(items)} values; at most {limits.max_values} are "
                 "accepted (max_values)"
             )
-        values = [_single(attribute, item, where, limits) for item in items]
+        values = [_single(attribute, item, where, limits, compatibility) for item in items]
         kept = [v for v in values if v is not None]
         return kept or None
     if isinstance(value, list):
         raise ScimError.invalid_value(f"{where} is single-valued; got an array")
-    return _single(attribute, value, where, limits)
+    return _single(attribute, value, where, limits, compatibility)
 
 
-def _single(attribute: Attribute, value: Any, where: str, limits: InputLimits) -> Any:
+def _single(
+    attribute: Attribute,
+    value: Any,
+    where: str,
+    limits: InputLimits,
+    compatibility: Compatibility,
+) -> Any:
     if value is None:
         return None
     if not attribute.complex:
@@ -131,7 +161,8 @@ def _single(attribute: Attribute, value: Any, where: str, limits: InputLimits) -
     for key, item in value.items():
         sub = attribute.sub(key)
         if sub is None:
-            raise ScimError.invalid_value(f"unknown sub-attribute {key!r} of {where}")
+            unknown_name(compatibility, f"unknown sub-attribute {key!r} of {where}")
+            continue
         if sub.name in _DERIVED_SUBS or sub.mutability is Mutability.READ_ONLY:
             continue
         scalar = canonical(sub, item, f"{where}.{sub.name}", limits)

@@ -15,7 +15,7 @@ from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission, parse_permissions
 from scimtenancy_server.domain.resource import parse_json_object
-from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantStatus
+from scimtenancy_server.domain.tenant import Compatibility, IsolationLevel, Tenant, TenantStatus
 from scimtenancy_server.services.audit import AuditLog
 from scimtenancy_server.services.tenants import TenantAdministration
 
@@ -25,6 +25,11 @@ _ISOLATION_TO_PB = {
     IsolationLevel.SHARED: pb.ISOLATION_LEVEL_SHARED,
 }
 _ISOLATION_FROM_PB = {v: k for k, v in _ISOLATION_TO_PB.items()}
+_COMPATIBILITY_TO_PB = {
+    Compatibility.STRICT: pb.COMPATIBILITY_STRICT,
+    Compatibility.LENIENT: pb.COMPATIBILITY_LENIENT,
+}
+_COMPATIBILITY_FROM_PB = {v: k for k, v in _COMPATIBILITY_TO_PB.items()}
 _STATUS_TO_PB = {
     TenantStatus.ACTIVE: pb.TENANT_STATUS_ACTIVE,
     TenantStatus.SUSPENDED: pb.TENANT_STATUS_SUSPENDED,
@@ -76,6 +81,14 @@ def _permissions(values: Iterable[str]) -> frozenset[Permission]:
     return granted
 
 
+def _compatibility(value: pb.Compatibility) -> Compatibility | None:
+    """The profile a request names; None when it names none (unspecified)."""
+    found = _COMPATIBILITY_FROM_PB.get(value)
+    if found is None and value != pb.COMPATIBILITY_UNSPECIFIED:
+        raise ScimError.invalid_value(f"unknown compatibility profile {value}")
+    return found
+
+
 def tenant_message(tenant: Tenant) -> pb.Tenant:
     return pb.Tenant(
         tenant_id=tenant.tenant_id,
@@ -85,6 +98,7 @@ def tenant_message(tenant: Tenant) -> pb.Tenant:
         create_time=_timestamp(tenant.created),
         limits=limits_message(tenant.limits),
         permissions=sorted(p.value for p in tenant.permissions),
+        compatibility=_COMPATIBILITY_TO_PB[tenant.compatibility],
     )
 
 
@@ -127,6 +141,7 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             _ISOLATION_FROM_PB.get(request.isolation_level),
             limits_from(request.limits),
             _permissions(request.permissions) if request.permissions else ALL_PERMISSIONS,
+            _compatibility(request.compatibility) or Compatibility.STRICT,
         )
         return pb.CreateTenantResponse(tenant=tenant_message(tenant))
 
@@ -214,6 +229,7 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             display_name=request.display_name if request.HasField("display_name") else None,
             limits=limits_from(request.limits) if request.HasField("limits") else None,
             permissions=_permissions(request.permissions) if request.update_permissions else None,
+            compatibility=_compatibility(request.compatibility),
         )
         return pb.UpdateTenantResponse(tenant=tenant_message(tenant))
 

@@ -43,7 +43,10 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
 
     def _projection(self, message: pb.Projection) -> Projection:
         return bounded_projection(
-            tuple(message.attributes), tuple(message.excluded_attributes), self._service.limits
+            tuple(message.attributes),
+            tuple(message.excluded_attributes),
+            self._service.limits,
+            current_request().tenant.tenant.compatibility,
         )
 
     async def _rendered(

@@ -175,7 +175,10 @@ class ResourceService:
                     f"an id may have at most {self.limits.max_id_length} characters"
                 )
             attributes, change = _split_members(
-                rt, canonical_attributes(rt, document, limits=self.limits)
+                rt,
+                canonical_attributes(
+                    rt, document, limits=self.limits, compatibility=ctx.tenant.compatibility
+                ),
             )
             added = await self._members.resolve(ctx.tenant, change)
             now = self._clock()
@@ -214,7 +217,12 @@ class ResourceService:
 
     def validate(self, ctx: TenantContext, type_key: str, document: JsonObject) -> None:
         """Raises the ScimError a create of `document` would raise for its content."""
-        canonical_attributes(self.resource_type(type_key, ctx.tenant), document, limits=self.limits)
+        canonical_attributes(
+            self.resource_type(type_key, ctx.tenant),
+            document,
+            limits=self.limits,
+            compatibility=ctx.tenant.compatibility,
+        )
 
     async def get(
         self,
@@ -286,12 +294,13 @@ class ResourceService:
             ctx.require(Permission.UPDATE)
             rt = self.resource_type(type_key, ctx.tenant)
             document = self._parse(body)
+            compatibility = ctx.tenant.compatibility
             # refuse bad input before reading anything
-            canonical_attributes(rt, document, limits=self.limits)
+            canonical_attributes(rt, document, limits=self.limits, compatibility=compatibility)
 
             async def replacement(current: StoredResource) -> Change:
                 attributes = canonical_attributes(
-                    rt, document, existing=current.attributes, limits=self.limits
+                    rt, document, current.attributes, self.limits, compatibility
                 )
                 attributes, change = _split_members(rt, attributes)
                 if rt.name == GROUP.name:
@@ -317,11 +326,13 @@ class ResourceService:
             ctx.require(Permission.UPDATE)
             rt = self.resource_type(type_key, ctx.tenant)
             operations = parse_patch(self._parse(body), self.limits)
-            check_patch(rt, operations, self.limits)  # refuse bad input before reading anything
+            compatibility = ctx.tenant.compatibility
+            # refuse bad input before reading anything
+            check_patch(rt, operations, self.limits, compatibility)
             changes: builtins.list[MembershipChange] = []
 
             async def patched(current: StoredResource) -> Change:
-                run, pacer = PatchRun(rt, current.attributes, self.limits), Pacer()
+                run, pacer = PatchRun(rt, current.attributes, self.limits, compatibility), Pacer()
                 for operation in operations:
                     run.apply(operation)  # it may walk hundreds of values: let others in
                     await pacer.pace()
@@ -429,7 +440,7 @@ class ResourceService:
     async def search(self, ctx: TenantContext, type_key: str, body: bytes) -> SearchResult:
         """A SearchRequest (RFC 7644 §3.4.3); with no resource type, across all of them."""
         ctx.require(Permission.LIST)
-        request = parse_search_request(self._parse(body), self.limits)
+        request = parse_search_request(self._parse(body), self.limits, ctx.tenant.compatibility)
         if type_key:
             found = await self.list(ctx, type_key, request, in_url=False)
             return SearchResult(found, request.projection)

@@ -16,6 +16,7 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission
 from scimtenancy_server.domain.schema import ResourceTypeRegistry, Schema
 from scimtenancy_server.domain.tenant import (
+    Compatibility,
     IsolationLevel,
     Tenant,
     TenantExtension,
@@ -66,6 +67,7 @@ class TenantAdministration:
         isolation: IsolationLevel | None,
         limits: Mapping[str, int] | None = None,
         permissions: frozenset[Permission] = ALL_PERMISSIONS,
+        compatibility: Compatibility = Compatibility.STRICT,
     ) -> Tenant:
         validate_tenant_id(tenant_id)
         async with self._audited("tenant.create", tenant_id) as audit:
@@ -85,6 +87,7 @@ class TenantAdministration:
                 self._clock(),
                 dict(limits or {}),
                 permissions=permissions,
+                compatibility=compatibility,
             )
             await audit.begin()
             # Provisioning is idempotent, so it runs first: a tenant is never visible without
@@ -137,6 +140,7 @@ class TenantAdministration:
         display_name: str | None = None,
         limits: Mapping[str, int] | None = None,
         permissions: frozenset[Permission] | None = None,
+        compatibility: Compatibility | None = None,
     ) -> Tenant:
         async with self._audited("tenant.update", tenant_id) as audit:
             tenant = await self.get_tenant(tenant_id)
@@ -145,6 +149,8 @@ class TenantAdministration:
                 tenant = replace(tenant, display_name=display_name or tenant_id)
             if permissions is not None:
                 tenant = replace(tenant, permissions=permissions)
+            if compatibility is not None:
+                tenant = replace(tenant, compatibility=compatibility)
             if limits is not None:
                 tenant = replace(tenant, limits=dict(limits))
                 for rt in self._registry.all():

@@ -11,7 +11,13 @@ from scimtenancy_server.domain.credentials import ApiKey
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, parse_permissions
 from scimtenancy_server.domain.schema import Schema
-from scimtenancy_server.domain.tenant import IsolationLevel, Tenant, TenantExtension, TenantStatus
+from scimtenancy_server.domain.tenant import (
+    Compatibility,
+    IsolationLevel,
+    Tenant,
+    TenantExtension,
+    TenantStatus,
+)
 from scimtenancy_server.storage.mongo_errors import database_errors
 from scimtenancy_server.storage.tenants import TenantStore, tenant_exists
 
@@ -31,6 +37,8 @@ def _tenant(document: dict[str, Any]) -> Tenant:
         permissions=parse_permissions(document["permissions"])
         if "permissions" in document
         else ALL_PERMISSIONS,
+        # Tenants stored before the profile existed keep today's behaviour.
+        compatibility=Compatibility(document.get("compatibility", Compatibility.STRICT)),
     )
 
 
@@ -44,6 +52,7 @@ def _document(tenant: Tenant) -> dict[str, Any]:
         "limits": dict(tenant.limits),
         "extensions": _extension_documents(tenant.extensions),
         "permissions": sorted(p.value for p in tenant.permissions),
+        "compatibility": tenant.compatibility.value,
     }
 
 

@@ -137,6 +137,60 @@ func (TenantStatus) EnumDescriptor() ([]byte, []int) {
 	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{1}
 }
 
+// Compatibility says how strictly a tenant's SCIM requests are read.
+type Compatibility int32
+
+const (
+	// Not set: strict when creating a tenant, unchanged when updating one.
+	Compatibility_COMPATIBILITY_UNSPECIFIED Compatibility = 0
+	// RFC 7643 / RFC 7644 as written: unknown attributes are refused (400 invalidValue).
+	Compatibility_COMPATIBILITY_STRICT Compatibility = 1
+	// Opt-in, for clients written against lenient servers: unknown attributes in bodies and
+	// PATCH values are ignored, and `attributes` takes value filters (`emails[type eq "work"]`).
+	Compatibility_COMPATIBILITY_LENIENT Compatibility = 2
+)
+
+// Enum value maps for Compatibility.
+var (
+	Compatibility_name = map[int32]string{
+		0: "COMPATIBILITY_UNSPECIFIED",
+		1: "COMPATIBILITY_STRICT",
+		2: "COMPATIBILITY_LENIENT",
+	}
+	Compatibility_value = map[string]int32{
+		"COMPATIBILITY_UNSPECIFIED": 0,
+		"COMPATIBILITY_STRICT":      1,
+		"COMPATIBILITY_LENIENT":     2,
+	}
+)
+
+func (x Compatibility) Enum() *Compatibility {
+	p := new(Compatibility)
+	*p = x
+	return p
+}
+
+func (x Compatibility) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Compatibility) Descriptor() protoreflect.EnumDescriptor {
+	return file_scimtenancy_admin_v1_admin_proto_enumTypes[2].Descriptor()
+}
+
+func (Compatibility) Type() protoreflect.EnumType {
+	return &file_scimtenancy_admin_v1_admin_proto_enumTypes[2]
+}
+
+func (x Compatibility) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Compatibility.Descriptor instead.
+func (Compatibility) EnumDescriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
 // AuditOutcome says how an audited operation ended.
 type AuditOutcome int32
 
@@ -180,11 +234,11 @@ func (x AuditOutcome) String() string {
 }
 
 func (AuditOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_scimtenancy_admin_v1_admin_proto_enumTypes[2].Descriptor()
+	return file_scimtenancy_admin_v1_admin_proto_enumTypes[3].Descriptor()
 }
 
 func (AuditOutcome) Type() protoreflect.EnumType {
-	return &file_scimtenancy_admin_v1_admin_proto_enumTypes[2]
+	return &file_scimtenancy_admin_v1_admin_proto_enumTypes[3]
 }
 
 func (x AuditOutcome) Number() protoreflect.EnumNumber {
@@ -193,7 +247,7 @@ func (x AuditOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AuditOutcome.Descriptor instead.
 func (AuditOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{3}
 }
 
 // Tenant is one customer of the service.
@@ -213,7 +267,9 @@ type Tenant struct {
 	Limits *Limits `protobuf:"bytes,6,opt,name=limits,proto3" json:"limits,omitempty"`
 	// The operations the tenant's API keys may perform (`scim:create`, `scim:read`,
 	// `scim:update`, `scim:delete`, `scim:list`).
-	Permissions   []string `protobuf:"bytes,7,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	Permissions []string `protobuf:"bytes,7,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// How strictly the tenant's requests are read.
+	Compatibility Compatibility `protobuf:"varint,8,opt,name=compatibility,proto3,enum=scimtenancy.admin.v1.Compatibility" json:"compatibility,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -297,6 +353,13 @@ func (x *Tenant) GetPermissions() []string {
 	return nil
 }
 
+func (x *Tenant) GetCompatibility() Compatibility {
+	if x != nil {
+		return x.Compatibility
+	}
+	return Compatibility_COMPATIBILITY_UNSPECIFIED
+}
+
 // Limits caps how many resources a tenant may hold; an unset field means no limit.
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -364,7 +427,9 @@ type CreateTenantRequest struct {
 	// The tenant's resource limits.
 	Limits *Limits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
 	// The operations the tenant's API keys may perform; empty for all of them.
-	Permissions   []string `protobuf:"bytes,5,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	Permissions []string `protobuf:"bytes,5,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// How strictly the tenant's requests are read; unspecified for strict.
+	Compatibility Compatibility `protobuf:"varint,6,opt,name=compatibility,proto3,enum=scimtenancy.admin.v1.Compatibility" json:"compatibility,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -432,6 +497,13 @@ func (x *CreateTenantRequest) GetPermissions() []string {
 		return x.Permissions
 	}
 	return nil
+}
+
+func (x *CreateTenantRequest) GetCompatibility() Compatibility {
+	if x != nil {
+		return x.Compatibility
+	}
+	return Compatibility_COMPATIBILITY_UNSPECIFIED
 }
 
 // CreateTenantResponse carries the created tenant.
@@ -1668,8 +1740,10 @@ type UpdateTenantRequest struct {
 	Permissions []string `protobuf:"bytes,4,rep,name=permissions,proto3" json:"permissions,omitempty"`
 	// Whether `permissions` is set (an empty list would grant nothing).
 	UpdatePermissions bool `protobuf:"varint,5,opt,name=update_permissions,json=updatePermissions,proto3" json:"update_permissions,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// A new compatibility profile; unspecified keeps the current one.
+	Compatibility Compatibility `protobuf:"varint,6,opt,name=compatibility,proto3,enum=scimtenancy.admin.v1.Compatibility" json:"compatibility,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateTenantRequest) Reset() {
@@ -1735,6 +1809,13 @@ func (x *UpdateTenantRequest) GetUpdatePermissions() bool {
 		return x.UpdatePermissions
 	}
 	return false
+}
+
+func (x *UpdateTenantRequest) GetCompatibility() Compatibility {
+	if x != nil {
+		return x.Compatibility
+	}
+	return Compatibility_COMPATIBILITY_UNSPECIFIED
 }
 
 // UpdateTenantResponse carries the updated tenant.
@@ -2176,7 +2257,7 @@ var File_scimtenancy_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	" scimtenancy/admin/v1/admin.proto\x12\x14scimtenancy.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x02\n" +
+	" scimtenancy/admin/v1/admin.proto\x12\x14scimtenancy.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n" +
 	"\x06Tenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12M\n" +
@@ -2185,20 +2266,22 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x124\n" +
 	"\x06limits\x18\x06 \x01(\v2\x1c.scimtenancy.admin.v1.LimitsR\x06limits\x12 \n" +
-	"\vpermissions\x18\a \x03(\tR\vpermissions\"k\n" +
+	"\vpermissions\x18\a \x03(\tR\vpermissions\x12I\n" +
+	"\rcompatibility\x18\b \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibility\"k\n" +
 	"\x06Limits\x12 \n" +
 	"\tmax_users\x18\x01 \x01(\x03H\x00R\bmaxUsers\x88\x01\x01\x12\"\n" +
 	"\n" +
 	"max_groups\x18\x02 \x01(\x03H\x01R\tmaxGroups\x88\x01\x01B\f\n" +
 	"\n" +
 	"_max_usersB\r\n" +
-	"\v_max_groups\"\xfc\x01\n" +
+	"\v_max_groups\"\xc7\x02\n" +
 	"\x13CreateTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12M\n" +
 	"\x0fisolation_level\x18\x03 \x01(\x0e2$.scimtenancy.admin.v1.IsolationLevelR\x0eisolationLevel\x124\n" +
 	"\x06limits\x18\x04 \x01(\v2\x1c.scimtenancy.admin.v1.LimitsR\x06limits\x12 \n" +
-	"\vpermissions\x18\x05 \x03(\tR\vpermissions\"L\n" +
+	"\vpermissions\x18\x05 \x03(\tR\vpermissions\x12I\n" +
+	"\rcompatibility\x18\x06 \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibility\"L\n" +
 	"\x14CreateTenantResponse\x124\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x1c.scimtenancy.admin.v1.TenantR\x06tenant\"/\n" +
 	"\x10GetTenantRequest\x12\x1b\n" +
@@ -2263,13 +2346,14 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12M\n" +
 	"\x0fisolation_level\x18\x02 \x01(\x0e2$.scimtenancy.admin.v1.IsolationLevelR\x0eisolationLevel\"J\n" +
 	"\x12MoveTenantResponse\x124\n" +
-	"\x06tenant\x18\x01 \x01(\v2\x1c.scimtenancy.admin.v1.TenantR\x06tenant\"\x82\x02\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1c.scimtenancy.admin.v1.TenantR\x06tenant\"\xcd\x02\n" +
 	"\x13UpdateTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tH\x00R\vdisplayName\x88\x01\x01\x129\n" +
 	"\x06limits\x18\x03 \x01(\v2\x1c.scimtenancy.admin.v1.LimitsH\x01R\x06limits\x88\x01\x01\x12 \n" +
 	"\vpermissions\x18\x04 \x03(\tR\vpermissions\x12-\n" +
-	"\x12update_permissions\x18\x05 \x01(\bR\x11updatePermissionsB\x0f\n" +
+	"\x12update_permissions\x18\x05 \x01(\bR\x11updatePermissions\x12I\n" +
+	"\rcompatibility\x18\x06 \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibilityB\x0f\n" +
 	"\r_display_nameB\t\n" +
 	"\a_limits\"L\n" +
 	"\x14UpdateTenantResponse\x124\n" +
@@ -2318,7 +2402,11 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\x19TENANT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14TENANT_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
 	"\x17TENANT_STATUS_SUSPENDED\x10\x02\x12\x18\n" +
-	"\x14TENANT_STATUS_MOVING\x10\x03*~\n" +
+	"\x14TENANT_STATUS_MOVING\x10\x03*c\n" +
+	"\rCompatibility\x12\x1d\n" +
+	"\x19COMPATIBILITY_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14COMPATIBILITY_STRICT\x10\x01\x12\x19\n" +
+	"\x15COMPATIBILITY_LENIENT\x10\x02*~\n" +
 	"\fAuditOutcome\x12\x1d\n" +
 	"\x19AUDIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15AUDIT_OUTCOME_PENDING\x10\x01\x12\x19\n" +
@@ -2356,111 +2444,115 @@ func file_scimtenancy_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_scimtenancy_admin_v1_admin_proto_rawDescData
 }
 
-var file_scimtenancy_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_scimtenancy_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_scimtenancy_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_scimtenancy_admin_v1_admin_proto_goTypes = []any{
 	(IsolationLevel)(0),                     // 0: scimtenancy.admin.v1.IsolationLevel
 	(TenantStatus)(0),                       // 1: scimtenancy.admin.v1.TenantStatus
-	(AuditOutcome)(0),                       // 2: scimtenancy.admin.v1.AuditOutcome
-	(*Tenant)(nil),                          // 3: scimtenancy.admin.v1.Tenant
-	(*Limits)(nil),                          // 4: scimtenancy.admin.v1.Limits
-	(*CreateTenantRequest)(nil),             // 5: scimtenancy.admin.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),            // 6: scimtenancy.admin.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),                // 7: scimtenancy.admin.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),               // 8: scimtenancy.admin.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),              // 9: scimtenancy.admin.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),             // 10: scimtenancy.admin.v1.ListTenantsResponse
-	(*IssueApiKeyRequest)(nil),              // 11: scimtenancy.admin.v1.IssueApiKeyRequest
-	(*IssueApiKeyResponse)(nil),             // 12: scimtenancy.admin.v1.IssueApiKeyResponse
-	(*ApiKey)(nil),                          // 13: scimtenancy.admin.v1.ApiKey
-	(*ListApiKeysRequest)(nil),              // 14: scimtenancy.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),             // 15: scimtenancy.admin.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),             // 16: scimtenancy.admin.v1.RevokeApiKeyRequest
-	(*RevokeApiKeyResponse)(nil),            // 17: scimtenancy.admin.v1.RevokeApiKeyResponse
-	(*RotateApiKeyRequest)(nil),             // 18: scimtenancy.admin.v1.RotateApiKeyRequest
-	(*RotateApiKeyResponse)(nil),            // 19: scimtenancy.admin.v1.RotateApiKeyResponse
-	(*SuspendTenantRequest)(nil),            // 20: scimtenancy.admin.v1.SuspendTenantRequest
-	(*SuspendTenantResponse)(nil),           // 21: scimtenancy.admin.v1.SuspendTenantResponse
-	(*ActivateTenantRequest)(nil),           // 22: scimtenancy.admin.v1.ActivateTenantRequest
-	(*ActivateTenantResponse)(nil),          // 23: scimtenancy.admin.v1.ActivateTenantResponse
-	(*DeleteTenantRequest)(nil),             // 24: scimtenancy.admin.v1.DeleteTenantRequest
-	(*DeleteTenantResponse)(nil),            // 25: scimtenancy.admin.v1.DeleteTenantResponse
-	(*RegisterSchemaExtensionRequest)(nil),  // 26: scimtenancy.admin.v1.RegisterSchemaExtensionRequest
-	(*RegisterSchemaExtensionResponse)(nil), // 27: scimtenancy.admin.v1.RegisterSchemaExtensionResponse
-	(*MoveTenantRequest)(nil),               // 28: scimtenancy.admin.v1.MoveTenantRequest
-	(*MoveTenantResponse)(nil),              // 29: scimtenancy.admin.v1.MoveTenantResponse
-	(*UpdateTenantRequest)(nil),             // 30: scimtenancy.admin.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),            // 31: scimtenancy.admin.v1.UpdateTenantResponse
-	(*GetServerStatsRequest)(nil),           // 32: scimtenancy.admin.v1.GetServerStatsRequest
-	(*GetServerStatsResponse)(nil),          // 33: scimtenancy.admin.v1.GetServerStatsResponse
-	(*AuditEvent)(nil),                      // 34: scimtenancy.admin.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),          // 35: scimtenancy.admin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),         // 36: scimtenancy.admin.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),           // 37: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 38: google.protobuf.Duration
+	(Compatibility)(0),                      // 2: scimtenancy.admin.v1.Compatibility
+	(AuditOutcome)(0),                       // 3: scimtenancy.admin.v1.AuditOutcome
+	(*Tenant)(nil),                          // 4: scimtenancy.admin.v1.Tenant
+	(*Limits)(nil),                          // 5: scimtenancy.admin.v1.Limits
+	(*CreateTenantRequest)(nil),             // 6: scimtenancy.admin.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),            // 7: scimtenancy.admin.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),                // 8: scimtenancy.admin.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),               // 9: scimtenancy.admin.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),              // 10: scimtenancy.admin.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),             // 11: scimtenancy.admin.v1.ListTenantsResponse
+	(*IssueApiKeyRequest)(nil),              // 12: scimtenancy.admin.v1.IssueApiKeyRequest
+	(*IssueApiKeyResponse)(nil),             // 13: scimtenancy.admin.v1.IssueApiKeyResponse
+	(*ApiKey)(nil),                          // 14: scimtenancy.admin.v1.ApiKey
+	(*ListApiKeysRequest)(nil),              // 15: scimtenancy.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),             // 16: scimtenancy.admin.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),             // 17: scimtenancy.admin.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),            // 18: scimtenancy.admin.v1.RevokeApiKeyResponse
+	(*RotateApiKeyRequest)(nil),             // 19: scimtenancy.admin.v1.RotateApiKeyRequest
+	(*RotateApiKeyResponse)(nil),            // 20: scimtenancy.admin.v1.RotateApiKeyResponse
+	(*SuspendTenantRequest)(nil),            // 21: scimtenancy.admin.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),           // 22: scimtenancy.admin.v1.SuspendTenantResponse
+	(*ActivateTenantRequest)(nil),           // 23: scimtenancy.admin.v1.ActivateTenantRequest
+	(*ActivateTenantResponse)(nil),          // 24: scimtenancy.admin.v1.ActivateTenantResponse
+	(*DeleteTenantRequest)(nil),             // 25: scimtenancy.admin.v1.DeleteTenantRequest
+	(*DeleteTenantResponse)(nil),            // 26: scimtenancy.admin.v1.DeleteTenantResponse
+	(*RegisterSchemaExtensionRequest)(nil),  // 27: scimtenancy.admin.v1.RegisterSchemaExtensionRequest
+	(*RegisterSchemaExtensionResponse)(nil), // 28: scimtenancy.admin.v1.RegisterSchemaExtensionResponse
+	(*MoveTenantRequest)(nil),               // 29: scimtenancy.admin.v1.MoveTenantRequest
+	(*MoveTenantResponse)(nil),              // 30: scimtenancy.admin.v1.MoveTenantResponse
+	(*UpdateTenantRequest)(nil),             // 31: scimtenancy.admin.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),            // 32: scimtenancy.admin.v1.UpdateTenantResponse
+	(*GetServerStatsRequest)(nil),           // 33: scimtenancy.admin.v1.GetServerStatsRequest
+	(*GetServerStatsResponse)(nil),          // 34: scimtenancy.admin.v1.GetServerStatsResponse
+	(*AuditEvent)(nil),                      // 35: scimtenancy.admin.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),          // 36: scimtenancy.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),         // 37: scimtenancy.admin.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),           // 38: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 39: google.protobuf.Duration
 }
 var file_scimtenancy_admin_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: scimtenancy.admin.v1.Tenant.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
 	1,  // 1: scimtenancy.admin.v1.Tenant.status:type_name -> scimtenancy.admin.v1.TenantStatus
-	37, // 2: scimtenancy.admin.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 3: scimtenancy.admin.v1.Tenant.limits:type_name -> scimtenancy.admin.v1.Limits
-	0,  // 4: scimtenancy.admin.v1.CreateTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
-	4,  // 5: scimtenancy.admin.v1.CreateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
-	3,  // 6: scimtenancy.admin.v1.CreateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	3,  // 7: scimtenancy.admin.v1.GetTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	3,  // 8: scimtenancy.admin.v1.ListTenantsResponse.tenants:type_name -> scimtenancy.admin.v1.Tenant
-	37, // 9: scimtenancy.admin.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	37, // 10: scimtenancy.admin.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
-	37, // 11: scimtenancy.admin.v1.ApiKey.last_use_time:type_name -> google.protobuf.Timestamp
-	13, // 12: scimtenancy.admin.v1.ListApiKeysResponse.keys:type_name -> scimtenancy.admin.v1.ApiKey
-	13, // 13: scimtenancy.admin.v1.RevokeApiKeyResponse.key:type_name -> scimtenancy.admin.v1.ApiKey
-	38, // 14: scimtenancy.admin.v1.RotateApiKeyRequest.overlap:type_name -> google.protobuf.Duration
-	3,  // 15: scimtenancy.admin.v1.SuspendTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	3,  // 16: scimtenancy.admin.v1.ActivateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	0,  // 17: scimtenancy.admin.v1.MoveTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
-	3,  // 18: scimtenancy.admin.v1.MoveTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	4,  // 19: scimtenancy.admin.v1.UpdateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
-	3,  // 20: scimtenancy.admin.v1.UpdateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	37, // 21: scimtenancy.admin.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	2,  // 22: scimtenancy.admin.v1.AuditEvent.outcome:type_name -> scimtenancy.admin.v1.AuditOutcome
-	37, // 23: scimtenancy.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	37, // 24: scimtenancy.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	34, // 25: scimtenancy.admin.v1.ListAuditEventsResponse.events:type_name -> scimtenancy.admin.v1.AuditEvent
-	5,  // 26: scimtenancy.admin.v1.TenantAdminService.CreateTenant:input_type -> scimtenancy.admin.v1.CreateTenantRequest
-	7,  // 27: scimtenancy.admin.v1.TenantAdminService.GetTenant:input_type -> scimtenancy.admin.v1.GetTenantRequest
-	9,  // 28: scimtenancy.admin.v1.TenantAdminService.ListTenants:input_type -> scimtenancy.admin.v1.ListTenantsRequest
-	11, // 29: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:input_type -> scimtenancy.admin.v1.IssueApiKeyRequest
-	14, // 30: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:input_type -> scimtenancy.admin.v1.ListApiKeysRequest
-	16, // 31: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:input_type -> scimtenancy.admin.v1.RevokeApiKeyRequest
-	18, // 32: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:input_type -> scimtenancy.admin.v1.RotateApiKeyRequest
-	20, // 33: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:input_type -> scimtenancy.admin.v1.SuspendTenantRequest
-	22, // 34: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:input_type -> scimtenancy.admin.v1.ActivateTenantRequest
-	26, // 35: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:input_type -> scimtenancy.admin.v1.RegisterSchemaExtensionRequest
-	30, // 36: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:input_type -> scimtenancy.admin.v1.UpdateTenantRequest
-	32, // 37: scimtenancy.admin.v1.TenantAdminService.GetServerStats:input_type -> scimtenancy.admin.v1.GetServerStatsRequest
-	28, // 38: scimtenancy.admin.v1.TenantAdminService.MoveTenant:input_type -> scimtenancy.admin.v1.MoveTenantRequest
-	24, // 39: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:input_type -> scimtenancy.admin.v1.DeleteTenantRequest
-	35, // 40: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:input_type -> scimtenancy.admin.v1.ListAuditEventsRequest
-	6,  // 41: scimtenancy.admin.v1.TenantAdminService.CreateTenant:output_type -> scimtenancy.admin.v1.CreateTenantResponse
-	8,  // 42: scimtenancy.admin.v1.TenantAdminService.GetTenant:output_type -> scimtenancy.admin.v1.GetTenantResponse
-	10, // 43: scimtenancy.admin.v1.TenantAdminService.ListTenants:output_type -> scimtenancy.admin.v1.ListTenantsResponse
-	12, // 44: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:output_type -> scimtenancy.admin.v1.IssueApiKeyResponse
-	15, // 45: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:output_type -> scimtenancy.admin.v1.ListApiKeysResponse
-	17, // 46: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:output_type -> scimtenancy.admin.v1.RevokeApiKeyResponse
-	19, // 47: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:output_type -> scimtenancy.admin.v1.RotateApiKeyResponse
-	21, // 48: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:output_type -> scimtenancy.admin.v1.SuspendTenantResponse
-	23, // 49: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:output_type -> scimtenancy.admin.v1.ActivateTenantResponse
-	27, // 50: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:output_type -> scimtenancy.admin.v1.RegisterSchemaExtensionResponse
-	31, // 51: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:output_type -> scimtenancy.admin.v1.UpdateTenantResponse
-	33, // 52: scimtenancy.admin.v1.TenantAdminService.GetServerStats:output_type -> scimtenancy.admin.v1.GetServerStatsResponse
-	29, // 53: scimtenancy.admin.v1.TenantAdminService.MoveTenant:output_type -> scimtenancy.admin.v1.MoveTenantResponse
-	25, // 54: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:output_type -> scimtenancy.admin.v1.DeleteTenantResponse
-	36, // 55: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:output_type -> scimtenancy.admin.v1.ListAuditEventsResponse
-	41, // [41:56] is the sub-list for method output_type
-	26, // [26:41] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	38, // 2: scimtenancy.admin.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 3: scimtenancy.admin.v1.Tenant.limits:type_name -> scimtenancy.admin.v1.Limits
+	2,  // 4: scimtenancy.admin.v1.Tenant.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
+	0,  // 5: scimtenancy.admin.v1.CreateTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
+	5,  // 6: scimtenancy.admin.v1.CreateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
+	2,  // 7: scimtenancy.admin.v1.CreateTenantRequest.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
+	4,  // 8: scimtenancy.admin.v1.CreateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	4,  // 9: scimtenancy.admin.v1.GetTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	4,  // 10: scimtenancy.admin.v1.ListTenantsResponse.tenants:type_name -> scimtenancy.admin.v1.Tenant
+	38, // 11: scimtenancy.admin.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	38, // 12: scimtenancy.admin.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	38, // 13: scimtenancy.admin.v1.ApiKey.last_use_time:type_name -> google.protobuf.Timestamp
+	14, // 14: scimtenancy.admin.v1.ListApiKeysResponse.keys:type_name -> scimtenancy.admin.v1.ApiKey
+	14, // 15: scimtenancy.admin.v1.RevokeApiKeyResponse.key:type_name -> scimtenancy.admin.v1.ApiKey
+	39, // 16: scimtenancy.admin.v1.RotateApiKeyRequest.overlap:type_name -> google.protobuf.Duration
+	4,  // 17: scimtenancy.admin.v1.SuspendTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	4,  // 18: scimtenancy.admin.v1.ActivateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	0,  // 19: scimtenancy.admin.v1.MoveTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
+	4,  // 20: scimtenancy.admin.v1.MoveTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	5,  // 21: scimtenancy.admin.v1.UpdateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
+	2,  // 22: scimtenancy.admin.v1.UpdateTenantRequest.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
+	4,  // 23: scimtenancy.admin.v1.UpdateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	38, // 24: scimtenancy.admin.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	3,  // 25: scimtenancy.admin.v1.AuditEvent.outcome:type_name -> scimtenancy.admin.v1.AuditOutcome
+	38, // 26: scimtenancy.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	38, // 27: scimtenancy.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	35, // 28: scimtenancy.admin.v1.ListAuditEventsResponse.events:type_name -> scimtenancy.admin.v1.AuditEvent
+	6,  // 29: scimtenancy.admin.v1.TenantAdminService.CreateTenant:input_type -> scimtenancy.admin.v1.CreateTenantRequest
+	8,  // 30: scimtenancy.admin.v1.TenantAdminService.GetTenant:input_type -> scimtenancy.admin.v1.GetTenantRequest
+	10, // 31: scimtenancy.admin.v1.TenantAdminService.ListTenants:input_type -> scimtenancy.admin.v1.ListTenantsRequest
+	12, // 32: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:input_type -> scimtenancy.admin.v1.IssueApiKeyRequest
+	15, // 33: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:input_type -> scimtenancy.admin.v1.ListApiKeysRequest
+	17, // 34: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:input_type -> scimtenancy.admin.v1.RevokeApiKeyRequest
+	19, // 35: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:input_type -> scimtenancy.admin.v1.RotateApiKeyRequest
+	21, // 36: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:input_type -> scimtenancy.admin.v1.SuspendTenantRequest
+	23, // 37: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:input_type -> scimtenancy.admin.v1.ActivateTenantRequest
+	27, // 38: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:input_type -> scimtenancy.admin.v1.RegisterSchemaExtensionRequest
+	31, // 39: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:input_type -> scimtenancy.admin.v1.UpdateTenantRequest
+	33, // 40: scimtenancy.admin.v1.TenantAdminService.GetServerStats:input_type -> scimtenancy.admin.v1.GetServerStatsRequest
+	29, // 41: scimtenancy.admin.v1.TenantAdminService.MoveTenant:input_type -> scimtenancy.admin.v1.MoveTenantRequest
+	25, // 42: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:input_type -> scimtenancy.admin.v1.DeleteTenantRequest
+	36, // 43: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:input_type -> scimtenancy.admin.v1.ListAuditEventsRequest
+	7,  // 44: scimtenancy.admin.v1.TenantAdminService.CreateTenant:output_type -> scimtenancy.admin.v1.CreateTenantResponse
+	9,  // 45: scimtenancy.admin.v1.TenantAdminService.GetTenant:output_type -> scimtenancy.admin.v1.GetTenantResponse
+	11, // 46: scimtenancy.admin.v1.TenantAdminService.ListTenants:output_type -> scimtenancy.admin.v1.ListTenantsResponse
+	13, // 47: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:output_type -> scimtenancy.admin.v1.IssueApiKeyResponse
+	16, // 48: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:output_type -> scimtenancy.admin.v1.ListApiKeysResponse
+	18, // 49: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:output_type -> scimtenancy.admin.v1.RevokeApiKeyResponse
+	20, // 50: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:output_type -> scimtenancy.admin.v1.RotateApiKeyResponse
+	22, // 51: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:output_type -> scimtenancy.admin.v1.SuspendTenantResponse
+	24, // 52: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:output_type -> scimtenancy.admin.v1.ActivateTenantResponse
+	28, // 53: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:output_type -> scimtenancy.admin.v1.RegisterSchemaExtensionResponse
+	32, // 54: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:output_type -> scimtenancy.admin.v1.UpdateTenantResponse
+	34, // 55: scimtenancy.admin.v1.TenantAdminService.GetServerStats:output_type -> scimtenancy.admin.v1.GetServerStatsResponse
+	30, // 56: scimtenancy.admin.v1.TenantAdminService.MoveTenant:output_type -> scimtenancy.admin.v1.MoveTenantResponse
+	26, // 57: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:output_type -> scimtenancy.admin.v1.DeleteTenantResponse
+	37, // 58: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:output_type -> scimtenancy.admin.v1.ListAuditEventsResponse
+	44, // [44:59] is the sub-list for method output_type
+	29, // [29:44] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_scimtenancy_admin_v1_admin_proto_init() }
@@ -2476,7 +2568,7 @@ func file_scimtenancy_admin_v1_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scimtenancy_admin_v1_admin_proto_rawDesc), len(file_scimtenancy_admin_v1_admin_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -25,6 +25,12 @@ class TenantStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TENANT_STATUS_SUSPENDED: _ClassVar[TenantStatus]
     TENANT_STATUS_MOVING: _ClassVar[TenantStatus]
 
+class Compatibility(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COMPATIBILITY_UNSPECIFIED: _ClassVar[Compatibility]
+    COMPATIBILITY_STRICT: _ClassVar[Compatibility]
+    COMPATIBILITY_LENIENT: _ClassVar[Compatibility]
+
 class AuditOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AUDIT_OUTCOME_UNSPECIFIED: _ClassVar[AuditOutcome]
@@ -39,13 +45,16 @@ TENANT_STATUS_UNSPECIFIED: TenantStatus
 TENANT_STATUS_ACTIVE: TenantStatus
 TENANT_STATUS_SUSPENDED: TenantStatus
 TENANT_STATUS_MOVING: TenantStatus
+COMPATIBILITY_UNSPECIFIED: Compatibility
+COMPATIBILITY_STRICT: Compatibility
+COMPATIBILITY_LENIENT: Compatibility
 AUDIT_OUTCOME_UNSPECIFIED: AuditOutcome
 AUDIT_OUTCOME_PENDING: AuditOutcome
 AUDIT_OUTCOME_SUCCESS: AuditOutcome
 AUDIT_OUTCOME_FAILURE: AuditOutcome
 
 class Tenant(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits", "permissions")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits", "permissions", "compatibility")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +62,7 @@ class Tenant(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    COMPATIBILITY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
@@ -60,7 +70,8 @@ class Tenant(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     limits: Limits
     permissions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ...) -> None: ...
+    compatibility: Compatibility
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_users", "max_groups")
@@ -71,18 +82,20 @@ class Limits(_message.Message):
     def __init__(self, max_users: _Optional[int] = ..., max_groups: _Optional[int] = ...) -> None: ...
 
 class CreateTenantRequest(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level", "limits", "permissions")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "limits", "permissions", "compatibility")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    COMPATIBILITY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
     limits: Limits
     permissions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ...) -> None: ...
+    compatibility: Compatibility
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ...) -> None: ...
 
 class CreateTenantResponse(_message.Message):
     __slots__ = ("tenant",)
@@ -255,18 +268,20 @@ class MoveTenantResponse(_message.Message):
     def __init__(self, tenant: _Optional[_Union[Tenant, _Mapping]] = ...) -> None: ...
 
 class UpdateTenantRequest(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "limits", "permissions", "update_permissions")
+    __slots__ = ("tenant_id", "display_name", "limits", "permissions", "update_permissions", "compatibility")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     UPDATE_PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    COMPATIBILITY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     limits: Limits
     permissions: _containers.RepeatedScalarFieldContainer[str]
     update_permissions: bool
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., update_permissions: _Optional[bool] = ...) -> None: ...
+    compatibility: Compatibility
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., update_permissions: _Optional[bool] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ...) -> None: ...
 
 class UpdateTenantResponse(_message.Message):
     __slots__ = ("tenant",)

@@ -194,7 +194,7 @@ class TenantAdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateTenant(self, request, context):
-        """UpdateTenant changes a tenant's name, limits or permissions.
+        """UpdateTenant changes a tenant's name, limits, permissions or compatibility profile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
