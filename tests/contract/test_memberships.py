@@ -240,6 +240,7 @@ async def test_held_reads_named_members_and_leaving_everywhere_empties_them(
     await memberships.add(other, "g1", users("u1"))
     held = await memberships.held(tenant, "g1", ["u1", "nobody"])
     assert held == [Member("u1", "User", "Ann")]
-    await memberships.leave_everywhere(tenant, "u1")
+    assert await memberships.leave_everywhere(tenant, Member("u1", "Group")) == []  # not as a Group
+    assert await memberships.leave_everywhere(tenant, Member("u1", "User")) == ["g1", "g2"]
     assert await memberships.groups_of(tenant, ["u1", "u2"]) == {"u2": ["g1", "g2"]}
     assert await memberships.groups_of(other, ["u1"]) == {"u1": ["g1"]}

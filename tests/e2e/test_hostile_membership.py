@@ -185,10 +185,10 @@ async def test_a_user_delete_cut_short_leaves_no_member_behind_after_a_retry(
     original = memberships.leave_everywhere
     timeouts = [ScimError.unavailable("the database timed out; retry")]
 
-    async def leave_everywhere(tenant: Tenant, member_id: str) -> None:
-        if member_id == user and timeouts:
+    async def leave_everywhere(tenant: Tenant, member: Member) -> list[str]:
+        if member.value == user and timeouts:
             raise timeouts.pop()
-        await original(tenant, member_id)
+        return await original(tenant, member)
 
     monkeypatch.setattr(memberships, "leave_everywhere", leave_everywhere)
     assert_scim_error(await scim.delete(f"/Users/{user}"), 503)
@@ -197,3 +197,29 @@ async def test_a_user_delete_cut_short_leaves_no_member_behind_after_a_retry(
     tenant = await stack.app.administration.get_tenant(scim.tenant_id)
     assert await memberships.groups_of(tenant, [user]) == {}
     assert [await _members(scim, group) for group in groups] == [set(), set(), set()]
+
+
+async def test_a_delete_on_the_wrong_endpoint_leaves_the_memberships_alone(stack: Stack) -> None:
+    """DELETE /Groups/<a user's id> is 404; it must not take that User out of its groups
+    (memberships are found by member id, and a retried delete finishes an interrupted one)."""
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    user, other = await _users(scim, 2)
+    inner = await _group(scim, other)
+    group = await _group(scim, user, inner)
+    assert (await scim.delete(f"/Groups/{user}")).status_code == 404
+    assert (await scim.delete(f"/Users/{inner}")).status_code == 404
+    assert await _members(scim, group) == {user, inner}
+
+
+async def test_a_removal_by_filter_then_an_add_of_the_same_member_keeps_it(stack: Stack) -> None:
+    scim = await stack.tenant(IsolationLevel.STANDARD)
+    kept, gone = await _users(scim, 2)
+    group = await _group(scim, kept, gone)
+    answer = await _patch(
+        scim,
+        group,
+        {"op": "remove", "path": 'members[type eq "User"]'},
+        {"op": "add", "path": "members", "value": [{"value": kept}]},
+    )
+    assert answer.status_code == 204, answer.text
+    assert await _members(scim, group) == {kept}  # as the two operations in order give

@@ -49,6 +49,24 @@ def inline_members(attributes: JsonObject) -> tuple[JsonObject, list[JsonObject]
     return rest, [m for m in held if isinstance(m, dict) and isinstance(m.get("value"), str)]
 
 
+class MemberBudget:
+    """How many members one list answer may carry: a page of 1,000 groups of 100,000 members
+    each is not an answer to give (a single group's GET has no such bound)."""
+
+    def __init__(self, members: int) -> None:
+        self._left = members
+        self._limit = members
+
+    def spend(self, count: int) -> None:
+        self._left -= count
+        if self._left < 0:
+            raise ScimError.bad_request(
+                "tooMany",
+                f"the groups of this page hold more than {self._limit} members; ask for fewer "
+                "with count, or leave members out with excludedAttributes=members",
+            )
+
+
 class GroupMembers:
     def __init__(
         self,
@@ -60,7 +78,6 @@ class GroupMembers:
         self._repository = repository
         self._memberships = repository.memberships
         self._registry = registry
-        self._limits = limits
         self._max_scan = max_scan
 
     async def resolve(
@@ -118,8 +135,9 @@ class GroupMembers:
     ) -> Callable[[], Awaitable[None]]:
         """Writes the change; returns what takes it back (it undoes itself if it fails)."""
         removed = await self._memberships.held(tenant, group_id, change.removed)
-        if change.removal_filters:
-            removed += await self._matching(tenant, group_id, change)
+        if change.removal_filters:  # they come before any add of the change (remove_matching)
+            matched = await self._matching(tenant, group_id, change)
+            removed += [m for m in matched if m.value not in change.added]
         if change.reset:
             keep = {m.value for m in added}
             async for batch in self._memberships.member_batches(tenant, group_id):
@@ -131,6 +149,7 @@ class GroupMembers:
         async def undo() -> None:
             await self._memberships.remove(tenant, group_id, [m.value for m in new])
             await self._memberships.add(tenant, group_id, removed)
+            await self.settle(tenant, group_id, removed)  # one may have been deleted meanwhile
 
         try:
             if removed:
@@ -208,20 +227,35 @@ class GroupMembers:
 
         moved = replace(group, attributes=attributes)
         along = partial(self.applied, tenant, group.id, change, added)
-        return await self._repository.replace(tenant, GROUP, moved, group.version, along)
+        if not await self._repository.replace(tenant, GROUP, moved, group.version, along):
+            return False
+        await asyncio.shield(self.settle(tenant, group.id, added))
+        return True
 
-    async def members_of(self, tenant: Tenant, group: StoredResource) -> StoredResource:
+    async def members_of(
+        self, tenant: Tenant, group: StoredResource, budget: MemberBudget | None = None
+    ) -> StoredResource:
         """The group with its `members` attribute, read from the index a batch at a time."""
         attributes, legacy = inline_members(group.attributes)
         members: list[JsonObject] = []
         async for batch in self._memberships.member_batches(tenant, group.id):
+            if budget is not None:
+                budget.spend(len(batch))
             members += [m.as_json() for m in batch]
         if legacy:
             held = {m["value"] for m in members}
-            members += [m for m in legacy if m["value"] not in held]
+            members += await self._existing(tenant, [m for m in legacy if m["value"] not in held])
         if members:
             attributes = {**attributes, "members": members}
         return replace(group, attributes=attributes)
+
+    async def _existing(self, tenant: Tenant, legacy: list[JsonObject]) -> list[JsonObject]:
+        """Inline members of a group not yet moved, without those deleted since (a deletion
+        only sees the index): one lookup per member type, for such groups only."""
+        change = MembershipChange()
+        change.add(legacy)
+        current = {m.value: m for m in await self.resolve(tenant, change, drop_missing=True)}
+        return [current[m["value"]].as_json() for m in legacy if m["value"] in current]
 
     async def with_groups(
         self, tenant: Tenant, resources: Sequence[StoredResource]
@@ -245,11 +279,13 @@ class GroupMembers:
             g.id: _display(g) for g in await self._repository.get_many(tenant, GROUP, group_ids)
         }
 
-    async def leave_all(self, tenant: Tenant, member_id: str, now: datetime) -> None:
+    async def leave_all(
+        self, tenant: Tenant, type_name: str, member_id: str, now: datetime
+    ) -> None:
         """A deleted resource leaves every group it was a member of (RFC 7643 §4.2); each of
         those groups gets a new version. Work per group is constant."""
-        groups = (await self._memberships.groups_of(tenant, [member_id])).get(member_id, [])
-        await self._memberships.leave_everywhere(tenant, member_id)  # one write, done first
+        member = Member(member_id, type_name)
+        groups = await self._memberships.leave_everywhere(tenant, member)  # one write, first
         gate = asyncio.Semaphore(_TOUCH_CONCURRENCY)
 
         async def touch(group_id: str) -> None:

@@ -46,7 +46,7 @@ from scimtenancy_server.domain.tenant import Tenant, TenantContext, TenantStatus
 from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
 from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.audit import AuditEntry, AuditLog
-from scimtenancy_server.services.group_members import GroupMembers, inline_members
+from scimtenancy_server.services.group_members import GroupMembers, MemberBudget, inline_members
 from scimtenancy_server.services.shared_namespace import SharedNamespace, read_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
 
@@ -239,16 +239,23 @@ class ResourceService:
         return (await self.complete(owner, [resource], projection))[0]
 
     async def complete(
-        self, owner: Tenant, resources: Sequence[StoredResource], projection: Projection | None
+        self,
+        owner: Tenant,
+        resources: Sequence[StoredResource],
+        projection: Projection | None,
+        budget: MemberBudget | None = None,
     ) -> builtins.list[StoredResource]:
         """Resources of `owner` with the computed attributes `projection` may show: a User's
-        `groups` (RFC 7643 §4.1.2) and a Group's `members`, from the membership index."""
+        `groups` (RFC 7643 §4.1.2) and a Group's `members`, from the membership index (within
+        `budget`, for a page of several groups)."""
         if projection is None:
             return [_stored_form(r) for r in resources]
         completed = list(resources)
         if projection.may_include("members"):
             completed = [
-                await self._members.members_of(owner, r) if r.resource_type == GROUP.name else r
+                await self._members.members_of(owner, r, budget)
+                if r.resource_type == GROUP.name
+                else r
                 for r in completed
             ]
         else:
@@ -384,7 +391,7 @@ class ResourceService:
         if rt.name == GROUP.name:
             await self._repository.memberships.clear(tenant, resource_id)
         if rt.name in MEMBER_TYPES:
-            await self._members.leave_all(tenant, resource_id, self._clock())
+            await self._members.leave_all(tenant, rt.name, resource_id, self._clock())
 
     async def list(
         self, ctx: TenantContext, type_key: str, request: ListRequest, *, in_url: bool = True
@@ -400,9 +407,11 @@ class ResourceService:
         sort = resolve_sort(rt, request.sort_by, request.sort_order, self.limits)
         start, limit = self._start(ctx, rt.name, request)
         found = await self._shared.list(ctx, rt, where, start - 1, limit, sort, self._max_scan)
-        resources = await self.complete(ctx.tenant, found.own, request.projection)
+        budget = MemberBudget(self._max_scan)
+        resources = await self.complete(ctx.tenant, found.own, request.projection, budget)
         if found.namespace is not None:
-            resources += await self.complete(found.namespace, found.shared, request.projection)
+            shared = await self.complete(found.namespace, found.shared, request.projection, budget)
+            resources += shared
         page = Page(found.total, resources)
         return self._result(ctx, rt.name, request, page, start, limit)
 
@@ -454,7 +463,7 @@ class ResourceService:
             assert where is not None
             check_filter(registry.all()[0], where)  # raises the first type's complaint
         start, limit = self._start(ctx, _EVERY_TYPE, request)
-        skip, total = start - 1, 0
+        skip, total, budget = start - 1, 0, MemberBudget(self._max_scan)
         found: list[StoredResource] = []
         for rt in types:
             sort = resolve_sort(rt, request.sort_by, request.sort_order, self.limits)
@@ -463,7 +472,7 @@ class ResourceService:
             )
             total += page.total
             skip = max(0, skip - page.total)
-            found += await self.complete(ctx.tenant, page.resources, request.projection)
+            found += await self.complete(ctx.tenant, page.resources, request.projection, budget)
         return self._result(ctx, _EVERY_TYPE, request, Page(total, found), start, limit)
 
     async def health(self, ctx: TenantContext) -> Health:
@@ -487,8 +496,9 @@ class ResourceService:
 
     async def move_inline_members(self, tenant: Tenant, page_size: int = 500) -> int:
         """Moves the members that groups stored before memberships had their own documents
-        hold inline into the membership index; online and idempotent. Returns how many groups
-        moved."""
+        hold inline into the membership index; online and idempotent. Creates the membership
+        indexes first, for tenants provisioned before them. Returns how many groups moved."""
+        await self._repository.provision(tenant, self.types(tenant).all())
         moved, offset = 0, 0
         while page := (
             await self._repository.list(tenant, GROUP, None, offset, page_size)
@@ -527,6 +537,22 @@ class ResourceService:
             if page.resources:
                 return page.resources[0].id
         raise ScimError.not_found("no User of this tenant matches the credential's subject")
+
+    async def _after_write(
+        self,
+        tenant: Tenant,
+        rt: ResourceType,
+        before: StoredResource,
+        after: StoredResource,
+        added: builtins.list[Member],
+    ) -> None:
+        """What follows a write even if the caller stops waiting: added members deleted
+        meanwhile are taken out again, and a renamed member's groups show its new name."""
+        await self._members.settle(tenant, after.id, added)
+        if rt.name in MEMBER_TYPES and display_name(after.attributes) != display_name(
+            before.attributes
+        ):
+            await self._members.renamed(tenant, rt.name, after.id)
 
     def _page(self, request: ListRequest) -> tuple[int, int]:
         if request.cursor is not None and request.start_index is not None:
@@ -574,11 +600,7 @@ class ResourceService:
             if not members.empty:
                 along = partial(self._members.applied, ctx.tenant, resource_id, members, added)
             if await self._repository.replace(ctx.tenant, rt, updated, current.version, along):
-                await self._members.settle(ctx.tenant, resource_id, added)
-                if rt.name in MEMBER_TYPES and display_name(attributes) != display_name(
-                    current.attributes
-                ):
-                    await self._members.renamed(ctx.tenant, rt.name, resource_id)
+                await asyncio.shield(self._after_write(ctx.tenant, rt, current, updated, added))
                 return updated
             if if_match:
                 raise _changed(rt, resource_id)

@@ -62,9 +62,11 @@ async def _sync_members(
     memberships: MembershipStore, source: Tenant, target: Tenant, group_id: str
 ) -> None:
     wanted = {m.value: m async for m in memberships.members(source, group_id)}
-    present = {m.value async for m in memberships.members(target, group_id)}
-    await memberships.add(target, group_id, [m for i, m in wanted.items() if i not in present])
-    await memberships.remove(target, group_id, present - wanted.keys())
+    present = {m.value: m async for m in memberships.members(target, group_id)}
+    # Members renamed since the last copy are written again, with their current display.
+    stale = [i for i, m in present.items() if wanted.get(i) != m]
+    await memberships.remove(target, group_id, stale)
+    await memberships.add(target, group_id, [m for i, m in wanted.items() if present.get(i) != m])
 
 
 async def move_tenant(

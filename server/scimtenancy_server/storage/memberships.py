@@ -51,8 +51,9 @@ class MembershipStore(ABC):
         """Which of `member_ids` are members of the group, as stored."""
 
     @abstractmethod
-    async def leave_everywhere(self, tenant: Tenant, member_id: str) -> None:
-        """Takes the member out of every group it belongs to."""
+    async def leave_everywhere(self, tenant: Tenant, member: Member) -> list[str]:
+        """Takes the member (by id and resource type) out of every group it belongs to;
+        returns those groups' ids."""
 
     @abstractmethod
     async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
@@ -135,9 +136,13 @@ class InMemoryMembershipStore(MembershipStore):
         members = self._by_group.get((tenant.tenant_id, group_id), {})
         return [members[i] for i in set(member_ids) if i in members]
 
-    async def leave_everywhere(self, tenant: Tenant, member_id: str) -> None:
-        for group_id in list(self._by_member.get((tenant.tenant_id, member_id), ())):
-            await self.remove(tenant, group_id, [member_id])
+    async def leave_everywhere(self, tenant: Tenant, member: Member) -> list[str]:
+        left = []
+        for group_id in sorted(self._by_member.get((tenant.tenant_id, member.value), ())):
+            if self._by_group[(tenant.tenant_id, group_id)][member.value].type == member.type:
+                await self.remove(tenant, group_id, [member.value])
+                left.append(group_id)
+        return left
 
     async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
         counts = self._members_of_tenant.get(tenant.tenant_id, {})

@@ -22,9 +22,6 @@ from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.storage.memberships import BATCH, MembershipStore
 from scimtenancy_server.storage.mongo_errors import database_errors, is_duplicate
 
-# Documents per insert or `$in` batch: well inside MongoDB's 16 MB message limit.
-_BATCH = BATCH
-
 
 class MongoMembershipStore(MembershipStore):
     def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
@@ -72,9 +69,9 @@ class MongoMembershipStore(MembershipStore):
 
     async def add(self, tenant: Tenant, group_id: str, members: Sequence[Member]) -> None:
         collection = self._collection(tenant)
-        for start in range(0, len(members), _BATCH):
+        for start in range(0, len(members), BATCH):
             documents = [
-                self._document(tenant, group_id, m) for m in members[start : start + _BATCH]
+                self._document(tenant, group_id, m) for m in members[start : start + BATCH]
             ]
             with database_errors():
                 try:
@@ -88,8 +85,8 @@ class MongoMembershipStore(MembershipStore):
         ids = [self._id(tenant, group_id, m) for m in member_ids]
         collection = self._collection(tenant)
         with database_errors():
-            for start in range(0, len(ids), _BATCH):
-                batch = ids[start : start + _BATCH]
+            for start in range(0, len(ids), BATCH):
+                batch = ids[start : start + BATCH]
                 # The `_id` names the tenant (its prefix, or the tenant's own collection).
                 selector = {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
                 await collection.delete_many(selector)
@@ -113,10 +110,10 @@ class MongoMembershipStore(MembershipStore):
         wanted, found = list(member_ids), dict[str, list[str]]()
         collection = self._collection(tenant)
         with database_errors():
-            for start in range(0, len(wanted), _BATCH):
-                selector = self._scoped(tenant, {"member": {"$in": wanted[start : start + _BATCH]}})
+            for start in range(0, len(wanted), BATCH):
+                selector = self._scoped(tenant, {"member": {"$in": wanted[start : start + BATCH]}})
                 cursor = collection.find(selector, {"member": 1, "group": 1, "_id": 0})
-                async for document in cursor.batch_size(_BATCH):
+                async for document in cursor.batch_size(BATCH):
                     found.setdefault(document["member"], []).append(document["group"])
         return {member: sorted(groups) for member, groups in found.items()}
 
@@ -127,16 +124,20 @@ class MongoMembershipStore(MembershipStore):
         found: list[Member] = []
         projection = {"member": 1, "type": 1, "display": 1, "_id": 0}
         with database_errors():
-            for start in range(0, len(ids), _BATCH):
-                batch = ids[start : start + _BATCH]
+            for start in range(0, len(ids), BATCH):
+                batch = ids[start : start + BATCH]
                 selector = {"_id": batch[0]} if len(batch) == 1 else {"_id": {"$in": batch}}
                 async for d in self._collection(tenant).find(selector, projection):
                     found.append(Member(d["member"], d["type"], d.get("display")))
         return found
 
-    async def leave_everywhere(self, tenant: Tenant, member_id: str) -> None:
+    async def leave_everywhere(self, tenant: Tenant, member: Member) -> list[str]:
+        selector = self._scoped(tenant, {"member": member.value, "type": member.type})
+        collection = self._collection(tenant)
         with database_errors():
-            await self._collection(tenant).delete_many(self._scoped(tenant, {"member": member_id}))
+            groups = [d["group"] async for d in collection.find(selector, {"group": 1})]
+            await collection.delete_many(selector)
+        return sorted(groups)
 
     async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
         cursor = self._collection(tenant).find(self._scoped(tenant, {}), {"member": 1, "_id": 0})
