@@ -1,6 +1,18 @@
-"""What both processes promise about the answers they give, written once."""
+"""The contract between the transcoder and the tenancy server, written once: the gRPC
+metadata keys, where a SCIM error travels in a gRPC status, the SCIM message URNs, and what
+both promise about the answers they give."""
 
 from __future__ import annotations
+
+# gRPC metadata the transcoder sends with every call.
+TENANT_HINT_KEY = "x-scim-tenant-hint"  # the tenant the URL names, if any
+BASE_URL_KEY = "x-scim-base-url"  # where the client sent the request; references render from it
+# The trailing metadata that carries a `google.rpc.Status` with the SCIM error's details.
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+# SCIM message URNs (RFC 7644 §3.12, §3.4.2).
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 # A SCIM error's `detail` is a sentence for a person: it may quote a client's value, never at
 # length, whichever process writes it.

@@ -6,9 +6,8 @@ import pytest
 from e2e.stack import Stack
 from helpers import user_body
 
+from scimtenancy_common.wire import ERROR_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
-
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def assert_scim_error(response: object, status: int, scim_type: str | None = None) -> None:

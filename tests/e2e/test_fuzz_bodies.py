@@ -35,12 +35,12 @@ from e2e.fuzz_strategies import (
     user_bodies,
 )
 from e2e.stack import ScimClient, Stack
-from e2e.test_bad_input import ERROR_SCHEMA
 from e2e.test_tenant_extensions import register
 from helpers import user_body
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
+from scimtenancy_common.wire import ERROR_SCHEMA
 from scimtenancy_server.domain.errors import MAX_DETAIL_LENGTH
 from scimtenancy_server.domain.schema import (
     GROUP_SCHEMA,

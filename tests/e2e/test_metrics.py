@@ -13,8 +13,8 @@ from telemetry_capture import telemetry_capture
 
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2, resources_pb2_grpc
+from scimtenancy_common.wire import TENANT_HINT_KEY
 from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.rpc.context import TENANT_HINT_KEY
 
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
 

@@ -8,11 +8,9 @@ from google.rpc import status_pb2
 from starlette.responses import Response
 
 from scimtenancy.errors.v1 import errors_pb2
-from scimtenancy_common.wire import short_detail
+from scimtenancy_common.wire import ERROR_SCHEMA, STATUS_DETAILS_KEY, short_detail
 
-SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_MEDIA_TYPE = "application/scim+json"
-_STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 # Used only when the server sent no ScimError detail (e.g. it was unreachable).
 _HTTP_STATUS = {
@@ -51,7 +49,7 @@ class HttpScimError(Exception):
 
 def error_response(error: HttpScimError) -> Response:
     body: dict[str, object] = {
-        "schemas": [SCIM_ERROR_SCHEMA],
+        "schemas": [ERROR_SCHEMA],
         "status": str(error.status),
         "detail": error.detail,
     }
@@ -67,7 +65,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> HttpScimError:
     trailers = dict(error.trailing_metadata() or ())
     retry_after = trailers.get("retry-after")
     headers = {"Retry-After": retry_after} if isinstance(retry_after, str) else None
-    details = trailers.get(_STATUS_DETAILS_KEY)
+    details = trailers.get(STATUS_DETAILS_KEY)
     if isinstance(details, bytes):
         detail = _scim_detail(details)
         if detail is not None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimtenancy_common.wire import ERROR_SCHEMA, LIST_RESPONSE_SCHEMA
+
 JsonSchema = dict[str, Any]
 
-ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
-LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -83,7 +83,7 @@ META = _object(
 ERROR = _object(
     ["schemas", "status", "detail"],
     {
-        "schemas": exactly(ERROR_URN),
+        "schemas": exactly(ERROR_SCHEMA),
         "status": {**STATUS, "description": "The HTTP status, as a string."},
         "scimType": {"enum": list(SCIM_TYPES)},
         "detail": STRING,
@@ -99,7 +99,7 @@ def list_response(item: JsonSchema) -> JsonSchema:
     return _object(
         ["schemas", "totalResults", "itemsPerPage", "Resources"],
         {
-            "schemas": exactly(LIST_RESPONSE_URN),
+            "schemas": exactly(LIST_RESPONSE_SCHEMA),
             "totalResults": {"type": "integer", "minimum": 0},
             "startIndex": {"type": "integer", "minimum": 1},
             "itemsPerPage": {"type": "integer", "minimum": 0},

@@ -14,13 +14,14 @@ from starlette.responses import Response
 from scimtenancy.discovery.v1 import discovery_pb2 as dpb
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy_common.logs import tenant_var
+from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA
 from scimtenancy_transcoder.body import read_body
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE, HttpScimError, from_rpc_error
 from scimtenancy_transcoder.rpc_client import CallOptions, ResourceClient
 from scimtenancy_transcoder.strategies import UrlStrategy
 
-LIST_RESPONSE_SCHEMA = b"urn:ietf:params:scim:api:messages:2.0:ListResponse"
 _Reply = TypeVar("_Reply")
+_LIST_RESPONSE = LIST_RESPONSE_SCHEMA.encode()
 # Credentials travel as gRPC metadata, which the server caps (bootstrap.MAX_METADATA_BYTES);
 # the largest tokens identity providers issue are a few kilobytes.
 MAX_AUTHORIZATION_BYTES = 16_384
@@ -295,7 +296,7 @@ def _list_body(reply: pb.ListResourcesResponse | pb.SearchResourcesResponse) -> 
             if value
         )
     head = (
-        b'{"schemas":["' + LIST_RESPONSE_SCHEMA + b'"],"totalResults":%d,%s'
+        b'{"schemas":["' + _LIST_RESPONSE + b'"],"totalResults":%d,%s'
         b'"itemsPerPage":%d,"Resources":[' % (reply.total_results, paging, len(reply.resources))
     )
     return head + b",".join(r.json for r in reply.resources) + b"]}"

@@ -10,10 +10,9 @@ from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
 from scimtenancy_common.grpc_tls import PLAINTEXT, ChannelSecurity
 from scimtenancy_common.logs import REQUEST_ID_KEY, request_id_var
+from scimtenancy_common.wire import BASE_URL_KEY, TENANT_HINT_KEY
 from scimtenancy_transcoder.observability import client_interceptors
 
-TENANT_HINT_KEY = "x-scim-tenant-hint"
-BASE_URL_KEY = "x-scim-base-url"
 # A page of up to 1,000 resources can pass gRPC's 4 MB default; the server is trusted.
 CHANNEL_OPTIONS = (("grpc.max_receive_message_length", -1),)
 

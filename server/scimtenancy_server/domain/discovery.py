@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry, Schema, load_schema
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
-LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 # RFC 7643 §7, §8.7.2: the schemas of the discovery documents themselves. They describe
 # documents only: no resource type has them, so nothing is stored or validated under them.

@@ -7,10 +7,6 @@ from dataclasses import dataclass
 
 from scimtenancy_server.domain.tenant import TenantContext
 
-# Metadata keys the transcoder (or any caller) may send; see resources.proto.
-TENANT_HINT_KEY = "x-scim-tenant-hint"
-BASE_URL_KEY = "x-scim-base-url"
-
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:

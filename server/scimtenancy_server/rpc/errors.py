@@ -7,10 +7,9 @@ from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from scimtenancy.errors.v1 import errors_pb2
+from scimtenancy_common.wire import STATUS_DETAILS_KEY
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.services.rate_limits import RateLimited
-
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 _CODES = {
     400: grpc.StatusCode.INVALID_ARGUMENT,

@@ -11,14 +11,9 @@ from typing import Any
 import grpc
 
 from scimtenancy_common.telemetry import tracing_enabled
+from scimtenancy_common.wire import BASE_URL_KEY, TENANT_HINT_KEY
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.rpc.context import (
-    BASE_URL_KEY,
-    TENANT_HINT_KEY,
-    RequestContext,
-    enter_request,
-    leave_request,
-)
+from scimtenancy_server.rpc.context import RequestContext, enter_request, leave_request
 from scimtenancy_server.rpc.errors import abort
 from scimtenancy_server.rpc.observability import (
     Observation,

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from scimtenancy_common.wire import ERROR_SCHEMA
 from scimtenancy_server.domain.bulk import (
     BULK_RESPONSE_SCHEMA,
     BulkOperation,
@@ -23,7 +24,6 @@ from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.resources import ResourceService
 
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 _SUCCESS = {"POST": 201, "PUT": 200, "PATCH": 200, "DELETE": 204}
 
 
