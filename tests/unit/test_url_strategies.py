@@ -8,7 +8,7 @@ import pytest
 from starlette.requests import Request
 
 from scimtenancy_common.settings import Settings
-from scimtenancy_server.dev import banner
+from scimtenancy_dev.main import banner
 from scimtenancy_transcoder.errors import HttpScimError
 from scimtenancy_transcoder.main import load_transcoder_settings
 from scimtenancy_transcoder.openapi import servers
