@@ -5,28 +5,19 @@ done; with one, every `Location`, `meta.location` and `$ref` starts with it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 from e2e.stack import STRATEGIES, ScimClient, Stack, running_stack, server_settings
 from e2e.test_bad_input import assert_scim_error
+from e2e.test_groups import group_body
 from helpers import user_body
 
-from scimtenancy_server.domain.schema import GROUP_SCHEMA
 from scimtenancy_server.domain.tenant import IsolationLevel
 
 FORGED = {"Host": "evil.example.com"}
 PUBLIC_URL = "https://scim.test:8443"  # its host is the stack's base domain (subdomain strategy)
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
-
-
-def group_body(name: str, *members: str) -> dict[str, Any]:
-    return {
-        "schemas": [GROUP_SCHEMA],
-        "displayName": name,
-        "members": [{"value": m} for m in members],
-    }
 
 
 def assert_not_served(response: httpx.Response) -> None:

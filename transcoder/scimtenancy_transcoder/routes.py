@@ -71,10 +71,7 @@ class ScimRoutes:
     ) -> Response:
         """One resource, with its `Location` (RFC 7644 §3.3, and as §3.4.1 and §3.5.1 show it
         on reads and replacements) and `ETag` (§3.14)."""
-        headers = {
-            "ETag": resource.version,
-            "Location": f"{options.base_url}/{endpoint}/{resource.id}",
-        }
+        headers = _resource_headers(resource, options, endpoint)
         return Response(resource.json, status, headers, media_type=SCIM_MEDIA_TYPE)
 
     async def create(self, request: Request) -> Response:
@@ -139,10 +136,7 @@ class ScimRoutes:
             options,
         )
         if reply.minimal:
-            headers = {
-                "ETag": reply.resource.version,
-                "Location": f"{options.base_url}/{endpoint}/{reply.resource.id}",
-            }
+            headers = _resource_headers(reply.resource, options, endpoint)
             if preference == pb.RETURN_PREFERENCE_MINIMAL:
                 headers["Preference-Applied"] = "return=minimal"  # RFC 7240 §3
             return Response(status_code=204, headers=headers)
@@ -254,6 +248,10 @@ _RETURN_PREFERENCES = {
 }
 # The Prefer header text read for `return=`; real clients send a few dozen bytes.
 _MAX_PREFER = 1024
+
+
+def _resource_headers(resource: pb.Resource, options: CallOptions, endpoint: str) -> dict[str, str]:
+    return {"ETag": resource.version, "Location": f"{options.base_url}/{endpoint}/{resource.id}"}
 
 
 def _return_preference(headers: list[str]) -> pb.ReturnPreference:

@@ -74,14 +74,17 @@ class MembershipStore(ABC):
 
 
 class InMemoryMembershipStore(MembershipStore):
-    """Two indexes, as a database would keep them: members by group, groups by member."""
+    """Two indexes, as a database would keep them: members by group, and per tenant the
+    groups of each member."""
 
     def __init__(self) -> None:
         self._by_group: dict[tuple[str, str], dict[str, Member]] = {}
-        self._by_member: dict[tuple[str, str], set[str]] = {}
-        self._members_of_tenant: dict[str, dict[str, int]] = {}  # member → its groups
+        self._by_member: dict[str, dict[str, set[str]]] = {}
         # Each group's member ids in order, kept until the group's members change.
         self._ordered: dict[tuple[str, str], list[str]] = {}
+
+    def _groups(self, tenant_id: str) -> dict[str, set[str]]:
+        return self._by_member.setdefault(tenant_id, {})
 
     async def provision(self, tenant: Tenant) -> None:
         return None
@@ -89,11 +92,10 @@ class InMemoryMembershipStore(MembershipStore):
     async def add(self, tenant: Tenant, group_id: str, members: Sequence[Member]) -> None:
         held = self._by_group.setdefault((tenant.tenant_id, group_id), {})
         self._ordered.pop((tenant.tenant_id, group_id), None)
+        groups = self._groups(tenant.tenant_id)
         for member in members:
             if held.setdefault(member.value, member) is member:
-                self._by_member.setdefault((tenant.tenant_id, member.value), set()).add(group_id)
-                counts = self._members_of_tenant.setdefault(tenant.tenant_id, {})
-                counts[member.value] = counts.get(member.value, 0) + 1
+                groups.setdefault(member.value, set()).add(group_id)
 
     async def remove(self, tenant: Tenant, group_id: str, member_ids: Collection[str]) -> None:
         held = self._by_group.get((tenant.tenant_id, group_id), {})
@@ -105,14 +107,11 @@ class InMemoryMembershipStore(MembershipStore):
             self._by_group.pop((tenant.tenant_id, group_id), None)
 
     def _drop_index(self, tenant_id: str, member_id: str, group_id: str) -> None:
-        groups = self._by_member.get((tenant_id, member_id))
-        if groups is not None and group_id in groups:
-            groups.discard(group_id)
-            counts = self._members_of_tenant[tenant_id]
-            counts[member_id] -= 1
-            if not groups:
-                del self._by_member[(tenant_id, member_id)]
-                del counts[member_id]
+        groups = self._groups(tenant_id)
+        held = groups.get(member_id, set())
+        held.discard(group_id)
+        if not held:
+            groups.pop(member_id, None)
 
     async def member_batches(
         self, tenant: Tenant, group_id: str
@@ -127,8 +126,9 @@ class InMemoryMembershipStore(MembershipStore):
             yield [held[i] for i in ids if i in held]
 
     async def groups_of(self, tenant: Tenant, member_ids: Collection[str]) -> dict[str, list[str]]:
-        found = ((m, self._by_member.get((tenant.tenant_id, m))) for m in member_ids)
-        return {m: sorted(groups) for m, groups in found if groups}
+        groups = self._groups(tenant.tenant_id)
+        found = ((m, groups.get(m)) for m in member_ids)
+        return {m: sorted(held) for m, held in found if held}
 
     async def held(
         self, tenant: Tenant, group_id: str, member_ids: Collection[str]
@@ -138,18 +138,18 @@ class InMemoryMembershipStore(MembershipStore):
 
     async def leave_everywhere(self, tenant: Tenant, member: Member) -> list[str]:
         left = []
-        for group_id in sorted(self._by_member.get((tenant.tenant_id, member.value), ())):
+        for group_id in sorted(self._groups(tenant.tenant_id).get(member.value, ())):
             if self._by_group[(tenant.tenant_id, group_id)][member.value].type == member.type:
                 await self.remove(tenant, group_id, [member.value])
                 left.append(group_id)
         return left
 
     async def in_any_group(self, tenant: Tenant, at_most: int) -> set[str] | None:
-        counts = self._members_of_tenant.get(tenant.tenant_id, {})
-        return set(counts) if sum(counts.values()) <= at_most else None
+        groups = self._groups(tenant.tenant_id)
+        return set(groups) if sum(map(len, groups.values())) <= at_most else None
 
     async def rename(self, tenant: Tenant, member_id: str, display: str | None) -> None:
-        for group_id in self._by_member.get((tenant.tenant_id, member_id), set()):
+        for group_id in self._groups(tenant.tenant_id).get(member_id, set()):
             held = self._by_group[(tenant.tenant_id, group_id)]
             held[member_id] = replace(held[member_id], display=display)
 
@@ -163,5 +163,4 @@ class InMemoryMembershipStore(MembershipStore):
         for key in [k for k in self._by_group if k[0] == tenant.tenant_id]:
             del self._by_group[key]
             self._ordered.pop(key, None)
-        for member_id in self._members_of_tenant.pop(tenant.tenant_id, {}):
-            self._by_member.pop((tenant.tenant_id, member_id), None)
+        self._by_member.pop(tenant.tenant_id, None)
