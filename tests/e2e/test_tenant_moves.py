@@ -7,8 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
+import httpx
 import pytest
-from e2e.stack import ADMIN_TOKEN, Stack, running_stack, server_settings
+from e2e.stack import ADMIN_TOKEN, ScimClient, Stack, running_stack, server_settings
 from helpers import require_mongodb, user_body
 
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
@@ -90,4 +91,52 @@ async def test_writes_continue_through_a_move(
     assert (strict_users in collections) == (end is IsolationLevel.STRICT)
     if end is IsolationLevel.STRICT:
         leftovers = await database["users"].count_documents({"tenant_id": scim.tenant_id})
+        assert leftovers == 0
+
+
+@pytest.mark.parametrize("start", [IsolationLevel.STRICT, IsolationLevel.STANDARD])
+async def test_memberships_move_with_their_tenant_and_nobody_elses_do(
+    quick_stack: Stack, start: IsolationLevel
+) -> None:
+    end = IsolationLevel.STANDARD if start is IsolationLevel.STRICT else IsolationLevel.STRICT
+    scim = await quick_stack.tenant(start)
+    neighbour = await quick_stack.tenant(start)
+    group_schema = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+    async def group_of(client: ScimClient, names: list[str]) -> tuple[str, set[str]]:
+        ids = {(await client.post("/Users", user_body(n))).json()["id"] for n in names}
+        body = {
+            "schemas": [group_schema],
+            "displayName": "G",
+            "members": [{"value": i} for i in ids],
+        }
+        created = await client.post("/Groups", body)
+        assert created.status_code == 201, created.text
+        return created.json()["id"], ids
+
+    group, members = await group_of(scim, ["ann", "bob"])
+    theirs, their_members = await group_of(neighbour, ["cid"])
+    async with grpc.aio.insecure_channel(quick_stack.grpc_target) as channel:
+        admin = admin_pb2_grpc.TenantAdminServiceStub(channel)
+        await admin.MoveTenant(
+            admin_pb2.MoveTenantRequest(tenant_id=scim.tenant_id, isolation_level=LEVELS[end]),
+            metadata=ADMIN,
+        )
+
+    def values(answer: httpx.Response) -> set[str]:
+        return {m["value"] for m in answer.json().get("members", [])}
+
+    assert values(await scim.get(f"/Groups/{group}")) == members
+    user = next(iter(members))
+    groups = (await scim.get(f"/Users/{user}")).json()["groups"]
+    assert [g["value"] for g in groups] == [group]
+    found = await scim.get("/Groups", params={"filter": f'members[value eq "{user}"]'})
+    assert [g["id"] for g in found.json()["Resources"]] == [group]
+    assert values(await neighbour.get(f"/Groups/{theirs}")) == their_members
+    database = quick_stack.app.repository._database  # type: ignore[attr-defined]
+    strict = f"t.{scim.tenant_id}.memberships"
+    if end is IsolationLevel.STANDARD:
+        assert strict not in await database.list_collection_names()  # the old level is purged
+    else:
+        leftovers = await database["memberships"].count_documents({"tenant_id": scim.tenant_id})
         assert leftovers == 0
