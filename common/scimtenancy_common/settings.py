@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     mongodb_timeout_ms: int = Field(
         5000, gt=0, description="per-operation database timeout; past it requests get 503"
     )
+    mongodb_driver: Literal["motor", "pymongo"] = Field(
+        "motor", description="'motor' or PyMongo's native asyncio client 'pymongo'"
+    )
+    idempotency_retention_hours: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 30,
+        description="hours an Idempotency-Key's first answer is kept for replay",
+    )
     admin_token: SecretStr = Field(
         SecretStr(""), description="bearer token of the tenant admin API (empty: disabled)"
     )
@@ -162,7 +171,11 @@ class Settings(BaseSettings):
     # -- transcoder
     http_host: str = Field("127.0.0.1", description="address the HTTP transcoder binds")
     http_port: int = Field(8080, ge=0, le=65535, description="HTTP port")
-    grpc_target: str = Field("127.0.0.1:50051", description="the tenancy server's address")
+    grpc_target: str = Field(
+        "127.0.0.1:50051",
+        description="the tenancy server's address: host:port, several separated by commas "
+        "(balanced round-robin), or a gRPC name such as dns:///scim-server:50051",
+    )
     url_strategy: UrlStrategyName = Field(
         "path",
         description="tenant URLs: 'path' (/tenants/{tenant}/scim/v2), 'subdomain' "
@@ -181,6 +194,12 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1_048_576, gt=0, description="largest accepted request body")
     rpc_timeout: float = Field(10.0, gt=0, description="seconds before an RPC gives 503")
+    bulk_rpc_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="seconds a /Bulk request may run; operations not started by "
+        "then answer 503 each inside the BulkResponse",
+    )
 
     # -- both processes
     log_level: Literal["debug", "info", "warning", "error"] = Field(

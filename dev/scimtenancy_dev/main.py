@@ -82,7 +82,10 @@ async def run(settings: Settings) -> None:
     grpc_server, grpc_port = await build_grpc_server(app, settings)
     await grpc_server.start()
     client = ResourceClient(
-        f"127.0.0.1:{grpc_port}", settings.rpc_timeout, channel_security(settings)
+        f"127.0.0.1:{grpc_port}",
+        settings.rpc_timeout,
+        channel_security(settings),
+        settings.bulk_rpc_timeout,
     )
     http = build_server(settings, client)
     sock = _bind(settings.http_host, settings.http_port)

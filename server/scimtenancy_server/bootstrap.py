@@ -73,11 +73,12 @@ class Application:
 def _storage(settings: Settings) -> tuple[ResourceRepository, TenantStore, Any]:
     if settings.storage == "memory":
         return InMemoryResourceRepository(), InMemoryTenantStore(), None
-    from scimtenancy_server.storage.mongo import MongoResourceRepository, connect
+    from scimtenancy_server.storage.mongo import MongoResourceRepository
+    from scimtenancy_server.storage.mongo_driver import connect
     from scimtenancy_server.storage.mongo_tenants import MongoTenantStore
 
     instrument_mongodb_driver()
-    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms, settings.mongodb_driver)
     database = client[settings.mongodb_database]
     return MongoResourceRepository(database), MongoTenantStore(database), client
 

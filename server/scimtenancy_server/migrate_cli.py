@@ -33,7 +33,7 @@ from scimtenancy_server.services.migration import (
     migrate,
     mongo_source,
 )
-from scimtenancy_server.storage.mongo import connect
+from scimtenancy_server.storage.mongo_driver import connect
 from scimtenancy_server.storage.mongo_refold import RefoldReport, refold_shadow_fields
 
 app = typer.Typer(
@@ -178,7 +178,7 @@ def refold(
     if settings.storage != "mongodb":
         console.print("embedded storage keeps nothing across restarts: nothing to re-fold")
         return
-    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms, settings.mongodb_driver)
 
     async def work() -> RefoldReport:
         columns = (SpinnerColumn(), TextColumn("{task.completed} documents"), TimeElapsedColumn())

@@ -67,7 +67,12 @@ def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
 
 
 async def serve(settings: Settings) -> None:
-    client = ResourceClient(settings.grpc_target, settings.rpc_timeout, channel_security(settings))
+    client = ResourceClient(
+        settings.grpc_target,
+        settings.rpc_timeout,
+        channel_security(settings),
+        settings.bulk_rpc_timeout,
+    )
     try:
         await build_server(settings, client).serve()
     finally:

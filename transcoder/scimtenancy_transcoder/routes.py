@@ -60,9 +60,12 @@ class ScimRoutes:
         rpc: Callable[..., Awaitable[_Reply]],
         message: Any,
         options: CallOptions,
+        seconds: float | None = None,
     ) -> _Reply:
         try:
-            return await rpc(message, metadata=options.metadata(), timeout=self._client.timeout)
+            return await rpc(
+                message, metadata=options.metadata(), timeout=seconds or self._client.timeout
+            )
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
 
@@ -81,7 +84,10 @@ class ScimRoutes:
         reply = await self._call(
             self._client.stub.CreateResource,
             pb.CreateResourceRequest(
-                resource_type=endpoint, json=body, projection=_projection(request)
+                resource_type=endpoint,
+                json=body,
+                projection=_projection(request),
+                idempotency_key=_idempotency_key(request),
             ),
             options,
         )
@@ -190,7 +196,10 @@ class ScimRoutes:
         """POST /Bulk (RFC 7644 §3.7)."""
         options = self._options(request)
         body = await read_body(request, self._max_body)
-        reply = await self._call(self._client.stub.Bulk, pb.BulkRequest(json=body), options)
+        message = pb.BulkRequest(json=body, idempotency_key=_idempotency_key(request))
+        reply = await self._call(
+            self._client.stub.Bulk, message, options, self._client.bulk_timeout
+        )
         return Response(reply.json, media_type=SCIM_MEDIA_TYPE)
 
     async def me(self, request: Request) -> Response:
@@ -233,6 +242,12 @@ class ScimRoutes:
             raise HttpScimError(404, "no such endpoint")
         reply = await self._call(call[0], call[1], options)
         return Response(reply.json, media_type=SCIM_MEDIA_TYPE)
+
+
+def _idempotency_key(request: Request) -> str:
+    """The `Idempotency-Key` header as sent; the server checks its form and length, so a
+    gRPC caller meets the same rules."""
+    return ",".join(request.headers.getlist("idempotency-key"))
 
 
 def _projection(request: Request) -> pb.Projection:

@@ -35,12 +35,19 @@ class CallOptions:
 
 
 class ResourceClient:
-    def __init__(self, target: str, timeout: float, security: ChannelSecurity = PLAINTEXT) -> None:
+    def __init__(
+        self,
+        target: str,
+        timeout: float,
+        security: ChannelSecurity = PLAINTEXT,
+        bulk_timeout: float | None = None,
+    ) -> None:
         self._channel = security.aio_channel(target, client_interceptors(), CHANNEL_OPTIONS)
         self.stub = resources_pb2_grpc.ResourceServiceStub(self._channel)
         self.discovery = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
         self.health = health_pb2_grpc.HealthStub(self._channel)
         self.timeout = timeout
+        self.bulk_timeout = bulk_timeout or timeout
 
     async def close(self) -> None:
         await self._channel.close()

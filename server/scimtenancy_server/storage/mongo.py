@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
+from motor.motor_asyncio import AsyncIOMotorCollection, AsyncIOMotorDatabase
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
 
@@ -28,6 +28,7 @@ from scimtenancy_server.storage.mongo_codec import (
     shadow_field,
     to_document,
 )
+from scimtenancy_server.storage.mongo_driver import connect as connect
 from scimtenancy_server.storage.mongo_errors import database_errors
 from scimtenancy_server.storage.mongo_memberships import MongoMembershipStore
 from scimtenancy_server.storage.mongo_query import sort_spec, to_query
@@ -44,17 +45,6 @@ from scimtenancy_server.storage.repository import (
 
 # Ids per `$in` query of an existence check.
 _ID_BATCH = 1000
-
-
-def connect(uri: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
-    """A client whose operations fail within `timeout_ms` when the database is away."""
-    return AsyncIOMotorClient(
-        uri,
-        tz_aware=True,
-        serverSelectionTimeoutMS=timeout_ms,
-        timeoutMS=timeout_ms,
-        appname="scimtenancy",
-    )
 
 
 class MongoResourceRepository(ResourceRepository):

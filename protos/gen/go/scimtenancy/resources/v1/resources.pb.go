@@ -253,9 +253,12 @@ func (x *CheckHealthResponse) GetUsage() []*ResourceUsage {
 type BulkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The BulkRequest message as UTF-8 JSON.
-	Json          []byte `protobuf:"bytes,1,opt,name=json,proto3" json:"json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Json []byte `protobuf:"bytes,1,opt,name=json,proto3" json:"json,omitempty"`
+	// The client's Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): a retry with
+	// the same key and body replays the first answer instead of running again. Empty: none.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *BulkRequest) Reset() {
@@ -293,6 +296,13 @@ func (x *BulkRequest) GetJson() []byte {
 		return x.Json
 	}
 	return nil
+}
+
+func (x *BulkRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
 }
 
 // BulkResponse carries a BulkResponse message.
@@ -560,9 +570,12 @@ type CreateResourceRequest struct {
 	// The resource as UTF-8 SCIM JSON.
 	Json []byte `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
 	// Which attributes the response returns.
-	Projection    *Projection `protobuf:"bytes,3,opt,name=projection,proto3" json:"projection,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Projection *Projection `protobuf:"bytes,3,opt,name=projection,proto3" json:"projection,omitempty"`
+	// The client's Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): a retry with
+	// the same key and body replays the first answer instead of creating again. Empty: none.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CreateResourceRequest) Reset() {
@@ -614,6 +627,13 @@ func (x *CreateResourceRequest) GetProjection() *Projection {
 		return x.Projection
 	}
 	return nil
+}
+
+func (x *CreateResourceRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
 }
 
 // CreateResourceResponse carries the stored resource.
@@ -1510,9 +1530,10 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12'\n" +
 	"\x0fisolation_level\x18\x02 \x01(\tR\x0eisolationLevel\x12G\n" +
 	"\x12storage_round_trip\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10storageRoundTrip\x12=\n" +
-	"\x05usage\x18\x04 \x03(\v2'.scimtenancy.resources.v1.ResourceUsageR\x05usage\"!\n" +
+	"\x05usage\x18\x04 \x03(\v2'.scimtenancy.resources.v1.ResourceUsageR\x05usage\"J\n" +
 	"\vBulkRequest\x12\x12\n" +
-	"\x04json\x18\x01 \x01(\fR\x04json\"\"\n" +
+	"\x04json\x18\x01 \x01(\fR\x04json\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\"\n" +
 	"\fBulkResponse\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\"\x12\n" +
 	"\x10ResolveMeRequest\"#\n" +
@@ -1528,13 +1549,14 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rresource_type\x18\x02 \x01(\tR\fresourceType\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x12\n" +
-	"\x04json\x18\x04 \x01(\fR\x04json\"\x96\x01\n" +
+	"\x04json\x18\x04 \x01(\fR\x04json\"\xbf\x01\n" +
 	"\x15CreateResourceRequest\x12#\n" +
 	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12\x12\n" +
 	"\x04json\x18\x02 \x01(\fR\x04json\x12D\n" +
 	"\n" +
 	"projection\x18\x03 \x01(\v2$.scimtenancy.resources.v1.ProjectionR\n" +
-	"projection\"X\n" +
+	"projection\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"X\n" +
 	"\x16CreateResourceResponse\x12>\n" +
 	"\bresource\x18\x01 \x01(\v2\".scimtenancy.resources.v1.ResourceR\bresource\"\x8f\x01\n" +
 	"\x12GetResourceRequest\x12#\n" +

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(scimtenancy/resources/v1/resources.proto\x12\x18scimtenancy.resources.v1\x1a\x1egoogle/protobuf/duration.proto\"\x14\n\x12\x43heckHealthRequest\"R\n\rResourceUsage\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0c\n\x04used\x18\x02 \x01(\x03\x12\x12\n\x05limit\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x08\n\x06_limit\"\xb0\x01\n\x13\x43heckHealthResponse\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x17\n\x0fisolation_level\x18\x02 \x01(\t\x12\x35\n\x12storage_round_trip\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x36\n\x05usage\x18\x04 \x03(\x0b\x32\'.scimtenancy.resources.v1.ResourceUsage\"\x1b\n\x0b\x42ulkRequest\x12\x0c\n\x04json\x18\x01 \x01(\x0c\"\x1c\n\x0c\x42ulkResponse\x12\x0c\n\x04json\x18\x01 \x01(\x0c\"\x12\n\x10ResolveMeRequest\"\x1f\n\x11ResolveMeResponse\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\nProjection\x12\x12\n\nattributes\x18\x01 \x03(\t\x12\x1b\n\x13\x65xcluded_attributes\x18\x02 \x03(\t\"L\n\x08Resource\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0c\n\x04json\x18\x04 \x01(\x0c\"v\n\x15\x43reateResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\x0c\x12\x38\n\nprojection\x18\x03 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\"N\n\x16\x43reateResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\"q\n\x12GetResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x38\n\nprojection\x18\x03 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\"K\n\x13GetResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\"\x95\x01\n\x16ReplaceResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04json\x18\x03 \x01(\x0c\x12\x10\n\x08if_match\x18\x04 \x01(\t\x12\x38\n\nprojection\x18\x05 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\"O\n\x17ReplaceResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\"\xda\x01\n\x14PatchResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04json\x18\x03 \x01(\x0c\x12\x10\n\x08if_match\x18\x04 \x01(\t\x12\x38\n\nprojection\x18\x05 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\x12\x45\n\x11return_preference\x18\x06 \x01(\x0e\x32*.scimtenancy.resources.v1.ReturnPreference\"^\n\x15PatchResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\x12\x0f\n\x07minimal\x18\x02 \x01(\x08\"L\n\x15\x44\x65leteResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08if_match\x18\x03 \x01(\t\"\x18\n\x16\x44\x65leteResourceResponse\"\x84\x02\n\x14ListResourcesRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x18\n\x0bstart_index\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\x05\x63ount\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x38\n\nprojection\x18\x05 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\x12\x0f\n\x07sort_by\x18\x06 \x01(\t\x12\x12\n\nsort_order\x18\x07 \x01(\t\x12\x13\n\x06\x63ursor\x18\x08 \x01(\tH\x02\x88\x01\x01\x42\x0e\n\x0c_start_indexB\x08\n\x06_countB\t\n\x07_cursor\"\xbf\x01\n\x15ListResourcesResponse\x12\x15\n\rtotal_results\x18\x01 \x01(\x03\x12\x13\n\x0bstart_index\x18\x02 \x01(\x03\x12\x35\n\tresources\x18\x03 \x03(\x0b\x32\".scimtenancy.resources.v1.Resource\x12\x13\n\x0bnext_cursor\x18\x04 \x01(\t\x12\x17\n\x0fprevious_cursor\x18\x05 \x01(\t\x12\x15\n\rcursor_paging\x18\x06 \x01(\x08\"=\n\x16SearchResourcesRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\x0c\"\xc1\x01\n\x17SearchResourcesResponse\x12\x15\n\rtotal_results\x18\x01 \x01(\x03\x12\x13\n\x0bstart_index\x18\x02 \x01(\x03\x12\x35\n\tresources\x18\x03 \x03(\x0b\x32\".scimtenancy.resources.v1.Resource\x12\x13\n\x0bnext_cursor\x18\x04 \x01(\t\x12\x17\n\x0fprevious_cursor\x18\x05 \x01(\t\x12\x15\n\rcursor_paging\x18\x06 \x01(\x08*z\n\x10ReturnPreference\x12!\n\x1dRETURN_PREFERENCE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RETURN_PREFERENCE_MINIMAL\x10\x01\x12$\n RETURN_PREFERENCE_REPRESENTATION\x10\x02\x32\xe4\x08\n\x0fResourceService\x12s\n\x0e\x43reateResource\x12/.scimtenancy.resources.v1.CreateResourceRequest\x1a\x30.scimtenancy.resources.v1.CreateResourceResponse\x12j\n\x0bGetResource\x12,.scimtenancy.resources.v1.GetResourceRequest\x1a-.scimtenancy.resources.v1.GetResourceResponse\x12v\n\x0fReplaceResource\x12\x30.scimtenancy.resources.v1.ReplaceResourceRequest\x1a\x31.scimtenancy.resources.v1.ReplaceResourceResponse\x12p\n\rPatchResource\x12..scimtenancy.resources.v1.PatchResourceRequest\x1a/.scimtenancy.resources.v1.PatchResourceResponse\x12s\n\x0e\x44\x65leteResource\x12/.scimtenancy.resources.v1.DeleteResourceRequest\x1a\x30.scimtenancy.resources.v1.DeleteResourceResponse\x12p\n\rListResources\x12..scimtenancy.resources.v1.ListResourcesRequest\x1a/.scimtenancy.resources.v1.ListResourcesResponse\x12v\n\x0fSearchResources\x12\x30.scimtenancy.resources.v1.SearchResourcesRequest\x1a\x31.scimtenancy.resources.v1.SearchResourcesResponse\x12\x64\n\tResolveMe\x12*.scimtenancy.resources.v1.ResolveMeRequest\x1a+.scimtenancy.resources.v1.ResolveMeResponse\x12U\n\x04\x42ulk\x12%.scimtenancy.resources.v1.BulkRequest\x1a&.scimtenancy.resources.v1.BulkResponse\x12j\n\x0b\x43heckHealth\x12,.scimtenancy.resources.v1.CheckHealthRequest\x1a-.scimtenancy.resources.v1.CheckHealthResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(scimtenancy/resources/v1/resources.proto\x12\x18scimtenancy.resources.v1\x1a\x1egoogle/protobuf/duration.proto\"\x14\n\x12\x43heckHealthRequest\"R\n\rResourceUsage\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0c\n\x04used\x18\x02 \x01(\x03\x12\x12\n\x05limit\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x08\n\x06_limit\"\xb0\x01\n\x13\x43heckHealthResponse\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x17\n\x0fisolation_level\x18\x02 \x01(\t\x12\x35\n\x12storage_round_trip\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x36\n\x05usage\x18\x04 \x03(\x0b\x32\'.scimtenancy.resources.v1.ResourceUsage\"4\n\x0b\x42ulkRequest\x12\x0c\n\x04json\x18\x01 \x01(\x0c\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"\x1c\n\x0c\x42ulkResponse\x12\x0c\n\x04json\x18\x01 \x01(\x0c\"\x12\n\x10ResolveMeRequest\"\x1f\n\x11ResolveMeResponse\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\nProjection\x12\x12\n\nattributes\x18\x01 \x03(\t\x12\x1b\n\x13\x65xcluded_attributes\x18\x02 \x03(\t\"L\n\x08Resource\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0c\n\x04json\x18\x04 \x01(\x0c\"\x8f\x01\n\x15\x43reateResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\x0c\x12\x38\n\nprojection\x18\x03 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"N\n\x16\x43reateResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\"q\n\x12GetResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x38\n\nprojection\x18\x03 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\"K\n\x13GetResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\"\x95\x01\n\x16ReplaceResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04json\x18\x03 \x01(\x0c\x12\x10\n\x08if_match\x18\x04 \x01(\t\x12\x38\n\nprojection\x18\x05 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\"O\n\x17ReplaceResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\"\xda\x01\n\x14PatchResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04json\x18\x03 \x01(\x0c\x12\x10\n\x08if_match\x18\x04 \x01(\t\x12\x38\n\nprojection\x18\x05 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\x12\x45\n\x11return_preference\x18\x06 \x01(\x0e\x32*.scimtenancy.resources.v1.ReturnPreference\"^\n\x15PatchResourceResponse\x12\x34\n\x08resource\x18\x01 \x01(\x0b\x32\".scimtenancy.resources.v1.Resource\x12\x0f\n\x07minimal\x18\x02 \x01(\x08\"L\n\x15\x44\x65leteResourceRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08if_match\x18\x03 \x01(\t\"\x18\n\x16\x44\x65leteResourceResponse\"\x84\x02\n\x14ListResourcesRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x18\n\x0bstart_index\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\x05\x63ount\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x38\n\nprojection\x18\x05 \x01(\x0b\x32$.scimtenancy.resources.v1.Projection\x12\x0f\n\x07sort_by\x18\x06 \x01(\t\x12\x12\n\nsort_order\x18\x07 \x01(\t\x12\x13\n\x06\x63ursor\x18\x08 \x01(\tH\x02\x88\x01\x01\x42\x0e\n\x0c_start_indexB\x08\n\x06_countB\t\n\x07_cursor\"\xbf\x01\n\x15ListResourcesResponse\x12\x15\n\rtotal_results\x18\x01 \x01(\x03\x12\x13\n\x0bstart_index\x18\x02 \x01(\x03\x12\x35\n\tresources\x18\x03 \x03(\x0b\x32\".scimtenancy.resources.v1.Resource\x12\x13\n\x0bnext_cursor\x18\x04 \x01(\t\x12\x17\n\x0fprevious_cursor\x18\x05 \x01(\t\x12\x15\n\rcursor_paging\x18\x06 \x01(\x08\"=\n\x16SearchResourcesRequest\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\x0c\"\xc1\x01\n\x17SearchResourcesResponse\x12\x15\n\rtotal_results\x18\x01 \x01(\x03\x12\x13\n\x0bstart_index\x18\x02 \x01(\x03\x12\x35\n\tresources\x18\x03 \x03(\x0b\x32\".scimtenancy.resources.v1.Resource\x12\x13\n\x0bnext_cursor\x18\x04 \x01(\t\x12\x17\n\x0fprevious_cursor\x18\x05 \x01(\t\x12\x15\n\rcursor_paging\x18\x06 \x01(\x08*z\n\x10ReturnPreference\x12!\n\x1dRETURN_PREFERENCE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RETURN_PREFERENCE_MINIMAL\x10\x01\x12$\n RETURN_PREFERENCE_REPRESENTATION\x10\x02\x32\xe4\x08\n\x0fResourceService\x12s\n\x0e\x43reateResource\x12/.scimtenancy.resources.v1.CreateResourceRequest\x1a\x30.scimtenancy.resources.v1.CreateResourceResponse\x12j\n\x0bGetResource\x12,.scimtenancy.resources.v1.GetResourceRequest\x1a-.scimtenancy.resources.v1.GetResourceResponse\x12v\n\x0fReplaceResource\x12\x30.scimtenancy.resources.v1.ReplaceResourceRequest\x1a\x31.scimtenancy.resources.v1.ReplaceResourceResponse\x12p\n\rPatchResource\x12..scimtenancy.resources.v1.PatchResourceRequest\x1a/.scimtenancy.resources.v1.PatchResourceResponse\x12s\n\x0e\x44\x65leteResource\x12/.scimtenancy.resources.v1.DeleteResourceRequest\x1a\x30.scimtenancy.resources.v1.DeleteResourceResponse\x12p\n\rListResources\x12..scimtenancy.resources.v1.ListResourcesRequest\x1a/.scimtenancy.resources.v1.ListResourcesResponse\x12v\n\x0fSearchResources\x12\x30.scimtenancy.resources.v1.SearchResourcesRequest\x1a\x31.scimtenancy.resources.v1.SearchResourcesResponse\x12\x64\n\tResolveMe\x12*.scimtenancy.resources.v1.ResolveMeRequest\x1a+.scimtenancy.resources.v1.ResolveMeResponse\x12U\n\x04\x42ulk\x12%.scimtenancy.resources.v1.BulkRequest\x1a&.scimtenancy.resources.v1.BulkResponse\x12j\n\x0b\x43heckHealth\x12,.scimtenancy.resources.v1.CheckHealthRequest\x1a-.scimtenancy.resources.v1.CheckHealthResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'scimtenancy.resources.v1.resources_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RETURNPREFERENCE']._serialized_start=2402
-  _globals['_RETURNPREFERENCE']._serialized_end=2524
+  _globals['_RETURNPREFERENCE']._serialized_start=2453
+  _globals['_RETURNPREFERENCE']._serialized_end=2575
   _globals['_CHECKHEALTHREQUEST']._serialized_start=102
   _globals['_CHECKHEALTHREQUEST']._serialized_end=122
   _globals['_RESOURCEUSAGE']._serialized_start=124
@@ -41,45 +41,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKHEALTHRESPONSE']._serialized_start=209
   _globals['_CHECKHEALTHRESPONSE']._serialized_end=385
   _globals['_BULKREQUEST']._serialized_start=387
-  _globals['_BULKREQUEST']._serialized_end=414
-  _globals['_BULKRESPONSE']._serialized_start=416
-  _globals['_BULKRESPONSE']._serialized_end=444
-  _globals['_RESOLVEMEREQUEST']._serialized_start=446
-  _globals['_RESOLVEMEREQUEST']._serialized_end=464
-  _globals['_RESOLVEMERESPONSE']._serialized_start=466
-  _globals['_RESOLVEMERESPONSE']._serialized_end=497
-  _globals['_PROJECTION']._serialized_start=499
-  _globals['_PROJECTION']._serialized_end=560
-  _globals['_RESOURCE']._serialized_start=562
-  _globals['_RESOURCE']._serialized_end=638
-  _globals['_CREATERESOURCEREQUEST']._serialized_start=640
-  _globals['_CREATERESOURCEREQUEST']._serialized_end=758
-  _globals['_CREATERESOURCERESPONSE']._serialized_start=760
-  _globals['_CREATERESOURCERESPONSE']._serialized_end=838
-  _globals['_GETRESOURCEREQUEST']._serialized_start=840
-  _globals['_GETRESOURCEREQUEST']._serialized_end=953
-  _globals['_GETRESOURCERESPONSE']._serialized_start=955
-  _globals['_GETRESOURCERESPONSE']._serialized_end=1030
-  _globals['_REPLACERESOURCEREQUEST']._serialized_start=1033
-  _globals['_REPLACERESOURCEREQUEST']._serialized_end=1182
-  _globals['_REPLACERESOURCERESPONSE']._serialized_start=1184
-  _globals['_REPLACERESOURCERESPONSE']._serialized_end=1263
-  _globals['_PATCHRESOURCEREQUEST']._serialized_start=1266
-  _globals['_PATCHRESOURCEREQUEST']._serialized_end=1484
-  _globals['_PATCHRESOURCERESPONSE']._serialized_start=1486
-  _globals['_PATCHRESOURCERESPONSE']._serialized_end=1580
-  _globals['_DELETERESOURCEREQUEST']._serialized_start=1582
-  _globals['_DELETERESOURCEREQUEST']._serialized_end=1658
-  _globals['_DELETERESOURCERESPONSE']._serialized_start=1660
-  _globals['_DELETERESOURCERESPONSE']._serialized_end=1684
-  _globals['_LISTRESOURCESREQUEST']._serialized_start=1687
-  _globals['_LISTRESOURCESREQUEST']._serialized_end=1947
-  _globals['_LISTRESOURCESRESPONSE']._serialized_start=1950
-  _globals['_LISTRESOURCESRESPONSE']._serialized_end=2141
-  _globals['_SEARCHRESOURCESREQUEST']._serialized_start=2143
-  _globals['_SEARCHRESOURCESREQUEST']._serialized_end=2204
-  _globals['_SEARCHRESOURCESRESPONSE']._serialized_start=2207
-  _globals['_SEARCHRESOURCESRESPONSE']._serialized_end=2400
-  _globals['_RESOURCESERVICE']._serialized_start=2527
-  _globals['_RESOURCESERVICE']._serialized_end=3651
+  _globals['_BULKREQUEST']._serialized_end=439
+  _globals['_BULKRESPONSE']._serialized_start=441
+  _globals['_BULKRESPONSE']._serialized_end=469
+  _globals['_RESOLVEMEREQUEST']._serialized_start=471
+  _globals['_RESOLVEMEREQUEST']._serialized_end=489
+  _globals['_RESOLVEMERESPONSE']._serialized_start=491
+  _globals['_RESOLVEMERESPONSE']._serialized_end=522
+  _globals['_PROJECTION']._serialized_start=524
+  _globals['_PROJECTION']._serialized_end=585
+  _globals['_RESOURCE']._serialized_start=587
+  _globals['_RESOURCE']._serialized_end=663
+  _globals['_CREATERESOURCEREQUEST']._serialized_start=666
+  _globals['_CREATERESOURCEREQUEST']._serialized_end=809
+  _globals['_CREATERESOURCERESPONSE']._serialized_start=811
+  _globals['_CREATERESOURCERESPONSE']._serialized_end=889
+  _globals['_GETRESOURCEREQUEST']._serialized_start=891
+  _globals['_GETRESOURCEREQUEST']._serialized_end=1004
+  _globals['_GETRESOURCERESPONSE']._serialized_start=1006
+  _globals['_GETRESOURCERESPONSE']._serialized_end=1081
+  _globals['_REPLACERESOURCEREQUEST']._serialized_start=1084
+  _globals['_REPLACERESOURCEREQUEST']._serialized_end=1233
+  _globals['_REPLACERESOURCERESPONSE']._serialized_start=1235
+  _globals['_REPLACERESOURCERESPONSE']._serialized_end=1314
+  _globals['_PATCHRESOURCEREQUEST']._serialized_start=1317
+  _globals['_PATCHRESOURCEREQUEST']._serialized_end=1535
+  _globals['_PATCHRESOURCERESPONSE']._serialized_start=1537
+  _globals['_PATCHRESOURCERESPONSE']._serialized_end=1631
+  _globals['_DELETERESOURCEREQUEST']._serialized_start=1633
+  _globals['_DELETERESOURCEREQUEST']._serialized_end=1709
+  _globals['_DELETERESOURCERESPONSE']._serialized_start=1711
+  _globals['_DELETERESOURCERESPONSE']._serialized_end=1735
+  _globals['_LISTRESOURCESREQUEST']._serialized_start=1738
+  _globals['_LISTRESOURCESREQUEST']._serialized_end=1998
+  _globals['_LISTRESOURCESRESPONSE']._serialized_start=2001
+  _globals['_LISTRESOURCESRESPONSE']._serialized_end=2192
+  _globals['_SEARCHRESOURCESREQUEST']._serialized_start=2194
+  _globals['_SEARCHRESOURCESREQUEST']._serialized_end=2255
+  _globals['_SEARCHRESOURCESRESPONSE']._serialized_start=2258
+  _globals['_SEARCHRESOURCESRESPONSE']._serialized_end=2451
+  _globals['_RESOURCESERVICE']._serialized_start=2578
+  _globals['_RESOURCESERVICE']._serialized_end=3702
 # @@protoc_insertion_point(module_scope)

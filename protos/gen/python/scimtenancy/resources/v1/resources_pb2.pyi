@@ -46,10 +46,12 @@ class CheckHealthResponse(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., isolation_level: _Optional[str] = ..., storage_round_trip: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., usage: _Optional[_Iterable[_Union[ResourceUsage, _Mapping]]] = ...) -> None: ...
 
 class BulkRequest(_message.Message):
-    __slots__ = ("json",)
+    __slots__ = ("json", "idempotency_key")
     JSON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     json: bytes
-    def __init__(self, json: _Optional[bytes] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, json: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class BulkResponse(_message.Message):
     __slots__ = ("json",)
@@ -88,14 +90,16 @@ class Resource(_message.Message):
     def __init__(self, id: _Optional[str] = ..., resource_type: _Optional[str] = ..., version: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
 
 class CreateResourceRequest(_message.Message):
-    __slots__ = ("resource_type", "json", "projection")
+    __slots__ = ("resource_type", "json", "projection", "idempotency_key")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     JSON_FIELD_NUMBER: _ClassVar[int]
     PROJECTION_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     json: bytes
     projection: Projection
-    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class CreateResourceResponse(_message.Message):
     __slots__ = ("resource",)
