@@ -151,10 +151,13 @@ class ResourceService:
         type_key: str,
         body: bytes,
         projection: Projection | None = None,
+        resource_id: str | None = None,
     ) -> StoredResource:
-        """Creates a resource; with `projection`, it comes back with a Group's members (a new
-        resource belongs to no group yet, so a User needs no lookup)."""
-        created = await self.store_new(ctx, type_key, self._parse(body), str(uuid.uuid4()))
+        """Creates a resource (under `resource_id` if given, e.g. one an idempotent request
+        reserved); with `projection`, it comes back with a Group's members (a new resource
+        belongs to no group yet, so a User needs no lookup)."""
+        new_id = resource_id or str(uuid.uuid4())
+        created = await self.store_new(ctx, type_key, self._parse(body), new_id)
         if projection is None or created.resource_type != GROUP.name:
             return created
         return (await self.complete(ctx.tenant, [created], projection))[0]
