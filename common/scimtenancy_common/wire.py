@@ -14,6 +14,14 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
+# The detail of a 503 whose change may or may not have been made (the server's, when a fault
+# struck after it began writing; the transcoder's, when the call failed in transit). A gRPC
+# UNAVAILABLE from the server, by contrast, always means nothing was done.
+OUTCOME_UNKNOWN = (
+    "the outcome is unknown: the change may or may not have been applied; read the resource "
+    "before retrying, or retry with the same Idempotency-Key"
+)
+
 # A SCIM error's `detail` is a sentence for a person: it may quote a client's value, never at
 # length, whichever process writes it.
 MAX_DETAIL_LENGTH = 300

@@ -9,6 +9,7 @@ import signal
 from scimtenancy_common.process import run_process
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_server.bootstrap import build_application, build_grpc_server
+from scimtenancy_server.rpc.interceptors import finish_changes
 from scimtenancy_server.rpc.tls import transport_security
 from scimtenancy_server.services.usage_gauges import usage_gauges_running
 
@@ -39,6 +40,7 @@ async def serve(settings: Settings) -> None:
         await app.health.drain()  # load balancers watching health stop sending at once
     # Stop accepting, let in-flight calls finish within the grace period, then close storage.
     await server.stop(settings.shutdown_grace)
+    await finish_changes(settings.shutdown_grace)  # changes whose callers stopped waiting
     await app.close()
     logger.info("stopped")
 

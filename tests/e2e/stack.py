@@ -125,7 +125,9 @@ def _listening_socket() -> socket.socket:
 @asynccontextmanager
 async def http_transcoder(settings: Settings, target: str) -> AsyncIterator[str]:
     """A transcoder on a real socket; yields its origin."""
-    client = ResourceClient(target, settings.rpc_timeout, channel_security(settings))
+    client = ResourceClient(
+        target, settings.rpc_timeout, channel_security(settings), settings.bulk_rpc_timeout
+    )
     server = build_server(settings, client)
     sock = _listening_socket()
     config = server.config

@@ -8,7 +8,7 @@ from google.rpc import status_pb2
 from starlette.responses import Response
 
 from scimtenancy.errors.v1 import errors_pb2
-from scimtenancy_common.wire import ERROR_SCHEMA, STATUS_DETAILS_KEY, short_detail
+from scimtenancy_common.wire import ERROR_SCHEMA, OUTCOME_UNKNOWN, STATUS_DETAILS_KEY, short_detail
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -33,6 +33,24 @@ _GENERIC_DETAIL = {
     413: "the request is larger than the service accepts",
     503: "the tenancy server is unavailable; retry later",
 }
+# Statuses after which a change may have been made without its answer arriving: the deadline
+# passed, or the connection broke, while the server was at work.
+_UNCERTAIN = frozenset(
+    {
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+    }
+)
+# gRPC's wording when a call never reached any server (nothing was sent, nothing done).
+_NEVER_SENT = (
+    "failed to connect",
+    "connections to all backends failing",
+    "connection refused",
+    "no children to pick from",
+)
 
 
 class HttpScimError(Exception):
@@ -61,7 +79,9 @@ def error_response(error: HttpScimError) -> Response:
     return Response(orjson.dumps(body), error.status, headers, media_type=SCIM_MEDIA_TYPE)
 
 
-def from_rpc_error(error: grpc.aio.AioRpcError) -> HttpScimError:
+def from_rpc_error(error: grpc.aio.AioRpcError, changes: bool = False) -> HttpScimError:
+    """The SCIM error for a failed call; `changes`: the call was a write, whose outcome is
+    unknown when it failed in transit rather than by the server's answer."""
     trailers = dict(error.trailing_metadata() or ())
     retry_after = trailers.get("retry-after")
     headers = {"Retry-After": retry_after} if isinstance(retry_after, str) else None
@@ -72,8 +92,17 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> HttpScimError:
             return HttpScimError(detail.status, detail.detail, detail.scim_type, headers)
     # No ScimError: the status comes from gRPC itself (a transport limit, an unreachable
     # server), and its text names gRPC internals, so it is never shown.
+    if changes and _uncertain(error):
+        return HttpScimError(503, OUTCOME_UNKNOWN)
     status = _HTTP_STATUS.get(error.code(), 500)
     return HttpScimError(status, _GENERIC_DETAIL.get(status, "the request failed"))
+
+
+def _uncertain(error: grpc.aio.AioRpcError) -> bool:
+    if error.code() not in _UNCERTAIN:
+        return False
+    text = (error.details() or "").lower()
+    return not any(marker in text for marker in _NEVER_SENT)
 
 
 def _scim_detail(payload: bytes) -> errors_pb2.ScimError | None:

@@ -21,6 +21,16 @@ from scimtenancy_transcoder.rpc_client import CallOptions, ResourceClient
 from scimtenancy_transcoder.strategies import UrlStrategy
 
 _Reply = TypeVar("_Reply")
+# Requests that change stored data: if one fails in transit, its outcome is unknown.
+_CHANGES = frozenset(
+    {
+        "CreateResourceRequest",
+        "ReplaceResourceRequest",
+        "PatchResourceRequest",
+        "DeleteResourceRequest",
+        "BulkRequest",
+    }
+)
 _LIST_RESPONSE = LIST_RESPONSE_SCHEMA.encode()
 # Credentials travel as gRPC metadata, which the server caps (bootstrap.MAX_METADATA_BYTES);
 # the largest tokens identity providers issue are a few kilobytes.
@@ -67,7 +77,7 @@ class ScimRoutes:
                 message, metadata=options.metadata(), timeout=seconds or self._client.timeout
             )
         except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
+            raise from_rpc_error(error, changes=message.DESCRIPTOR.name in _CHANGES) from None
 
     def _resource(
         self, resource: pb.Resource, options: CallOptions, endpoint: str, status: int = 200

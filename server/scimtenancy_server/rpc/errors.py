@@ -18,6 +18,7 @@ _CODES = {
     404: grpc.StatusCode.NOT_FOUND,
     409: grpc.StatusCode.ALREADY_EXISTS,
     412: grpc.StatusCode.FAILED_PRECONDITION,
+    422: grpc.StatusCode.INVALID_ARGUMENT,
     413: grpc.StatusCode.RESOURCE_EXHAUSTED,
     429: grpc.StatusCode.RESOURCE_EXHAUSTED,
     501: grpc.StatusCode.UNIMPLEMENTED,
@@ -26,6 +27,10 @@ _CODES = {
 
 
 def grpc_code(error: ScimError) -> grpc.StatusCode:
+    """The status for a gRPC caller; UNAVAILABLE always means nothing was done (a client may
+    retry it anywhere, and the transcoder's channel does), so an unknown outcome is UNKNOWN."""
+    if error.unknown_outcome:
+        return grpc.StatusCode.UNKNOWN
     if error.status == 409 and error.scim_type != "uniqueness":
         return grpc.StatusCode.ABORTED
     return _CODES.get(error.status, grpc.StatusCode.INTERNAL)

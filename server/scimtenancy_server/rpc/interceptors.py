@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
-from typing import Any
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    nullcontext,
+)
+from typing import Any, TypeVar
 
 import grpc
 
 from scimtenancy_common.telemetry import tracing_enabled
 from scimtenancy_common.wire import BASE_URL_KEY, TENANT_HINT_KEY
+from scimtenancy_server.deadlines import (
+    NOT_STARTED,
+    Budget,
+    as_outcome,
+    budget_for,
+    loop_deadline,
+    working_to,
+)
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.rpc.context import RequestContext, enter_request, leave_request
 from scimtenancy_server.rpc.errors import abort
@@ -49,6 +63,68 @@ def _span(traced: bool, name: str, tenant: str = "") -> AbstractContextManager[o
     return tracer.start_as_current_span(name, attributes={"tenant.id": tenant} if tenant else None)
 
 
+# RPCs that change stored data: once started they run to their end even if the caller stops
+# waiting, so a deadline or a dropped connection never leaves a change half made.
+WRITES = frozenset({"CreateResource", "ReplaceResource", "PatchResource", "DeleteResource", "Bulk"})
+_T = TypeVar("_T")
+_finishing: set[asyncio.Task[Any]] = set()
+
+
+async def _holding(turn: AsyncExitStack, work: Awaitable[_T]) -> _T:
+    async with turn:
+        return await work
+
+
+def _orphan_done(task: asyncio.Task[Any]) -> None:
+    _finishing.discard(task)
+    if not task.cancelled() and not isinstance(task.exception(), ScimError | None):
+        logger.error("a change finished after its caller left", exc_info=task.exception())
+
+
+async def _run_to_end(turn: AsyncExitStack, work: Awaitable[_T]) -> _T:
+    """Runs a change in its own task holding the request's turn: cancelling the call (its
+    deadline, the client gone) stops the waiting, not the change."""
+    task = asyncio.ensure_future(_holding(turn, work))
+    _finishing.add(task)
+    task.add_done_callback(_orphan_done)
+    return await asyncio.shield(task)
+
+
+async def finish_changes(seconds: float) -> None:
+    """Waits (at most `seconds`) for changes whose callers stopped waiting."""
+    if _finishing:
+        await asyncio.wait(set(_finishing), timeout=seconds)
+
+
+async def _take_turn(
+    stack: AsyncExitStack, turn: AbstractAsyncContextManager[object], budget: Budget
+) -> None:
+    """Waits for the request's turn until its budget ends: then it did nothing, and says so."""
+    try:
+        async with asyncio.timeout_at(loop_deadline(budget)):
+            await stack.enter_async_context(turn)
+    except TimeoutError:
+        raise ScimError.unavailable(NOT_STARTED) from None
+
+
+async def _worked_on(
+    request_context: RequestContext | None,
+    admit: Admission,
+    budget: Budget,
+    changes: bool,
+    work: Callable[[], Awaitable[_T]],
+) -> _T:
+    async with AsyncExitStack() as stack:
+        await _take_turn(stack, admit(request_context), budget)
+        if changes:
+            return await _run_to_end(stack.pop_all(), work())
+        try:
+            async with asyncio.timeout_at(loop_deadline(budget)):
+                return await work()
+        except TimeoutError:
+            raise ScimError.unavailable("the request did not finish in time; retry") from None
+
+
 def _guarded(
     method: str,
     behaviour: Behaviour,
@@ -59,30 +135,35 @@ def _guarded(
 ) -> Behaviour:
     operation = operation_name(method)
     traced = tracing_enabled()  # no-op spans still cost a context switch each
+    changes = method.rsplit("/", 1)[-1] in WRITES
 
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
         metadata = _metadata(context)
         observation = Observation.begin(method, request, metadata, metrics)
         failure: ScimError | None = None
-        try:
-            with _span(traced, guard_span):
-                request_context = await guard(metadata)
-            observation.resolved(request_context)
-            token = enter_request(request_context) if request_context else None
+
+        async def work() -> Any:
+            with _span(traced, f"scim.{operation}", observation.tenant):
+                return await behaviour(request, context)
+
+        with working_to(budget_for(context.time_remaining())) as budget:
             try:
-                async with admit(request_context):
-                    with _span(traced, f"scim.{operation}", observation.tenant):
-                        return await behaviour(request, context)
+                with _span(traced, guard_span):
+                    request_context = await guard(metadata)
+                observation.resolved(request_context)
+                token = enter_request(request_context) if request_context else None
+                try:
+                    return await _worked_on(request_context, admit, budget, changes, work)
+                finally:
+                    if token is not None:
+                        leave_request(token)
+            except ScimError as error:
+                failure = as_outcome(error)
+            except Exception:
+                logger.exception("unexpected failure in %s", method)
+                failure = ScimError.internal()
             finally:
-                if token is not None:
-                    leave_request(token)
-        except ScimError as error:
-            failure = error
-        except Exception:
-            logger.exception("unexpected failure in %s", method)
-            failure = ScimError.internal()
-        finally:
-            observation.end(failure)
+                observation.end(failure)
         assert failure is not None
         await abort(context, failure)
 

@@ -3,11 +3,15 @@ every rule (validation, tenant scoping, membership, preconditions) applies to ea
 
 from __future__ import annotations
 
+import time
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from scimtenancy_common.wire import ERROR_SCHEMA
+from scimtenancy_server.deadlines import Budget, as_outcome, current_budget, working_to
 from scimtenancy_server.domain.bulk import (
     BULK_RESPONSE_SCHEMA,
     BulkOperation,
@@ -25,6 +29,8 @@ from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.resources import ResourceService
 
 _SUCCESS = {"POST": 201, "PUT": 200, "PATCH": 200, "DELETE": 204}
+# The namespace of ids derived from an idempotent bulk request's seed (RFC 9562 §5.5).
+_SEEDED_IDS = uuid.UUID("5c1d3a52-8f4e-4f0b-9d61-2a7e3b0c9e14")
 
 
 class BulkService:
@@ -35,25 +41,41 @@ class BulkService:
         self.max_operations = max_operations
         self.max_payload = max_payload
 
-    async def run(self, ctx: TenantContext, body: bytes, base_url: str) -> dict[str, Any]:
+    async def run(
+        self,
+        ctx: TenantContext,
+        body: bytes,
+        base_url: str,
+        *,
+        id_seed: str | None = None,
+        resume: bool = False,
+    ) -> dict[str, Any]:
+        """Runs the operations in dependency order while the request's time lasts; those it
+        cannot start in time answer 503 each, so the response tells exactly what was done.
+
+        With `id_seed`, a POST creates its resource under an id derived from the seed and
+        its position; with `resume` (the same request run again after its first attempt's
+        outcome was lost), a POST whose derived id exists answers that resource as created and
+        a DELETE of a missing resource as deleted."""
         if len(body) > self.max_payload:
             raise too_large(f"a bulk request may hold at most {self.max_payload} bytes")
         document = parse_json_object(body, max_depth=self._resources.limits.max_json_depth)
         plan = parse_bulk(document, self.max_operations)
         order, cyclic = execution_order(plan.operations)
-        ids: dict[str, str] = {}
-        results: dict[int, dict[str, Any]] = {}
+        run = _Run(ctx, base_url, id_seed, resume)
         errors = 0
         pacer = Pacer()
-        for operation in order:
+        slowest = 0.0
+        for position, operation in enumerate(order):
             if plan.fail_on_errors is not None and errors >= plan.fail_on_errors:
                 break
-            try:
-                async with self._resources.audit.bulk_item(*self._audit_target(ctx, operation)):
-                    results[operation.index] = await self._run_one(ctx, operation, ids, base_url)
-            except ScimError as error:
+            if current_budget().exhausted(slowest):
+                self._not_started(run, order[position:])
+                break
+            started = time.monotonic()
+            if not await self._run_audited(run, operation):
                 errors += 1
-                results[operation.index] = _failure(operation, error)
+            slowest = max(slowest, time.monotonic() - started)
             # Embedded storage never suspends: let other tenants' requests in between.
             await pacer.pace()
         if plan.fail_on_errors is None or errors < plan.fail_on_errors:
@@ -61,11 +83,30 @@ class BulkService:
             for operation in cyclic:
                 target = self._audit_target(ctx, operation)
                 await self._resources.audit.refused(*target, cycle)
-                results[operation.index] = _failure(operation, cycle)
+                run.results[operation.index] = _failure(operation, cycle)
         return {
             "schemas": [BULK_RESPONSE_SCHEMA],
-            "Operations": [results[i] for i in sorted(results)],
+            "Operations": [run.results[i] for i in sorted(run.results)],
         }
+
+    async def _run_audited(self, run: _Run, operation: BulkOperation) -> bool:
+        """Runs one operation with its own record of whether it began writing; True when
+        it succeeded."""
+        with working_to(Budget(current_budget().deadline)):
+            try:
+                async with self._resources.audit.bulk_item(*self._audit_target(run.ctx, operation)):
+                    run.results[operation.index] = await self._run_one(run, operation)
+            except ScimError as error:
+                run.results[operation.index] = _failure(operation, as_outcome(error))
+                return False
+        return True
+
+    def _not_started(self, run: _Run, operations: list[BulkOperation]) -> None:
+        late = ScimError.unavailable(
+            "the request ran out of time before this operation started; send it again"
+        )
+        for operation in operations:
+            run.results[operation.index] = _failure(operation, late)
 
     def _audit_target(
         self, ctx: TenantContext, operation: BulkOperation
@@ -76,17 +117,16 @@ class BulkService:
         name = self._resources.type_name(ctx, endpoint)
         return ctx.tenant_id, ctx.actor, operation.method, name, resource_id
 
-    async def _run_one(
-        self, ctx: TenantContext, operation: BulkOperation, ids: dict[str, str], base_url: str
-    ) -> dict[str, Any]:
-        missing = operation_references(operation) - ids.keys()
+    async def _run_one(self, run: _Run, operation: BulkOperation) -> dict[str, Any]:
+        missing = operation_references(operation) - run.ids.keys()
         if missing:
             raise ScimError.invalid_value(
                 f"bulkId {sorted(missing)[0]!r} names no resource created in this request"
             )
-        parts = [substitute(part, ids) for part in operation.path.strip("/").split("/")]
-        data = orjson.dumps(substitute(operation.data, ids)) if operation.data is not None else b""
-        resource = await self._dispatch(ctx, operation, parts, data)
+        parts = [substitute(part, run.ids) for part in operation.path.strip("/").split("/")]
+        data = operation.data
+        payload = orjson.dumps(substitute(data, run.ids)) if data is not None else b""
+        resource = await self._dispatch(run, operation, parts, payload)
         result: dict[str, Any] = {
             "method": operation.method,
             "status": str(_SUCCESS[operation.method]),
@@ -95,18 +135,18 @@ class BulkService:
             result["bulkId"] = operation.bulk_id
         if resource is not None:
             if operation.method == "POST" and operation.bulk_id:
-                ids[operation.bulk_id] = resource.id
-            rt = self._resources.resource_type(resource.resource_type, ctx.tenant)
-            result["location"] = resource_location(base_url, rt.endpoint, resource.id)
+                run.ids[operation.bulk_id] = resource.id
+            rt = self._resources.resource_type(resource.resource_type, run.ctx.tenant)
+            result["location"] = resource_location(run.base_url, rt.endpoint, resource.id)
             result["version"] = resource.etag
         return result
 
     async def _dispatch(
-        self, ctx: TenantContext, operation: BulkOperation, parts: list[str], data: bytes
+        self, run: _Run, operation: BulkOperation, parts: list[str], data: bytes
     ) -> StoredResource | None:
-        method = operation.method
+        method, ctx = operation.method, run.ctx
         if method == "POST" and len(parts) == 1:
-            return await self._resources.create(ctx, parts[0], data)
+            return await self._create(run, operation, parts[0], data)
         if len(parts) != 2 or method == "POST":
             raise ScimError.invalid_path(f"{method} cannot be applied to {operation.path!r}")
         endpoint, resource_id = parts
@@ -117,8 +157,37 @@ class BulkService:
         if method == "PATCH":
             patch = self._resources.patch(ctx, endpoint, resource_id, data, operation.version)
             return (await patch).resource
-        await self._resources.delete(ctx, endpoint, resource_id, operation.version)
+        try:
+            await self._resources.delete(ctx, endpoint, resource_id, operation.version)
+        except ScimError as error:
+            if not (run.resume and error.status == 404):
+                raise
         return None
+
+    async def _create(
+        self, run: _Run, operation: BulkOperation, endpoint: str, data: bytes
+    ) -> StoredResource:
+        new_id = run.seeded_id(operation)
+        if run.resume and new_id and await self._resources.exists(run.ctx, endpoint, new_id):
+            return await self._resources.get(run.ctx, endpoint, new_id)
+        return await self._resources.create(run.ctx, endpoint, data, resource_id=new_id)
+
+
+@dataclass
+class _Run:
+    """One run of a bulk request: who runs it, the ids its POSTs made, the answers so far."""
+
+    ctx: TenantContext
+    base_url: str
+    id_seed: str | None
+    resume: bool
+    ids: dict[str, str] = field(default_factory=dict)
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def seeded_id(self, operation: BulkOperation) -> str | None:
+        if self.id_seed is None:
+            return None
+        return str(uuid.uuid5(_SEEDED_IDS, f"{self.id_seed}/{operation.index}"))
 
 
 def _failure(operation: BulkOperation, error: ScimError) -> dict[str, Any]:

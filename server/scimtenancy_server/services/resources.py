@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from functools import partial
 
+from scimtenancy_server.deadlines import begin_writing, require_time
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.cursor import decode_cursor, encode_cursor, query_key
 from scimtenancy_server.domain.errors import ScimError
@@ -186,7 +187,9 @@ class ResourceService:
             added = await self._members.resolve(ctx.tenant, change)
             now = self._clock()
             resource = StoredResource(rt.name, resource_id, 1, now, now, attributes)
+            require_time()
             await audit.begin(None, resource.version)
+            begin_writing()
             await self._repository.insert(ctx.tenant, resource, rt)
             if added:
                 await self._add_new_members(ctx, rt, resource, added)
@@ -377,7 +380,9 @@ class ResourceService:
             current = await self._fetch(ctx, rt, resource_id)
             _check_precondition(current, if_match)
             expected = current.version
+        require_time()
         await audit.begin(expected, None)  # without If-Match the version is not read
+        begin_writing()
         deleted = await self._repository.delete(ctx.tenant, rt, resource_id, expected)
         if not deleted and if_match:
             raise _changed(rt, resource_id)
@@ -585,6 +590,7 @@ class ResourceService:
         for attempt in itertools.count():
             if attempt >= _WRITE_ATTEMPTS and time.monotonic() > give_up:
                 break
+            require_time()  # another round only while the caller still waits
             current = await self._fetch(ctx, rt, resource_id)
             if if_match:
                 _check_precondition(current, if_match)
@@ -597,7 +603,9 @@ class ResourceService:
                 resolved[key] = await self._members.resolve(ctx.tenant, members)
             added = resolved[key]
             updated = current.revised(attributes, self._clock())
+            require_time()
             await audit.begin(current.version, updated.version)
+            begin_writing()
 
             along = None
             if not members.empty:
