@@ -23,7 +23,7 @@ from scimtenancy_server.deadlines import (
 )
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.rpc.errors import grpc_code
-from scimtenancy_server.rpc.interceptors import _run_to_end, _take_turn, finish_changes
+from scimtenancy_server.rpc.interceptors import READS, _run_to_end, _take_turn, finish_changes
 from scimtenancy_transcoder.errors import from_rpc_error
 
 
@@ -123,3 +123,35 @@ async def test_a_change_runs_to_its_end_when_its_caller_stops_waiting() -> None:
     await finish_changes(5)
     assert finished.is_set()
     assert not turn_held.is_set()
+
+
+def test_every_rpc_that_may_change_data_runs_to_its_end() -> None:
+    from scimtenancy.admin.v1 import admin_pb2
+    from scimtenancy.discovery.v1 import discovery_pb2
+    from scimtenancy.resources.v1 import resources_pb2
+
+    names = {
+        method.name
+        for module in (admin_pb2, discovery_pb2, resources_pb2)
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    }
+    reads = {name for name in names if name.startswith(READS)}
+    assert names - reads == {
+        "CreateTenant",
+        "IssueApiKey",
+        "RevokeApiKey",
+        "RotateApiKey",
+        "SuspendTenant",
+        "ActivateTenant",
+        "RegisterSchemaExtension",
+        "UpdateTenant",
+        "MoveTenant",
+        "DeleteTenant",
+        "CreateResource",
+        "ReplaceResource",
+        "PatchResource",
+        "DeleteResource",
+        "Bulk",
+        "CheckHealth",
+    }

@@ -63,9 +63,10 @@ def _span(traced: bool, name: str, tenant: str = "") -> AbstractContextManager[o
     return tracer.start_as_current_span(name, attributes={"tenant.id": tenant} if tenant else None)
 
 
-# RPCs that change stored data: once started they run to their end even if the caller stops
-# waiting, so a deadline or a dropped connection never leaves a change half made.
-WRITES = frozenset({"CreateResource", "ReplaceResource", "PatchResource", "DeleteResource", "Bulk"})
+# RPCs that only read (by name: GetResource, ListTenants, SearchResources, ResolveMe, ...).
+# Every other RPC may change stored data: once started it runs to its end even if the caller
+# stops waiting, so a deadline or a dropped connection never leaves a change half made.
+READS = ("Get", "List", "Search", "Resolve")
 _T = TypeVar("_T")
 _finishing: set[asyncio.Task[Any]] = set()
 
@@ -135,7 +136,7 @@ def _guarded(
 ) -> Behaviour:
     operation = operation_name(method)
     traced = tracing_enabled()  # no-op spans still cost a context switch each
-    changes = method.rsplit("/", 1)[-1] in WRITES
+    changes = not method.rsplit("/", 1)[-1].startswith(READS)
 
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
         metadata = _metadata(context)
