@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench import chart, compare, group_scale, noisy, report, scaling
+from bench import chart, compare, group_scale, noisy, report, scaling, soak
 from bench.measure import micro
 from bench.plan import FULL, QUICK, Run
 from bench.procs import Supervisor
@@ -43,6 +43,8 @@ SECTIONS = (
     "noisy",
     "groups",
 )
+# Sections only `--only` runs: the soak alone takes about 12 minutes (4 with --quick).
+ON_REQUEST = ("soak",)
 
 
 def _uptime() -> str:
@@ -127,7 +129,7 @@ def memory_summary(results: dict[str, Any]) -> None:
         results.setdefault("memory", {})["summary"] = summary
 
 
-def _sections(run: Run, postgresql: Database) -> dict[str, Callable[[], None]]:
+def _sections(run: Run, postgresql: Database, postmaster: int) -> dict[str, Callable[[], None]]:
     services = run.services
 
     def ferretdb_sqlite() -> None:
@@ -171,6 +173,8 @@ def _sections(run: Run, postgresql: Database) -> dict[str, Callable[[], None]]:
         "drivers": drivers,
         "noisy": lambda: noisy.section(run, postgresql),
         "groups": lambda: group_scale.section(run, postgresql),
+        # PostgreSQL's processes count as the database's there, beside FerretDB.
+        "soak": lambda: soak.section(run, replace(postgresql, pids=(*postgresql.pids, postmaster))),
     }
 
 
@@ -196,7 +200,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="run the whole SCIM mix on FerretDB-SQLite too (its filters scan: slow)",
     )
-    parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated sections of: {', '.join(SECTIONS + ON_REQUEST)} "
+        f"({', '.join(ON_REQUEST)} only when named here)",
+    )
     parser.add_argument(
         "--time-cap",
         type=float,
@@ -217,7 +225,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     except ValueError as error:
         parser.error(str(error))
     chosen = args.only.split(",") if args.only else list(SECTIONS)
-    unknown = set(chosen) - set(SECTIONS)
+    unknown = set(chosen) - set(SECTIONS + ON_REQUEST)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     args.sections = chosen
@@ -257,10 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmark {'(quick) ' if args.quick else ''}— logs in {log_dir}", flush=True)
     try:
         services = Services(supervisor, work_dir, args.service_env)
-        postgresql_url, _ = services.postgresql()
+        postgresql_url, postmaster = services.postgresql()
         postgresql, _ = services.ferretdb("postgresql", postgresql_url)
         run = Run(budget, services, postgresql_url, log_dir, results)
-        sections = _sections(run, postgresql)
+        sections = _sections(run, postgresql, postmaster.pid)
         for name in args.sections:
             if cap is not None and time.monotonic() - started > cap:
                 document["errors"][name] = f"skipped: past the {cap:.0f} s time cap"

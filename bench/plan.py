@@ -60,6 +60,19 @@ class GroupBudget:
 
 
 @dataclass(frozen=True)
+class SoakBudget:
+    """The `soak` section (bench/soak.py)."""
+
+    ramp: tuple[int, ...]  # concurrencies of the closed-loop ramp that finds the maximum
+    ramp_step_seconds: float
+    seconds: float  # the open loop
+    window_seconds: float  # its figures are per window of this length
+    load_share: float = 0.7  # of the maximum the ramp measured
+    users: int = 2000
+    max_in_flight: int = 256  # requests of the open loop at once; past them one is dropped
+
+
+@dataclass(frozen=True)
 class Budget:
     phase_seconds: float  # each operation of the SCIM mix
     wrk_seconds: float  # each wrk run
@@ -71,6 +84,7 @@ class Budget:
     sqlite_mix: bool  # the whole SCIM mix on FerretDB-SQLite too (its scans take seconds)
     noisy: NoisyBudget
     groups: GroupBudget
+    soak: SoakBudget
     compare_users: int = 2000
     concurrency: int = 8  # the SCIM mix's concurrent requests
     connections: int = 16  # wrk's connections
@@ -108,6 +122,9 @@ FULL = Budget(
         sync=SyncPlan(users=10_000, groups=(10_000, 2_000, 50), cap_seconds=600.0),
         section_seconds=1200.0,
     ),
+    soak=SoakBudget(
+        ramp=(1, 2, 4, 8, 16), ramp_step_seconds=5.0, seconds=600.0, window_seconds=60.0
+    ),
 )
 QUICK = Budget(
     phase_seconds=1.0,
@@ -136,6 +153,7 @@ QUICK = Budget(
         sync=SyncPlan(users=1_000, groups=(1_000, 200, 50), cap_seconds=90.0),
         section_seconds=240.0,
     ),
+    soak=SoakBudget(ramp=(2, 4, 8, 16), ramp_step_seconds=3.0, seconds=90.0, window_seconds=15.0),
 )
 
 

@@ -49,6 +49,13 @@ def rss_bytes(pid: int) -> int:
     return 0 if fields is None else int(fields[21]) * _PAGE_SIZE
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine's cores have been busy since boot, every process's (the first
+    line of /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal)."""
+    ticks = [int(tick) for tick in Path("/proc/stat").read_text().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / _CLOCK_TICKS
+
+
 def descendants(pid: int) -> list[int]:
     """The process and every process below it (e.g. PostgreSQL's backends)."""
     children: dict[int, list[int]] = {}

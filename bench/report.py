@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import group_scale
+from bench import group_scale, soak_report
 from bench.noisy_report import P99_BOUND, noisy_tables
 from bench.report_format import number, ratio, table
 
@@ -311,6 +311,24 @@ TARGETS = (
         )
         for system in _OURS
     ),
+    Target(
+        "soak: errors (open loop, every window)", 0.0, False, _path("soak", "figures", "errors")
+    ),
+    Target(
+        "soak: p99, last window / window 2",
+        soak_report.P99_BOUND,
+        False,
+        _path("soak", "figures", "p99_ratio"),
+    ),
+    *(
+        Target(
+            f"soak: {name} RSS growth, window 2 to last (fraction)",
+            soak_report.RSS_GROWTH_BOUND,
+            False,
+            _path("soak", "figures", f"{name}_rss_growth"),
+        )
+        for name in ("server", "transcoder")
+    ),
 )
 
 
@@ -335,7 +353,9 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def verdict_table(found: list[dict[str, Any]]) -> str:
+def verdict_table(
+    found: list[dict[str, Any]], title: str = "## targets (ratios within this run)"
+) -> str:
     rows = [
         [
             v["target"],
@@ -345,13 +365,15 @@ def verdict_table(found: list[dict[str, Any]]) -> str:
         ]
         for v in found
     ]
-    return table(
-        "## targets (ratios within this run)", ["target", "bound", "measured", "verdict"], rows
-    )
+    return table(title, ["target", "bound", "measured", "verdict"], rows)
 
 
 def render(results: dict[str, Any], found: list[dict[str, Any]]) -> str:
     parts = operation_tables(results) + scaling_tables(results) + other_tables(results)
     parts += noisy_tables(results) + group_scale.tables(results)
+    parts += soak_report.tables(results)
+    if "soak" in results:
+        soak = [v for v in found if v["target"].startswith("soak:")]
+        parts.append(verdict_table(soak, soak_report.TARGETS_TITLE))
     parts.append(verdict_table(found))
     return "\n\n".join(parts)
