@@ -7,6 +7,14 @@ from __future__ import annotations
 # gRPC metadata the transcoder sends with every call.
 TENANT_HINT_KEY = "x-scim-tenant-hint"  # the tenant the URL names, if any
 BASE_URL_KEY = "x-scim-base-url"  # where the client sent the request; references render from it
+# Response metadata a server sends the moment it takes up an RPC that may change data: gRPC
+# never re-sends a call once its headers arrived, and a call that failed without them was
+# never begun (so the transcoder can tell "not started" from "outcome unknown").
+STARTED_KEY = "x-scim-started"
+# Trailing metadata on every answer the server gives itself: its UNAVAILABLE already means
+# "nothing done", and re-sending it at once to a replica on the same database would only
+# multiply the wait (gRPC retry, gRFC A6 "pushback").
+NO_RETRY = ("grpc-retry-pushback-ms", "-1")
 # The trailing metadata that carries a `google.rpc.Status` with the SCIM error's details.
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 

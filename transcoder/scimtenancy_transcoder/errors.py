@@ -8,7 +8,13 @@ from google.rpc import status_pb2
 from starlette.responses import Response
 
 from scimtenancy.errors.v1 import errors_pb2
-from scimtenancy_common.wire import ERROR_SCHEMA, OUTCOME_UNKNOWN, STATUS_DETAILS_KEY, short_detail
+from scimtenancy_common.wire import (
+    ERROR_SCHEMA,
+    OUTCOME_UNKNOWN,
+    STARTED_KEY,
+    STATUS_DETAILS_KEY,
+    short_detail,
+)
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -37,19 +43,11 @@ _GENERIC_DETAIL = {
 # passed, or the connection broke, while the server was at work.
 _UNCERTAIN = frozenset(
     {
-        grpc.StatusCode.DEADLINE_EXCEEDED,
         grpc.StatusCode.CANCELLED,
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.UNKNOWN,
         grpc.StatusCode.INTERNAL,
     }
-)
-# gRPC's wording when a call never reached any server (nothing was sent, nothing done).
-_NEVER_SENT = (
-    "failed to connect",
-    "connections to all backends failing",
-    "connection refused",
-    "no children to pick from",
 )
 
 
@@ -99,10 +97,13 @@ def from_rpc_error(error: grpc.aio.AioRpcError, changes: bool = False) -> HttpSc
 
 
 def _uncertain(error: grpc.aio.AioRpcError) -> bool:
-    if error.code() not in _UNCERTAIN:
-        return False
-    text = (error.details() or "").lower()
-    return not any(marker in text for marker in _NEVER_SENT)
+    """Whether a change may have been made: its deadline passed (the server may have begun
+    it a moment ago), or it broke after a server took it up (it sends headers first)."""
+    code = error.code()
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return True
+    started = any(key == STARTED_KEY for key, _ in error.initial_metadata() or ())
+    return code in _UNCERTAIN and started
 
 
 def _scim_detail(payload: bytes) -> errors_pb2.ScimError | None:

@@ -17,7 +17,7 @@ from scimtenancy_common.process import run_process
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_transcoder.app import create_app
 from scimtenancy_transcoder.openapi_components import PublishedLimits
-from scimtenancy_transcoder.rpc_client import ResourceClient
+from scimtenancy_transcoder.rpc_client import ResourceClient, target_problems
 from scimtenancy_transcoder.strategies import UrlSettingsError, strategy_for
 
 logger = logging.getLogger(__name__)
@@ -84,11 +84,14 @@ def load_transcoder_settings(argv: list[str] | None = None) -> Settings:
     """`load_settings`, with the URL settings checked too: a bad one stops the process the
     same way (exit status 2, one line per bad value)."""
     settings = load_settings(argv)
+    problems = target_problems(settings)
     try:
         strategy_for(settings)
     except UrlSettingsError as error:
-        print("invalid settings:", *error.problems, sep="\n  ", file=sys.stderr)
-        raise SystemExit(2) from None
+        problems += error.problems
+    if problems:
+        print("invalid settings:", *problems, sep="\n  ", file=sys.stderr)
+        raise SystemExit(2)
     return settings
 
 

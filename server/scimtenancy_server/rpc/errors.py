@@ -7,7 +7,7 @@ from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from scimtenancy.errors.v1 import errors_pb2
-from scimtenancy_common.wire import STATUS_DETAILS_KEY
+from scimtenancy_common.wire import NO_RETRY, STATUS_DETAILS_KEY
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.services.rate_limits import RateLimited
 
@@ -54,7 +54,10 @@ RETRY_AFTER_KEY = "retry-after"
 
 async def abort(context: grpc.aio.ServicerContext, error: ScimError) -> None:
     """Ends the call with the error; raises, as grpc's `abort` always does."""
-    trailers: tuple[tuple[str, str | bytes], ...] = ((STATUS_DETAILS_KEY, status_details(error)),)
+    trailers: tuple[tuple[str, str | bytes], ...] = (
+        (STATUS_DETAILS_KEY, status_details(error)),
+        NO_RETRY,
+    )
     if isinstance(error, RateLimited):
         trailers += ((RETRY_AFTER_KEY, str(error.retry_after)),)
     await context.abort(grpc_code(error), error.detail, trailing_metadata=trailers)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 
 from scimtenancy_common.telemetry import tracing_enabled
-from scimtenancy_common.wire import BASE_URL_KEY, TENANT_HINT_KEY
+from scimtenancy_common.wire import BASE_URL_KEY, STARTED_KEY, TENANT_HINT_KEY
 from scimtenancy_server.deadlines import (
     NOT_STARTED,
     Budget,
@@ -67,6 +67,7 @@ def _span(traced: bool, name: str, tenant: str = "") -> AbstractContextManager[o
 # Every other RPC may change stored data: once started it runs to its end even if the caller
 # stops waiting, so a deadline or a dropped connection never leaves a change half made.
 READS = ("Get", "List", "Search", "Resolve")
+_STARTED = ((STARTED_KEY, "1"),)
 _T = TypeVar("_T")
 _finishing: set[asyncio.Task[Any]] = set()
 
@@ -139,6 +140,8 @@ def _guarded(
     changes = not method.rsplit("/", 1)[-1].startswith(READS)
 
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if changes:
+            await context.send_initial_metadata(_STARTED)
         metadata = _metadata(context)
         observation = Observation.begin(method, request, metadata, metrics)
         failure: ScimError | None = None
