@@ -84,8 +84,8 @@ def loop_deadline(budget: Budget) -> float | None:
 
 
 def as_outcome(error: ScimError) -> ScimError:
-    """A fault met after the request began writing has an unknown outcome; any other error
-    is told as it is."""
-    if error.status == 503 and error.maybe_applied and current_budget().writing:
+    """A fault met after the request began writing has an unknown outcome, whichever of its
+    steps met it (an earlier one may have landed); any other error is told as it is."""
+    if error.status == 503 and current_budget().writing:
         return ScimError.outcome_unknown(OUTCOME_UNKNOWN)
     return error

@@ -10,8 +10,6 @@ __all__ = ["MAX_DETAIL_LENGTH", "ScimError"]
 class ScimError(Exception):
     """A failure with an HTTP status, an optional `scimType` and a detail safe to show a client."""
 
-    # A 503 from a fault that may have struck after the database received a change.
-    maybe_applied = False
     # A 503 whose change may or may not have been applied (never retried blindly).
     unknown_outcome = False
 
@@ -90,14 +88,13 @@ class ScimError(Exception):
         return cls(501, detail)
 
     @classmethod
-    def unavailable(cls, detail: str, maybe_applied: bool = False) -> ScimError:
-        """A fault or a refusal to start: nothing was changed unless `maybe_applied`."""
-        error = cls(503, detail)
-        error.maybe_applied = maybe_applied
-        return error
+    def unavailable(cls, detail: str) -> ScimError:
+        """A fault or a refusal to start (an unknown outcome once writing began: see
+        `deadlines.as_outcome`)."""
+        return cls(503, detail)
 
     @classmethod
     def outcome_unknown(cls, detail: str) -> ScimError:
         error = cls(503, detail)
-        error.maybe_applied = error.unknown_outcome = True
+        error.unknown_outcome = True
         return error

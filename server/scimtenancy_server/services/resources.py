@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import itertools
+import logging
 import random
 import time
 import uuid
@@ -50,6 +51,8 @@ from scimtenancy_server.services.audit import AuditEntry, AuditLog
 from scimtenancy_server.services.group_members import GroupMembers, MemberBudget, inline_members
 from scimtenancy_server.services.shared_namespace import SharedNamespace, read_only
 from scimtenancy_server.storage.repository import Page, ResourceRepository
+
+logger = logging.getLogger(__name__)
 
 # What a change to a resource produces: its new attributes and, for a Group, the change to
 # its members (which are kept apart from its attributes).
@@ -190,26 +193,39 @@ class ResourceService:
             require_time()
             await audit.begin(None, resource.version)
             begin_writing()
-            await self._repository.insert(ctx.tenant, resource, rt)
-            if added:
-                await self._add_new_members(ctx, rt, resource, added)
+            await self._insert_with_members(ctx.tenant, rt, resource, added)
             return resource
 
-    async def _add_new_members(
+    async def _insert_with_members(
         self,
-        ctx: TenantContext,
+        tenant: Tenant,
         rt: ResourceType,
-        group: StoredResource,
+        resource: StoredResource,
         added: builtins.list[Member],
     ) -> None:
-        """A new group's members; if they cannot be written, the group is not created."""
+        """Writes a new group's members before the group: they are seen only through the
+        group, so a fault at any step leaves either the whole group or none (members written
+        for a group that never came to be are invisible, and cleared when possible)."""
+        if added:
+            await self._repository.memberships.add(tenant, resource.id, added)
         try:
-            await self._repository.memberships.add(ctx.tenant, group.id, added)
-        except BaseException:
-            await self._repository.delete(ctx.tenant, rt, group.id, group.version)
-            await self._repository.memberships.clear(ctx.tenant, group.id)
+            await self._repository.insert(tenant, resource, rt)
+        except ScimError as error:
+            if added and error.status != 409:  # 409: the id is taken, by a group of its own
+                await asyncio.shield(self._clear_unborn(tenant, resource.id))
             raise
-        await self._members.settle(ctx.tenant, group.id, added)
+        except BaseException:
+            if added:
+                await asyncio.shield(self._clear_unborn(tenant, resource.id))
+            raise
+        if added:
+            await asyncio.shield(self._members.settle(tenant, resource.id, added))
+
+    async def _clear_unborn(self, tenant: Tenant, group_id: str) -> None:
+        try:
+            await self._repository.memberships.clear(tenant, group_id)
+        except ScimError:
+            logger.warning("memberships of a group that was not created are left behind")
 
     def _audited(
         self, ctx: TenantContext, operation: str, type_key: str, resource_id: str

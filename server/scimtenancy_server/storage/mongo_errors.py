@@ -42,16 +42,16 @@ def is_duplicate(message: str) -> bool:
 def _scim_error(error: PyMongoError, unique_detail: str) -> ScimError:
     if isinstance(error, DuplicateKeyError) or is_duplicate(str(error)):
         return ScimError.uniqueness(unique_detail)
-    # No server was selected: the operation never left the process.
-    sent = not isinstance(error, ServerSelectionTimeoutError)
-    if not sent or (isinstance(error, _UNAVAILABLE) and not error.timeout):
+    if isinstance(error, ServerSelectionTimeoutError) or (
+        isinstance(error, _UNAVAILABLE) and not error.timeout
+    ):
         logger.warning("database unavailable: %s", type(error).__name__)
-        return ScimError.unavailable("the database is unavailable; retry later", sent)
+        return ScimError.unavailable("the database is unavailable; retry later")
     if error.timeout:
         # It answers, but not within MONGODB_TIMEOUT_MS: a slow query is not an outage.
         logger.warning("database timed out: %s", type(error).__name__)
         return ScimError.unavailable(
-            "the database did not answer within the service's time limit; retry later", True
+            "the database did not answer within the service's time limit; retry later"
         )
     logger.exception("database operation failed")
     return ScimError.internal("the database refused the operation")
