@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ import httpx
 import orjson
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from helpers import require_mongodb, user_body
+from helpers import free_port, require_mongodb, user_body
 
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2, resources_pb2_grpc
@@ -34,13 +33,6 @@ POLL_INTERVAL = 0.05
 BURST = 50  # concurrent single creates
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

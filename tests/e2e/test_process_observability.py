@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from helpers import user_body
+from helpers import free_port, user_body
 
 DEV_COMMAND = Path(sys.executable).parent / "scimtenancy-dev"
 API_KEY = "observed-api-key-7f3a9c"
@@ -22,13 +21,6 @@ WRONG_KEY = "wrong-api-key-51e0b2"
 JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLXZhbHVl"
 REQUEST_ID = "req-observed-1"
 KEY_FLAG = ("--dev-api-key", API_KEY)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _metric_value(text: str, name: str, **labels: str) -> float | None:
@@ -49,7 +41,7 @@ def _scrape_until(url: str, expected: float, name: str, **labels: str) -> str:
 
 
 def test_json_logs_metrics_and_no_secrets(tmp_path: Path) -> None:
-    http_port, metrics_port = _free_port(), _free_port()
+    http_port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "SCIMTENANCY_LOG_FORMAT": "json",

@@ -10,7 +10,6 @@ with fake replicas in tests/unit/test_replica_channel.py.)"""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from e2e.stack import ADMIN_TOKEN, http_transcoder
 from e2e.test_bad_input import assert_scim_error
 from e2e.two_servers import ServerProcess, server_processes
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from helpers import unique_id, user_body
+from helpers import free_port, unique_id, user_body
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
@@ -39,13 +38,6 @@ STEP_TIMEOUT = 60.0  # bounds every wait, so that a hang fails the test instead 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OK = {"create": 201, "patch": 200, "get": 200}
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -109,7 +101,7 @@ class Replicas:
 
 @pytest.fixture(scope="module")
 async def replicas() -> AsyncIterator[Replicas]:
-    ports = [_free_port() for _ in range(REPLICAS)]
+    ports = [free_port() for _ in range(REPLICAS)]
     env = [{"SCIMTENANCY_METRICS_PORT": str(port)} for port in ports]
     async with server_processes(REPLICAS, env) as servers:
         target = ",".join(server.target for server in servers)  # as an operator lists them

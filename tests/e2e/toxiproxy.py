@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e.ferretdb_process import free_port, launch, require_tool
+from e2e.ferretdb_process import launch, require_tool
+from helpers import free_port
 
 # A toxic on the downstream acts on what the database sends back: the request has reached it,
 # so a write may have been made although its answer never arrives.
