@@ -4,9 +4,10 @@ on stdout):
 - resolver: cached tenant resolution (the server's TenantResolver, as bootstrap builds it).
 - find_one: raw motor `find_one`s (by `_id`, or any filters given), one at a time, on the
   service's own database: what the database alone costs.
-- drivers: the MongoDB repository (MongoResourceRepository) on motor and on PyMongo's native
-  `AsyncMongoClient`, same workload (insert, get, `userName eq`, replace on a version,
-  delete with the removal from groups).
+- drivers: the MongoDB repository (MongoResourceRepository) on each value of the server's
+  `MONGODB_DRIVER` (motor, and PyMongo's native `AsyncMongoClient`), its client made by the
+  server's own `mongo_driver.connect`, same workload (insert, get, `userName eq`, replace on a
+  version, delete with the removal from groups).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import uvloop
 
 from bench.data import user, user_name
 from bench.loadgen import percentile
+from scimtenancy_server.storage.mongo_driver import DRIVERS, DriverName, close, connect
 
 Job = dict[str, Any]
 
@@ -105,19 +107,7 @@ async def find_one(job: Job) -> dict[str, Any]:
         client.close()
 
 
-def _driver_database(driver: str, uri: str, name: str) -> tuple[Any, Any]:
-    if driver == "motor":
-        from scimtenancy_server.storage.mongo import connect
-
-        client: Any = connect(uri)
-    else:
-        from pymongo import AsyncMongoClient
-
-        client = AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, timeoutMS=5000)
-    return client, client[name]
-
-
-async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
+async def _driver_workload(driver: DriverName, job: Job) -> dict[str, Any]:
     from scimtenancy_server.domain.filter import parse_filter
     from scimtenancy_server.domain.resource import StoredResource
     from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
@@ -125,7 +115,10 @@ async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
     from scimtenancy_server.domain.validation import canonical_attributes
     from scimtenancy_server.storage.mongo import MongoResourceRepository
 
-    client, database = _driver_database(driver, job["uri"], f"drivers_{driver}")
+    # The client as the server makes it with SCIMTENANCY_MONGODB_DRIVER=<driver> (and the
+    # default MONGODB_TIMEOUT_MS).
+    client = connect(job["uri"], driver=driver)
+    database = client[f"drivers_{driver}"]
     users = DEFAULT_REGISTRY.resolve("Users")
     now = datetime.now(UTC)
     tenant = Tenant("drivers", "drivers", IsolationLevel.STANDARD, TenantStatus.ACTIVE, now)
@@ -182,14 +175,12 @@ async def _driver_workload(driver: str, job: Job) -> dict[str, Any]:
         return result
     finally:
         await client.drop_database(f"drivers_{driver}")
-        closing = client.close()
-        if asyncio.iscoroutine(closing):
-            await closing
+        await close(client)
 
 
 async def drivers(job: Job) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for driver in ("motor", "pymongo_async"):
+    for driver in DRIVERS:
         try:
             results[driver] = await _driver_workload(driver, job)
         except Exception as error:  # reported, not fatal: the point is whether it works

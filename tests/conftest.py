@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from telemetry_capture import telemetry_capture
 
 from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.storage.mongo import connect
+from scimtenancy_server.storage.mongo_driver import DriverName, close, connect
 
 # No timing checks: these machines are noisy, and speed is measured by bench/, not by tests.
 settings.register_profile(
@@ -37,22 +37,40 @@ def pytest_asyncio_loop_factories(
 
 
 @pytest.fixture(scope="session")
-async def mongo_client() -> AsyncIterator[Any]:
-    client = connect(require_mongodb(), timeout_ms=10_000)
+async def mongo_clients() -> AsyncIterator[Callable[[DriverName], Any]]:
+    """A client of the test server per driver, made when first asked for."""
+    clients: dict[DriverName, Any] = {}
+
+    def client(driver: DriverName) -> Any:
+        if driver not in clients:
+            clients[driver] = connect(require_mongodb(), timeout_ms=10_000, driver=driver)
+        return clients[driver]
+
     try:
         yield client
     finally:
-        client.close()
+        for made in clients.values():
+            await close(made)
 
 
 @pytest.fixture
-async def mongo_database(mongo_client: Any) -> AsyncIterator[Any]:
+def mongodb_driver() -> DriverName:
+    """The driver of `mongo_database`: the server's default, except where a suite parametrizes
+    it (contract/conftest.py runs the storage contract on every driver)."""
+    return "motor"
+
+
+@pytest.fixture
+async def mongo_database(
+    mongo_clients: Callable[[DriverName], Any], mongodb_driver: DriverName
+) -> AsyncIterator[Any]:
     """A throw-away database on the test server, dropped after the test."""
+    client = mongo_clients(mongodb_driver)
     name = f"scimtenancy_test_{uuid.uuid4().hex[:12]}"
     try:
-        yield mongo_client[name]
+        yield client[name]
     finally:
-        await mongo_client.drop_database(name)
+        await client.drop_database(name)
 
 
 # The whole service on real sockets, shared by e2e/, replay/ and compliance/.

@@ -13,7 +13,8 @@ The target storage is the server's (SCIMTENANCY_STORAGE, SCIMTENANCY_MONGODB_URI
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -33,7 +34,7 @@ from scimtenancy_server.services.migration import (
     migrate,
     mongo_source,
 )
-from scimtenancy_server.storage.mongo_driver import connect
+from scimtenancy_server.storage.mongo_driver import close, connect
 from scimtenancy_server.storage.mongo_refold import RefoldReport, refold_shadow_fields
 
 app = typer.Typer(
@@ -66,21 +67,23 @@ def _show(report: MigrationReport, dry_run: bool) -> None:
         raise typer.Exit(1)
 
 
-def _run(
-    tenant_id: str, make_source: Callable[[], Source], dry_run: bool, limit: int | None
-) -> None:
+SourceOpener = Callable[[], AbstractAsyncContextManager[Source]]
+
+
+def _run(tenant_id: str, open_source: SourceOpener, dry_run: bool, limit: int | None) -> None:
     async def work(application: Application, ctx: TenantContext) -> MigrationReport:
         columns = (SpinnerColumn(), TextColumn("{task.completed} resources"), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("migrating")
-            return await migrate(
-                application.resources,
-                ctx,
-                make_source(),
-                dry_run=dry_run,
-                limit=limit,
-                on_progress=lambda: progress.advance(task),
-            )
+            async with open_source() as source:
+                return await migrate(
+                    application.resources,
+                    ctx,
+                    source,
+                    dry_run=dry_run,
+                    limit=limit,
+                    on_progress=lambda: progress.advance(task),
+                )
 
     _show(asyncio.run(_with_tenant(tenant_id, work)), dry_run)
 
@@ -94,11 +97,18 @@ def from_mongodb(
     limit: Annotated[int | None, typer.Option(help="stop after this many new resources")] = None,
 ) -> None:
     """Migrate a single-tenant store (`users` and `groups` collections) into a tenant."""
-    client = connect(source_uri)
-    try:
-        _run(tenant_id, lambda: mongo_source(client[source_database]), dry_run, limit)
-    finally:
-        client.close()
+    settings = Settings()
+
+    @asynccontextmanager
+    async def source() -> AsyncIterator[Source]:
+        # Opened and closed on the loop that reads it: a PyMongo client is bound to its loop.
+        client = connect(source_uri, settings.mongodb_timeout_ms, settings.mongodb_driver)
+        try:
+            yield mongo_source(client[source_database])
+        finally:
+            await close(client)
+
+    _run(tenant_id, source, dry_run, limit)
 
 
 @app.command("from-jsonl")
@@ -109,7 +119,7 @@ def from_jsonl(
     limit: Annotated[int | None, typer.Option(help="stop after this many new resources")] = None,
 ) -> None:
     """Import a SCIM JSON Lines export into a tenant."""
-    _run(tenant_id, lambda: jsonl_source(path), dry_run, limit)
+    _run(tenant_id, lambda: nullcontext(jsonl_source(path)), dry_run, limit)
 
 
 @app.command()
@@ -178,20 +188,19 @@ def refold(
     if settings.storage != "mongodb":
         console.print("embedded storage keeps nothing across restarts: nothing to re-fold")
         return
-    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms, settings.mongodb_driver)
 
     async def work() -> RefoldReport:
+        client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms, settings.mongodb_driver)
         columns = (SpinnerColumn(), TextColumn("{task.completed} documents"), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("re-folding")
-            return await refold_shadow_fields(
-                client[settings.mongodb_database],
-                page_size=page_size,
-                on_progress=lambda: progress.advance(task),
-            )
+        try:
+            with Progress(*columns, console=console, transient=True) as progress:
+                task = progress.add_task("re-folding")
+                return await refold_shadow_fields(
+                    client[settings.mongodb_database],
+                    page_size=page_size,
+                    on_progress=lambda: progress.advance(task),
+                )
+        finally:
+            await close(client)
 
-    try:
-        report = asyncio.run(work())
-    finally:
-        client.close()
-    _show_refold(report)
+    _show_refold(asyncio.run(work()))

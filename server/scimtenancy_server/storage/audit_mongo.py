@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from scimtenancy_server.domain.audit import AuditEvent, Outcome
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.storage.audit import AuditStore
+from scimtenancy_server.storage.mongo_driver import MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def _event(document: dict[str, Any]) -> AuditEvent:
 class MongoAuditStore(AuditStore):
     def __init__(
         self,
-        database: AsyncIOMotorDatabase[Any],
+        database: MongoDatabase,
         retention: timedelta,
         clock: Clock = utc_now,
         sweep_every: timedelta = timedelta(hours=1),

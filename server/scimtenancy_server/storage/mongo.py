@@ -1,4 +1,5 @@
-"""MongoDB storage through motor, with strict and standard isolation (ARCHITECTURE.md)."""
+"""MongoDB storage (either driver, storage/mongo_driver.py), with strict and standard isolation
+(ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorCollection, AsyncIOMotorDatabase
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
 
@@ -28,6 +28,7 @@ from scimtenancy_server.storage.mongo_codec import (
     shadow_field,
     to_document,
 )
+from scimtenancy_server.storage.mongo_driver import MongoCollection, MongoDatabase
 from scimtenancy_server.storage.mongo_driver import connect as connect
 from scimtenancy_server.storage.mongo_errors import database_errors
 from scimtenancy_server.storage.mongo_memberships import MongoMembershipStore
@@ -48,7 +49,7 @@ _ID_BATCH = 1000
 
 
 class MongoResourceRepository(ResourceRepository):
-    def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+    def __init__(self, database: MongoDatabase) -> None:
         super().__init__(MongoMembershipStore(database))
         self._database = database
         self._claims = VersionClaims(database)
@@ -61,7 +62,7 @@ class MongoResourceRepository(ResourceRepository):
             return False
         return True
 
-    def _collection(self, scope: Scope) -> AsyncIOMotorCollection[Any]:
+    def _collection(self, scope: Scope) -> MongoCollection:
         return self._database[collection_name(scope)]
 
     def _unique_detail(self, scope: Scope) -> str:
@@ -236,7 +237,7 @@ class MongoResourceRepository(ResourceRepository):
             await self._slots.purge(scope)
         await self._claims.purge(f"{collection_name(scope)}|{document_id(scope, '')}")
 
-    def _health(self, tenant_id: str, isolation: IsolationLevel) -> AsyncIOMotorCollection[Any]:
+    def _health(self, tenant_id: str, isolation: IsolationLevel) -> MongoCollection:
         strict = isolation is IsolationLevel.STRICT
         return self._database[f"t.{tenant_id}.health" if strict else "health"]
 

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo.errors import DuplicateKeyError
 
+from scimtenancy_server.storage.mongo_driver import MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors
 
 COLLECTION = "write_claims"
 
 
 class VersionClaims:
-    def __init__(self, database: AsyncIOMotorDatabase[Any], stale_after: float = 30.0) -> None:
+    def __init__(self, database: MongoDatabase, stale_after: float = 30.0) -> None:
         self._claims = database[COLLECTION]
         self._stale_after = timedelta(seconds=stale_after)
 

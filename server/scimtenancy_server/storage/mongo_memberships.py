@@ -13,21 +13,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorCollection, AsyncIOMotorDatabase
 from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError
 
 from scimtenancy_server.domain.membership import Member
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.storage.memberships import BATCH, MembershipStore
+from scimtenancy_server.storage.mongo_driver import MongoCollection, MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors, is_duplicate
 
 
 class MongoMembershipStore(MembershipStore):
-    def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+    def __init__(self, database: MongoDatabase) -> None:
         self._database = database
 
-    def _collection(self, tenant: Tenant) -> AsyncIOMotorCollection[Any]:
+    def _collection(self, tenant: Tenant) -> MongoCollection:
         if tenant.isolation is IsolationLevel.STRICT:
             return self._database[f"t.{tenant.tenant_id}.memberships"]
         return self._database["memberships"]

@@ -22,12 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorCollection, AsyncIOMotorDatabase
-
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.schema import DEFAULT_REGISTRY, ResourceType
 from scimtenancy_server.storage.mongo_claims import VersionClaims
 from scimtenancy_server.storage.mongo_codec import shadow_field, shadow_fields, stored_attributes
+from scimtenancy_server.storage.mongo_driver import MongoCollection, MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors
 
 # Rounds of claim-and-rewrite per document while writers keep moving it forward.
@@ -54,7 +53,7 @@ class RefoldReport:
 
 
 async def resource_collections(
-    database: AsyncIOMotorDatabase[Any],
+    database: MongoDatabase,
 ) -> list[tuple[str, ResourceType]]:
     """Every collection holding resources: shared (`users`) and per tenant (`t.acme.users`)."""
     by_endpoint = {rt.endpoint.lower(): rt for rt in DEFAULT_REGISTRY.all()}
@@ -69,7 +68,7 @@ async def resource_collections(
 
 
 async def refold_shadow_fields(
-    database: AsyncIOMotorDatabase[Any],
+    database: MongoDatabase,
     *,
     page_size: int = 500,
     on_progress: Callable[[], None] = lambda: None,
@@ -85,7 +84,7 @@ async def refold_shadow_fields(
 class _Refold:
     def __init__(
         self,
-        collection: AsyncIOMotorCollection[Any],
+        collection: MongoCollection,
         rt: ResourceType,
         claims: VersionClaims,
         report: RefoldReport,

@@ -9,12 +9,10 @@ resource deletes its slot document.
 
 from __future__ import annotations
 
-from typing import Any
-
-from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from scimtenancy_server.storage.mongo_driver import MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors
 from scimtenancy_server.storage.repository import Scope, limit_reached, note_usage
 
@@ -26,7 +24,7 @@ def _owner(scope: Scope) -> str:
 
 
 class UsageSlots:
-    def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+    def __init__(self, database: MongoDatabase) -> None:
         self._slots = database[COLLECTION]
 
     async def take(self, scope: Scope, resource_id: str, limit: int) -> None:

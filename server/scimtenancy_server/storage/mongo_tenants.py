@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING, ReturnDocument
 
 from scimtenancy_server.domain.credentials import ApiKey
@@ -18,6 +17,7 @@ from scimtenancy_server.domain.tenant import (
     TenantExtension,
     TenantStatus,
 )
+from scimtenancy_server.storage.mongo_driver import MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors
 from scimtenancy_server.storage.tenants import TenantStore, tenant_exists
 
@@ -76,7 +76,7 @@ def _api_key(document: dict[str, Any]) -> ApiKey:
 
 
 class MongoTenantStore(TenantStore):
-    def __init__(self, database: AsyncIOMotorDatabase[Any]) -> None:
+    def __init__(self, database: MongoDatabase) -> None:
         self._tenants = database["tenants"]
         self._keys = database["api_keys"]
 
