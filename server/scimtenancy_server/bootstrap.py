@@ -12,11 +12,14 @@ from scimtenancy.admin.v1 import admin_pb2_grpc
 from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2_grpc
 from scimtenancy_common.settings import Settings
+from scimtenancy_server.deadlines import as_outcome
+from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.limits import InputLimits
 from scimtenancy_server.domain.schema import DEFAULT_REGISTRY
 from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
+from scimtenancy_server.rpc.errors import grpc_code
 from scimtenancy_server.rpc.health import StorageAwareHealth, add_health_and_reflection
 from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
 from scimtenancy_server.rpc.observability import (
@@ -33,6 +36,7 @@ from scimtenancy_server.rpc.tracing import (
 from scimtenancy_server.services.audit import AuditLog
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.fair_share import TenantFairShare
+from scimtenancy_server.services.idempotency import IdempotencyService, lease_for
 from scimtenancy_server.services.jwt_tokens import JwtResolver
 from scimtenancy_server.services.rate_limits import TenantRateLimiter
 from scimtenancy_server.services.resolution import (
@@ -46,7 +50,9 @@ from scimtenancy_server.services.tenants import TenantAdministration
 from scimtenancy_server.services.usage_gauges import UsageGauges
 from scimtenancy_server.storage.audit import AuditStore
 from scimtenancy_server.storage.audit_memory import InMemoryAuditStore
+from scimtenancy_server.storage.idempotency import IdempotencyStore, InMemoryIdempotencyStore
 from scimtenancy_server.storage.memory import InMemoryResourceRepository
+from scimtenancy_server.storage.mongo_driver import close as close_client
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import InMemoryTenantStore, TenantStore
 
@@ -61,13 +67,15 @@ class Application:
     audit: AuditLog
     administration: TenantAdministration
     usage_gauges: UsageGauges
+    idempotency: IdempotencyService
     health: StorageAwareHealth | None = None  # set when the gRPC server is built
     _client: Any = field(default=None, repr=False)
 
     async def close(self) -> None:
         await self.audit.close()  # stores what it still holds before the client goes
+        await self.idempotency.close()
         if self._client is not None:
-            self._client.close()
+            await close_client(self._client)
 
 
 def _storage(settings: Settings) -> tuple[ResourceRepository, TenantStore, Any]:
@@ -90,6 +98,20 @@ def _audit_store(settings: Settings, client: Any) -> AuditStore:
     from scimtenancy_server.storage.audit_mongo import MongoAuditStore
 
     return MongoAuditStore(client[settings.mongodb_database], retention)
+
+
+def _idempotency_store(settings: Settings, client: Any) -> IdempotencyStore:
+    if client is None:
+        return InMemoryIdempotencyStore()
+    from scimtenancy_server.storage.mongo_idempotency import MongoIdempotencyStore
+
+    return MongoIdempotencyStore(client[settings.mongodb_database])
+
+
+def nothing_done(error: ScimError) -> bool:
+    """Whether the request's error will reach its caller as a gRPC UNAVAILABLE, which
+    promises that nothing was done."""
+    return grpc_code(as_outcome(error)) is grpc.StatusCode.UNAVAILABLE
 
 
 def input_limits(settings: Settings) -> InputLimits:
@@ -130,6 +152,13 @@ def build_application(settings: Settings) -> Application:
         audit=audit,
         limits=input_limits(settings),
     )
+    idempotency = IdempotencyService(
+        _idempotency_store(settings, client),
+        resources,
+        timedelta(hours=settings.idempotency_retention_hours),
+        nothing_done,
+        lease=lease_for(settings.bulk_rpc_timeout),
+    )
     return Application(
         repository=repository,
         tenant_store=tenant_store,
@@ -146,8 +175,10 @@ def build_application(settings: Settings) -> Application:
             shared_available=bool(settings.shared_namespace),
             move_settle=settings.tenant_cache_ttl,
             audit=audit,
+            idempotency=idempotency.store,
         ),
         audit=audit,
+        idempotency=idempotency,
         _client=client,
     )
 
@@ -180,7 +211,7 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
         ],
     )
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(
-        ResourceServicer(app.resources, app.bulk), server
+        ResourceServicer(app.resources, app.bulk, app.idempotency), server
     )
     admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
         TenantAdminServicer(app.administration, app.audit), server

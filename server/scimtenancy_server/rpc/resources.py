@@ -13,6 +13,13 @@ from google.protobuf.duration_pb2 import Duration
 
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy.resources.v1 import resources_pb2_grpc
+from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.idempotency import (
+    BULK_SCOPE,
+    create_scope,
+    fingerprint,
+    parse_key,
+)
 from scimtenancy_server.domain.projection import (
     Projection,
     ReturnPreference,
@@ -24,6 +31,7 @@ from scimtenancy_server.domain.search import ListRequest
 from scimtenancy_server.pacing import paced_chunks
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
+from scimtenancy_server.services.idempotency import Attempt, IdempotencyService
 from scimtenancy_server.services.resources import ListResult, ResourceService
 
 # Group members rendered between two turns of the event loop.
@@ -37,9 +45,12 @@ _PREFERENCES = {
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
-    def __init__(self, service: ResourceService, bulk: BulkService) -> None:
+    def __init__(
+        self, service: ResourceService, bulk: BulkService, idempotency: IdempotencyService
+    ) -> None:
         self._service = service
         self._bulk = bulk
+        self._idempotency = idempotency
 
     def _projection(self, message: pb.Projection) -> Projection:
         return bounded_projection(
@@ -109,12 +120,58 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def CreateResource(
         self, request: pb.CreateResourceRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateResourceResponse:
-        tenant = current_request().tenant
+        key = parse_key(request.idempotency_key)
         projection = self._projection(request.projection)  # refused before anything is written
-        created = await self._service.create(
-            tenant, request.resource_type, request.json, projection
+        if key is None:
+            return await self._create(request, projection, None)
+        tenant = current_request().tenant
+        scope = create_scope(self._service.type_name(tenant, request.resource_type))
+        requested = fingerprint(
+            scope,
+            request.json,
+            request.projection.attributes,
+            request.projection.excluded_attributes,
         )
+
+        async def attempt(run: Attempt) -> bytes:
+            reply = await self._create(request, projection, run)
+            serialized: bytes = reply.SerializeToString()
+            return serialized
+
+        async def reread(resource_id: str) -> bytes:
+            return await self._created(request.resource_type, resource_id, projection)
+
+        answer = await self._idempotency.run(
+            tenant.tenant_id, key, scope, requested, attempt, reread
+        )
+        return pb.CreateResourceResponse.FromString(answer)
+
+    async def _create(
+        self, request: pb.CreateResourceRequest, projection: Projection, run: Attempt | None
+    ) -> pb.CreateResourceResponse:
+        tenant = current_request().tenant
+        if run is None:
+            created = await self._service.create(
+                tenant, request.resource_type, request.json, projection
+            )
+        else:
+            created = await self._idempotency.create(
+                tenant, request.resource_type, request.json, projection, run
+            )
         return pb.CreateResourceResponse(resource=await self._one(created, projection))
+
+    async def _created(self, type_key: str, resource_id: str, projection: Projection) -> bytes:
+        """A keyed create's answer rebuilt from the resource (it was too large to keep)."""
+        tenant = current_request().tenant
+        found = await self._service.created(tenant, type_key, resource_id, projection)
+        if found is None:
+            raise ScimError.conflict(
+                "the request with this Idempotency-Key created a resource that has since "
+                "been deleted"
+            )
+        reply = pb.CreateResourceResponse(resource=await self._one(found, projection))
+        serialized: bytes = reply.SerializeToString()
+        return serialized
 
     async def GetResource(
         self, request: pb.GetResourceRequest, context: grpc.aio.ServicerContext
@@ -199,8 +256,30 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def Bulk(
         self, request: pb.BulkRequest, context: grpc.aio.ServicerContext
     ) -> pb.BulkResponse:
+        key = parse_key(request.idempotency_key)
+        if key is None:
+            return await self._run_bulk(request, None)
+
+        async def attempt(run: Attempt) -> bytes:
+            serialized: bytes = (await self._run_bulk(request, run)).SerializeToString()
+            return serialized
+
+        requested = fingerprint(BULK_SCOPE, request.json)
+        tenant_id = current_request().tenant.tenant_id
+        answer = await self._idempotency.run(tenant_id, key, BULK_SCOPE, requested, attempt)
+        return pb.BulkResponse.FromString(answer)
+
+    async def _run_bulk(self, request: pb.BulkRequest, run: Attempt | None) -> pb.BulkResponse:
+        """A keyed bulk's POSTs get ids derived from the reserved seed; a resumed run answers
+        those an earlier attempt created as created."""
         current = current_request()
-        response = await self._bulk.run(current.tenant, request.json, current.base_url)
+        response = await self._bulk.run(
+            current.tenant,
+            request.json,
+            current.base_url,
+            id_seed=run.reserved_id if run else None,
+            resume=run is not None and run.resumed,
+        )
         return pb.BulkResponse(json=orjson.dumps(response))
 
     async def CheckHealth(

@@ -168,8 +168,10 @@ class BulkService:
         self, run: _Run, operation: BulkOperation, endpoint: str, data: bytes
     ) -> StoredResource:
         new_id = run.seeded_id(operation)
-        if run.resume and new_id and await self._resources.exists(run.ctx, endpoint, new_id):
-            return await self._resources.get(run.ctx, endpoint, new_id)
+        if run.resume and new_id:
+            earlier = await self._resources.created(run.ctx, endpoint, new_id)
+            if earlier is not None:
+                return earlier
         return await self._resources.create(run.ctx, endpoint, data, resource_id=new_id)
 
 

@@ -233,6 +233,22 @@ class ResourceService:
         name = self.type_name(ctx, type_key)
         return self.audit.record(ctx.tenant_id, ctx.actor, operation, name, resource_id)
 
+    async def created(
+        self,
+        ctx: TenantContext,
+        type_key: str,
+        resource_id: str,
+        projection: Projection | None = None,
+    ) -> StoredResource | None:
+        """The resource an earlier attempt of this create made, as it is now; answering it
+        needs the right to create, not to read (the caller asked to create it)."""
+        ctx.require(Permission.CREATE)
+        rt = self.resource_type(type_key, ctx.tenant)
+        found = await self._repository.get(ctx.tenant, rt, resource_id)
+        if found is None or projection is None:
+            return found
+        return (await self.complete(ctx.tenant, [found], projection))[0]
+
     async def exists(self, ctx: TenantContext, type_key: str, resource_id: str) -> bool:
         rt = self.resource_type(type_key, ctx.tenant)
         return await self._repository.get(ctx.tenant, rt, resource_id) is not None

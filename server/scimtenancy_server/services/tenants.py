@@ -26,6 +26,7 @@ from scimtenancy_server.domain.tenant import (
 from scimtenancy_server.services.audit import AuditEntry, AuditLog
 from scimtenancy_server.services.resolution import TenantResolver
 from scimtenancy_server.services.tenant_moves import move_tenant
+from scimtenancy_server.storage.idempotency import IdempotencyStore
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import TenantStore
 
@@ -49,8 +50,10 @@ class TenantAdministration:
         shared_available: bool = False,
         move_settle: float = 30.0,
         audit: AuditLog | None = None,
+        idempotency: IdempotencyStore | None = None,
     ) -> None:
         self._audit = audit or AuditLog.off()
+        self._idempotency = idempotency
         self._shared_available = shared_available
         self._move_settle = move_settle
         self._store = store
@@ -212,11 +215,13 @@ class TenantAdministration:
     async def delete_tenant(self, tenant_id: str) -> None:
         """Suspends, purges, then forgets the tenant; a failed purge leaves it suspended, so
         the deletion can simply be repeated. Its audit events stay until their retention ends:
-        they record, among the rest, who deleted it."""
+        they record, among the rest, who deleted it; its idempotency keys go with its data."""
         async with self._audited("tenant.delete", tenant_id) as audit:
             await audit.begin()
             tenant = await self._set_status(tenant_id, TenantStatus.SUSPENDED)
             await self._repository.purge(tenant, self._registry.all())
+            if self._idempotency is not None:
+                await self._idempotency.purge(tenant_id)
             await self._store.delete(tenant_id)
             self._resolver.invalidate_tenant(tenant_id)
 
