@@ -6,19 +6,17 @@ stay where it is while the tenant moves between levels, and it outlives the tena
 deletion until its retention ends. Documents carry `tenant_id` and a key that starts with
 it; every read names both.
 
-Retention is a TTL index on the event's time. FerretDB 1.24 has no TTL indexes
-(`expireAfterSeconds` is NotImplemented), so there the adapter deletes expired events
-itself: when first used, then in the background at most once per `sweep_every`. Readers
-never see expired events either way (the audit service bounds every read by the retention).
+Retention is a TTL index on the event's time, or sweeps where the server has no TTL indexes
+(`mongo_expiry`). Readers never see expired events either way (the audit service bounds every
+read by the retention).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -28,15 +26,13 @@ from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.storage.audit import AuditStore
 from scimtenancy_server.storage.mongo_driver import MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors
+from scimtenancy_server.storage.mongo_expiry import Expiry, ExpirySweeper
 
 logger = logging.getLogger(__name__)
 
 COLLECTION = "audit_events"
 RETENTION_INDEX = "retention"
 _INDEX_OPTIONS_CONFLICT = 85  # the index exists with another expiry
-_NOT_IMPLEMENTED = (115, 238)  # CommandNotSupported, NotImplemented
-
-Expiry = Literal["ttl_index", "sweep"]
 
 
 def _document(key: str, event: AuditEvent) -> dict[str, Any]:
@@ -88,12 +84,13 @@ class MongoAuditStore(AuditStore):
         self.collection = database[COLLECTION]
         self._database = database
         self._clock = clock
-        self._sweep_every = sweep_every
-        self._prepared = asyncio.Lock()
-        # How expired events go away: set once the collection is prepared.
-        self.expiry: Expiry | None = None
-        self._next_sweep: datetime | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._expiry = ExpirySweeper(
+            "audit events", self._set_retention, self._sweep, sweep_every, clock
+        )
+
+    @property
+    def expiry(self) -> Expiry | None:
+        return self._expiry.expiry
 
     async def _add(self, key: str, event: AuditEvent) -> None:
         await self._prepare()
@@ -113,47 +110,24 @@ class MongoAuditStore(AuditStore):
             return [_event(document) async for document in cursor]
 
     async def _prepare(self) -> None:
-        """Sets the retention up on first use (once it succeeds), then sweeps when due."""
-        if self.expiry is None:
-            async with self._prepared:
-                if self.expiry is None:
-                    self.expiry = await self._set_retention()
-        if self.expiry == "sweep":
-            self._sweep_when_due()
+        await self._expiry.prepare()
 
-    async def _set_retention(self) -> Expiry:
+    async def _set_retention(self) -> None:
         seconds = int(self.retention.total_seconds())
-        with database_errors():
-            try:
-                await self.collection.create_index(
-                    "time", name=RETENTION_INDEX, expireAfterSeconds=seconds
-                )
-            except OperationFailure as error:
-                if error.code == _INDEX_OPTIONS_CONFLICT:  # the retention setting changed
-                    index = {"name": RETENTION_INDEX, "expireAfterSeconds": seconds}
-                    await self._database.command("collMod", COLLECTION, index=index)
-                elif error.code in _NOT_IMPLEMENTED:
-                    logger.info("no TTL indexes on this server: expired audit events are swept")
-                    await self.remove_expired()
-                    self._next_sweep = self._clock() + self._sweep_every
-                    return "sweep"
-                else:
-                    raise
-        return "ttl_index"
-
-    def _sweep_when_due(self) -> None:
-        now = self._clock()
-        running = self._sweeper is not None and not self._sweeper.done()
-        if running or (self._next_sweep is not None and now < self._next_sweep):
-            return
-        self._next_sweep = now + self._sweep_every
-        self._sweeper = asyncio.create_task(self._sweep_logged())
-
-    async def _sweep_logged(self) -> None:
         try:
-            await self.remove_expired()
-        except Exception:
-            logger.exception("sweeping expired audit events failed; the next sweep retries")
+            await self.collection.create_index(
+                "time", name=RETENTION_INDEX, expireAfterSeconds=seconds
+            )
+        except OperationFailure as error:
+            if error.code != _INDEX_OPTIONS_CONFLICT:
+                raise
+            # The retention setting changed: the index takes the new one.
+            index = {"name": RETENTION_INDEX, "expireAfterSeconds": seconds}
+            await self._database.command("collMod", COLLECTION, index=index)
+
+    async def _sweep(self) -> bool:
+        await self.remove_expired()
+        return False  # one delete takes every expired event
 
     async def remove_expired(self) -> int:
         """Deletes the events past their retention; returns how many stages went."""
@@ -164,6 +138,4 @@ class MongoAuditStore(AuditStore):
         return int(result.deleted_count)
 
     async def close(self) -> None:
-        if self._sweeper is not None and not self._sweeper.done():
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self._expiry.close()

@@ -10,20 +10,18 @@ are conditional on the generation too; on FerretDB a late first attempt may stil
 record a retry took over, which is harmless: every attempt of a record works on the same
 reserved id, so each answer is a true one.
 
-Expiry is a TTL index on `expires_at`. FerretDB 1.24 has no TTL indexes, so there the adapter
-deletes expired records itself, as the audit store does: when first used, then in the
-background at most once per `sweep_every`, at most `sweep_batch` records a pass (the next
-pass follows at once when a pass was full). Expired records are never replayed either way.
+Expiry is a TTL index on `expires_at`, or sweeps where the server has no TTL indexes
+(`mongo_expiry`), at most `sweep_batch` records a pass. Expired records are never replayed
+either way.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.errors import ScimError
@@ -37,16 +35,14 @@ from scimtenancy_server.domain.idempotency import (
 from scimtenancy_server.storage.idempotency import IdempotencyStore
 from scimtenancy_server.storage.mongo_driver import MongoDatabase
 from scimtenancy_server.storage.mongo_errors import database_errors
+from scimtenancy_server.storage.mongo_expiry import Expiry, ExpirySweeper
 
 logger = logging.getLogger(__name__)
 
 COLLECTION = "idempotency_keys"
 EXPIRY_INDEX = "expiry"
-_NOT_IMPLEMENTED = (115, 238)  # CommandNotSupported, NotImplemented
 # A reservation meets a record that vanishes before it is read (released) this often at most.
 _RESERVE_ATTEMPTS = 3
-
-Expiry = Literal["ttl_index", "sweep"]
 
 
 def _answer_document(answer: Answer | None) -> dict[str, Any] | None:
@@ -127,13 +123,14 @@ class MongoIdempotencyStore(IdempotencyStore):
     ) -> None:
         self.collection = database[COLLECTION]
         self._clock = clock
-        self._sweep_every = sweep_every
         self._sweep_batch = sweep_batch
-        self._prepared = asyncio.Lock()
-        # How expired records go away: set once the collection is prepared.
-        self.expiry: Expiry | None = None
-        self._next_sweep: datetime | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._expiry = ExpirySweeper(
+            "idempotency keys", self._set_up, self._sweep, sweep_every, clock
+        )
+
+    @property
+    def expiry(self) -> Expiry | None:
+        return self._expiry.expiry
 
     async def reserve(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         await self._prepare()
@@ -187,48 +184,15 @@ class MongoIdempotencyStore(IdempotencyStore):
         return int(result.deleted_count)
 
     async def _prepare(self) -> None:
-        """Sets the indexes up on first use (once it succeeds), then sweeps when due."""
-        if self.expiry is None:
-            async with self._prepared:
-                if self.expiry is None:
-                    self.expiry = await self._set_expiry()
-        if self.expiry == "sweep":
-            self._sweep_when_due()
+        await self._expiry.prepare()
 
-    async def _set_expiry(self) -> Expiry:
-        with database_errors():
-            await self.collection.create_index("tenant_id", name="by_tenant")
-            try:
-                await self.collection.create_index(
-                    "expires_at", name=EXPIRY_INDEX, expireAfterSeconds=0
-                )
-            except OperationFailure as error:
-                if error.code not in _NOT_IMPLEMENTED:
-                    raise
-                logger.info("no TTL indexes on this server: expired idempotency keys are swept")
-                await self._sweep()
-                return "sweep"
-        return "ttl_index"
+    async def _set_up(self) -> None:
+        await self.collection.create_index("tenant_id", name="by_tenant")
+        await self.collection.create_index("expires_at", name=EXPIRY_INDEX, expireAfterSeconds=0)
 
-    def _sweep_when_due(self) -> None:
-        running = self._sweeper is not None and not self._sweeper.done()
-        if running or (self._next_sweep is not None and self._clock() < self._next_sweep):
-            return
-        self._sweeper = asyncio.create_task(self._sweep_logged())
-
-    async def _sweep_logged(self) -> None:
-        try:
-            await self._sweep()
-        except Exception:
-            logger.exception("sweeping expired idempotency keys failed; the next sweep retries")
-
-    async def _sweep(self) -> None:
-        """One bounded pass; the next is due at once if this one found more than it took."""
-        self._next_sweep = self._clock() + self._sweep_every
-        if await self.remove_expired(self._sweep_batch) >= self._sweep_batch:
-            self._next_sweep = self._clock()
+    async def _sweep(self) -> bool:
+        """One bounded pass; True when it was full, so that the next follows at once."""
+        return await self.remove_expired(self._sweep_batch) >= self._sweep_batch
 
     async def close(self) -> None:
-        if self._sweeper is not None and not self._sweeper.done():
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self._expiry.close()
