@@ -32,12 +32,20 @@ from e2e.fault_checks import (
     observed,
     verify_tenant,
 )
-from e2e.stack import ScimClient
+from e2e.stack import ScimClient, Stack
 from e2e.test_groups import PATCH_OP, add_members, group_body
 from helpers import user_body
 
+from scimtenancy_server.domain.tenant import IsolationLevel
+
 ANCHORS = 3  # Users per client that are only ever Group members, never changed or deleted
 ACTIONS = {"user": 3, "group": 2, "rename": 3, "membership": 2, "delete": 2, "read": 3}
+
+
+async def fault_tenants(stack: Stack, count: int) -> list[ScimClient]:
+    """One tenant per load client, standard and strict in turn."""
+    levels = (IsolationLevel.STANDARD, IsolationLevel.STRICT)
+    return [await stack.tenant(levels[i % 2]) for i in range(count)]
 
 
 def rename(display: str) -> dict[str, object]:

@@ -10,12 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from e2e.fault_load import fault_load
+from e2e.fault_load import fault_load, fault_tenants
 from e2e.ferretdb_process import private_ferretdb
 from e2e.stack import running_stack, server_settings
 from e2e.toxiproxy import UPSTREAM, Proxy, toxiproxy
-
-from scimtenancy_server.domain.tenant import IsolationLevel
 
 RPC_TIMEOUT = 10.0
 CLIENTS = 4
@@ -41,15 +39,13 @@ async def database() -> AsyncIterator[str]:
         yield f"127.0.0.1:{ferretdb.port}"
 
 
-# Not strict: the defect shows only when the stall catches a group create mid-way.
 async def test_latency_then_cut_connections_lose_no_acknowledged_write() -> None:
     async with database() as upstream, toxiproxy() as tools:
         proxy = await tools.proxy("mongodb", upstream)
         settings = server_settings("mongodb", f"mongodb://{proxy.listen}/?directConnection=true")
         settings.mongodb_timeout_ms = 1500
         async with running_stack(settings, rpc_timeout=RPC_TIMEOUT) as stack:
-            levels = (IsolationLevel.STANDARD, IsolationLevel.STRICT)
-            clients = [await stack.tenant(levels[i % 2]) for i in range(CLIENTS)]
+            clients = await fault_tenants(stack, CLIENTS)
             try:
                 async with fault_load(clients, BUDGET, RPC_TIMEOUT) as load:
                     await load.more(20)
