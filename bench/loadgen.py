@@ -12,9 +12,7 @@ an error, never a fast success. The first request of each connection opens it an
 timed. No request starts after `seconds`; requests still running `grace` seconds later are
 cancelled and counted as `cut` (and as errors), so a phase never outlasts its budget by much.
 
-With a `rate`, the load is an open loop instead (`run_open`): requests are due at fixed
-intervals whatever the answers, each timed from its due time (so a slow server cannot slow
-the load down and hide its own queueing), with figures per window of `window_seconds`.
+With a `rate`, the load is an open loop instead (`bench.open_loop`).
 """
 
 from __future__ import annotations
@@ -48,8 +46,6 @@ MIX = (
     *("patch", "create", "get", "filter_eq", "put", "get", "delete", "filter_eq", "patch"),
     *("get", "delete"),
 )
-OPEN_GRACE = 10.0  # seconds an open loop's last requests may run before they are cut
-_MAX_RATE = 5000.0
 
 
 @dataclass(frozen=True)
@@ -220,7 +216,7 @@ def _call(job: Job, op: str, i: int, index: int, resource_id: str) -> Call:
     raise ValueError(f"unknown operation {op!r}")
 
 
-def _check(call: Call, status: int, payload: bytes) -> str | None:
+def check_answer(call: Call, status: int, payload: bytes) -> str | None:
     """Why the answer is wrong, or None."""
     if status not in call.ok:
         return f"{status} {payload[:200]!r}"
@@ -239,7 +235,7 @@ def grace(seconds: float) -> float:
     return max(2.0, 0.5 * seconds)
 
 
-async def _attempt(
+async def attempt(
     session: aiohttp.ClientSession, url: str, base_headers: dict[str, str], call: Call
 ) -> tuple[int, bytes] | str:
     """The answer's status and body, or why there was none."""
@@ -253,7 +249,7 @@ async def _attempt(
         return f"{type(error).__name__}: {error}"
 
 
-def _created(job: Job, i: int, payload: bytes) -> tuple[int, str]:
+def created_user(job: Job, i: int, payload: bytes) -> tuple[int, str]:
     return job.new_index + i, orjson.loads(payload)["id"]
 
 
@@ -284,20 +280,20 @@ async def run(job: Job) -> Outcome:
                 call = make(i)
                 t0 = time.perf_counter()
                 outcome.in_flight += 1
-                answer = await _attempt(session, job.base_url, base_headers, call)
+                answer = await attempt(session, job.base_url, base_headers, call)
                 outcome.in_flight -= 1
                 outcome.sent += 1
                 if isinstance(answer, str):
                     outcome.fail(answer)
                     continue
                 status, payload = answer
-                wrong = _check(call, status, payload)
+                wrong = check_answer(call, status, payload)
                 timed = job.time_first or not first
                 outcome.answered(status, wrong, time.perf_counter() - t0 if timed else None)
                 if wrong is not None:
                     continue
                 if call.op == "create":
-                    created = _created(job, i, payload)
+                    created = created_user(job, i, payload)
                     (outcome.created if job.op == "create" else made).append(created)
                 first = False
 
@@ -311,121 +307,6 @@ async def run(job: Job) -> Outcome:
     return outcome
 
 
-def _tally(outcome: Outcome) -> dict[str, Any]:
-    found = outcome.summary()
-    del found["created"]  # the open loop's creates are deleted again
-    return found
-
-
-class _OpenLoop:
-    """An open loop's state: its requests in flight, and its tallies per window and per
-    operation; each request counts in both."""
-
-    def __init__(self, job: Job, session: aiohttp.ClientSession) -> None:
-        self.job = job
-        self.session = session
-        self.headers = headers(job.token)
-        self.made: deque[tuple[int, str]] = deque()
-        self.make = call_maker(job, self.made)
-        count = max(1, math.ceil(job.seconds / job.window_seconds))
-        self.windows = [Outcome(f"window {k + 1}") for k in range(count)]
-        self.lag = [0.0] * count  # the latest a request of each window was sent, seconds
-        self.cpu = [0.0] * (count + 1)  # this process's CPU seconds as each window starts
-        self.by_op: dict[str, Outcome] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def send(self, i: int, due: float, start: float) -> None:
-        k = min(int((due - start) / self.job.window_seconds), len(self.windows) - 1)
-        self.lag[k] = max(self.lag[k], time.monotonic() - due)
-        self.cpu[k] = self.cpu[k] or time.process_time()
-        call = self.make(i)
-        tally = (self.windows[k], self.by_op.setdefault(call.op, Outcome(call.op)))
-        for outcome in tally:
-            outcome.sent += 1
-        if len(self.tasks) >= self.job.max_in_flight:
-            for outcome in tally:
-                outcome.fail(f"dropped: {self.job.max_in_flight} requests already in flight")
-            return
-        task = asyncio.create_task(self._request(i, due, call, tally))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _request(self, i: int, due: float, call: Call, tally: tuple[Outcome, ...]) -> None:
-        for outcome in tally:
-            outcome.in_flight += 1
-        answer = await _attempt(self.session, self.job.base_url, self.headers, call)
-        for outcome in tally:
-            outcome.in_flight -= 1
-        if isinstance(answer, str):
-            for outcome in tally:
-                outcome.fail(answer)
-            return
-        status, payload = answer
-        wrong = _check(call, status, payload)
-        for outcome in tally:
-            outcome.answered(status, wrong, time.monotonic() - due)
-        if wrong is None and call.op == "create":
-            self.made.append(_created(self.job, i, payload))
-
-    async def finish(self) -> None:
-        """Waits OPEN_GRACE seconds for the requests in flight, then cuts the rest."""
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=OPEN_GRACE)
-        pending = list(self.tasks)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for outcome in (*self.windows, *self.by_op.values()):
-            outcome.cut_in_flight()
-        self.cpu[-1] = time.process_time()
-
-    def summary(self, seconds: float) -> dict[str, Any]:
-        windows = []
-        for k, window in enumerate(self.windows):
-            window.elapsed = min(self.job.window_seconds, seconds - k * self.job.window_seconds)
-            windows.append(
-                {
-                    **_tally(window),
-                    "lag_ms": round(1000 * self.lag[k], 1),
-                    "loadgen_cpu_s": round((self.cpu[k + 1] or self.cpu[-1]) - self.cpu[k], 3),
-                }
-            )
-        for outcome in self.by_op.values():
-            outcome.elapsed = seconds
-        return {
-            "windows": windows,
-            "ops": {op: _tally(outcome) for op, outcome in sorted(self.by_op.items())},
-            "unfinished_creates": len(self.made),
-        }
-
-
-async def run_open(job: Job) -> dict[str, Any]:
-    """Requests due every 1/rate seconds from `start_at` for `seconds`, whatever the answers;
-    at most `max_in_flight` at once (a request due past them is dropped, an error)."""
-    rate = min(job.rate, _MAX_RATE)
-    count = min(job.max_requests, math.ceil(job.seconds * rate))
-    connector = aiohttp.TCPConnector(limit=job.max_in_flight)
-    timeout = aiohttp.ClientTimeout(total=60)
-    start = max(job.start_at, time.monotonic())
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        loop = _OpenLoop(job, session)
-        for i in range(count):
-            due = start + i / rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            loop.send(i, due, start)
-        await loop.finish()
-    return {
-        "op": job.op,
-        "rate": rate,
-        "due": count,
-        "late_start_s": round(start - job.start_at, 3),
-        "elapsed": round(time.monotonic() - start, 3),
-        **loop.summary(job.seconds),
-    }
-
-
 def main() -> None:
     spec = orjson.loads(sys.stdin.buffer.read())
     spec["users"] = [tuple(u) for u in spec["users"]]
@@ -433,6 +314,8 @@ def main() -> None:
     if job.op not in OPERATIONS:
         raise SystemExit(f"unknown operation {job.op!r}; one of {', '.join(OPERATIONS)}")
     if job.rate > 0:
+        from bench.open_loop import run_open
+
         sys.stdout.buffer.write(orjson.dumps(asyncio.run(run_open(job))))
         return
     outcome = asyncio.run(run(job))

@@ -43,7 +43,7 @@ class WindowMeter:
             "transcoder": CpuMeter((transcoder,)),
             "db": CpuMeter(target.database_pids),
         }
-        count = max(1, math.ceil(seconds / window))  # as bench.loadgen.run_open counts them
+        count = max(1, math.ceil(seconds / window))  # as bench.open_loop.run_open counts them
         self._ends = [start + min(seconds, window * (k + 1)) for k in range(count)]
         self._start = start
         self.before: dict[str, float] = {}
