@@ -3,6 +3,15 @@
 
 from __future__ import annotations
 
+import os
+
+# The tests run transcoders in this process and start servers, FerretDB and toxiproxy as
+# child processes. A transcoder's channel keeps health watches running on gRPC's threads,
+# and a child forked while they run, with gRPC's fork handlers skipped for it, can crash
+# before it runs its program. Without fork support gRPC registers no such handlers; set
+# before gRPC first starts (the services themselves never fork).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
