@@ -155,7 +155,10 @@ class Attempts:
 
 class Service:
     def __init__(
-        self, store: type[InMemoryIdempotencyStore] = InMemoryIdempotencyStore, **options: object
+        self,
+        store: type[InMemoryIdempotencyStore] = InMemoryIdempotencyStore,
+        retention: timedelta = RETENTION,
+        **options: object,
     ) -> None:
         self.clock = Clock()
         self.store = store(clock=self.clock)
@@ -164,7 +167,7 @@ class Service:
         self.service = IdempotencyService(
             self.store,
             self.resources,
-            RETENTION,
+            retention,
             nothing_done,
             clock=self.clock,
             **options,  # type: ignore[arg-type]
@@ -236,24 +239,35 @@ async def test_a_retry_while_the_first_runs_is_409_then_replays_its_answer() -> 
     assert second.runs == []
 
 
-async def test_client_errors_are_kept_and_replayed() -> None:
+async def test_client_errors_the_request_earns_are_kept_and_replayed() -> None:
     s = Service()
-    attempts = Attempts(error=ScimError.uniqueness("userName 'ann' is taken"))
-    await refused(s.run(attempts), 409)
+    attempts = Attempts(error=ScimError.invalid_value("emails must be a list"))
+    await refused(s.run(attempts), 400)
     attempts.error = None
-    error = await refused(s.run(attempts), 409)
-    assert (error.scim_type, error.detail) == ("uniqueness", "userName 'ann' is taken")
+    error = await refused(s.run(attempts), 400)
+    assert (error.scim_type, error.detail) == ("invalidValue", "emails must be a list")
     assert len(attempts.runs) == 1
 
 
-@pytest.mark.parametrize("status", [408, 429])
-async def test_errors_that_say_later_are_not_kept(status: int) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        ScimError.uniqueness("userName 'ann' is taken"),
+        ScimError.forbidden("the tenant's limit max_users=1 is reached"),
+        ScimError(408, "later"),
+        ScimError(429, "later"),
+    ],
+    ids=["uniqueness", "limit", "408", "429"],
+)
+async def test_refusals_that_depend_on_the_state_free_the_key(error: ScimError) -> None:
+    """A limit raised, a name freed, a calmer moment: a retry may now succeed, and since a
+    refusal changed nothing, it runs afresh."""
     s = Service()
-    attempts = Attempts(error=ScimError(status, "later"))
-    await refused(s.run(attempts), status)
+    attempts = Attempts(error=error)
+    await refused(s.run(attempts), error.status)
     attempts.error = None
-    # Neither kept nor provably harmless: the key stays reserved until its lease ends.
-    await refused(s.run(attempts), 409)
+    assert await s.run(attempts) == b"reply"
+    assert len(attempts.runs) == 2
 
 
 async def test_unavailable_frees_the_key_for_a_fresh_run() -> None:
@@ -396,3 +410,35 @@ async def test_a_resumed_create_answers_what_the_first_attempt_created() -> None
     with pytest.raises(ScimError) as raised:  # without resuming, the id is taken
         await s.service.create(ctx, "Groups", group("Team"), projection, Attempt(reserved))
     assert raised.value.status == 409
+
+
+class LateReservations(InMemoryIdempotencyStore):
+    """A database that stores the first reservation but answers it too late (a timeout)."""
+
+    late = 1
+
+    async def reserve(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        stored = await super().reserve(record)
+        if self.late:
+            self.late -= 1
+            raise ScimError.unavailable("the database did not answer in time; retry later")
+        return stored
+
+
+async def test_a_reservation_that_timed_out_is_taken_back() -> None:
+    s, attempts = Service(LateReservations), Attempts()
+    await refused(s.run(attempts), 503)
+    assert await s.run(attempts) == b"reply"  # not 409 "in progress" for a whole lease
+    assert len(attempts.runs) == 1
+
+
+async def test_a_key_outlives_its_running_attempt_whatever_the_retention() -> None:
+    s = Service(retention=timedelta(seconds=1))
+    first = Attempts()
+    first.hold()
+    running = asyncio.ensure_future(s.run(first))
+    await first.entered.wait()
+    s.clock.now += timedelta(seconds=30)  # past the retention, within the lease
+    await refused(s.run(Attempts()), 409)
+    first.go.set()
+    assert await running == b"reply"

@@ -121,10 +121,21 @@ class Unkept:
 Answer = Replied | Refused | Unkept
 
 
+# Client errors that depend on the state of things rather than on the request: a limit or a
+# permission (403), a conflict or a precondition (409, 412), or "later" (408, 425, 429). A
+# retry may meet a different answer, so they are not kept; like every refusal, they did
+# nothing, so they free the key.
+_STATE_DEPENDENT = frozenset({403, 408, 409, 412, 425, 429})
+
+
 def kept_refusal(error: ScimError) -> bool:
-    """Whether a retry would meet the same error: the client errors, except those that say
-    "later" (408 Request Timeout, 425 Too Early, 429 Too Many Requests)."""
-    return 400 <= error.status < 500 and error.status not in (408, 425, 429)
+    """Whether a retry would meet the same error: a client error the request itself earns."""
+    return 400 <= error.status < 500 and error.status not in _STATE_DEPENDENT
+
+
+def refused(error: ScimError) -> bool:
+    """Whether the error is a refusal (a client error): the request changed nothing."""
+    return 400 <= error.status < 500
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,8 +55,8 @@ class BulkService:
 
         With `id_seed`, a POST creates its resource under an id derived from the seed and
         its position; with `resume` (the same request run again after its first attempt's
-        outcome was lost), a POST whose derived id exists answers that resource as created and
-        a DELETE of a missing resource as deleted."""
+        outcome was lost), a POST whose derived id exists answers that resource as created (a
+        DELETE that the first attempt made answers 404, as any retried DELETE does)."""
         if len(body) > self.max_payload:
             raise too_large(f"a bulk request may hold at most {self.max_payload} bytes")
         document = parse_json_object(body, max_depth=self._resources.limits.max_json_depth)
@@ -157,11 +157,7 @@ class BulkService:
         if method == "PATCH":
             patch = self._resources.patch(ctx, endpoint, resource_id, data, operation.version)
             return (await patch).resource
-        try:
-            await self._resources.delete(ctx, endpoint, resource_id, operation.version)
-        except ScimError as error:
-            if not (run.resume and error.status == 404):
-                raise
+        await self._resources.delete(ctx, endpoint, resource_id, operation.version)
         return None
 
     async def _create(

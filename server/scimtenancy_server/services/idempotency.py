@@ -31,6 +31,7 @@ from scimtenancy_server.domain.idempotency import (
     Unkept,
     kept_refusal,
     key_hash,
+    refused,
 )
 from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.resource import StoredResource
@@ -125,12 +126,12 @@ class IdempotencyService:
                 request_fingerprint,
                 str(uuid.uuid4()),
                 lease_until=now + self._lease,
-                expires_at=now + self._retention,
+                expires_at=now + max(self._retention, self._lease),
             )
-            stored = await self.store.reserve(fresh)
+            stored = await self._reserve(fresh)
             if stored is None:
                 return await self._attempt(fresh, attempt, resumed=False)
-            if stored.expired(now):  # never replayed: the key is as good as new
+            if stored.expired(now) and not stored.leased(now):  # never replayed: as good as new
                 successor = replace(fresh, attempt=stored.attempt + 1)
                 if await self.store.take_over(stored, successor):
                     return await self._attempt(successor, attempt, resumed=False)
@@ -146,12 +147,22 @@ class IdempotencyService:
                 stored,
                 attempt=stored.attempt + 1,
                 lease_until=now + self._lease,
-                expires_at=now + self._retention,
+                expires_at=now + max(self._retention, self._lease),
             )
             if await self.store.take_over(stored, successor):
                 return await self._attempt(successor, attempt, resumed=True)
         _count("in_progress")
         raise ScimError.conflict(_IN_PROGRESS)
+
+    async def _reserve(self, fresh: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Reserves the key; a reservation that timed out may still land a moment later, so
+        it is taken back (only this attempt's own record matches) before the 503 goes out."""
+        try:
+            return await self.store.reserve(fresh)
+        except ScimError as error:
+            if error.status == 503:
+                await asyncio.shield(self._release(fresh))
+            raise
 
     async def _attempt(self, record: IdempotencyRecord, attempt: Run, *, resumed: bool) -> bytes:
         _count("taken_over" if resumed else "first")
@@ -160,7 +171,7 @@ class IdempotencyService:
         except ScimError as error:
             if kept_refusal(error):
                 await self._finish(record, Refused.of(error))
-            elif self._nothing_done(error):
+            elif refused(error) or self._nothing_done(error):
                 await self._release(record)
             raise  # anything else: the outcome is unknown, and the lease keeps the key
         answer: Answer = Replied(reply)
