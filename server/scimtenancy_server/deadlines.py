@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from scimtenancy_common.wire import OUTCOME_UNKNOWN
 from scimtenancy_server.domain.errors import ScimError
 
-# The share of the caller's time kept back for the answer to travel, at most a second.
+# The share of the caller's time kept back for the answer to be made and travel: at least
+# 50 ms (a BulkResponse of 1,000 results takes some milliseconds to render and send), at most
+# a second.
 _MARGIN_SHARE = 0.1
+_MIN_MARGIN = 0.05
 _MAX_MARGIN = 1.0
 
 NOT_STARTED = "the request ran out of time before it changed anything; retry"
@@ -47,7 +50,7 @@ def budget_for(time_remaining: float | None) -> Budget:
     """The server's budget for a call whose caller waits `time_remaining` seconds."""
     if time_remaining is None:
         return Budget()
-    margin = min(_MAX_MARGIN, max(0.0, time_remaining) * _MARGIN_SHARE)
+    margin = min(_MAX_MARGIN, max(_MIN_MARGIN, time_remaining * _MARGIN_SHARE))
     return Budget(time.monotonic() + time_remaining - margin)
 
 
