@@ -197,6 +197,7 @@ class Settings(BaseSettings):
     bulk_rpc_timeout: float = Field(
         60.0,
         gt=0,
+        le=3600,
         description="seconds a /Bulk request may run; operations not started by "
         "then answer 503 each inside the BulkResponse",
     )

@@ -7,6 +7,16 @@ from __future__ import annotations
 # gRPC metadata the transcoder sends with every call.
 TENANT_HINT_KEY = "x-scim-tenant-hint"  # the tenant the URL names, if any
 BASE_URL_KEY = "x-scim-base-url"  # where the client sent the request; references render from it
+# RPCs that only read are named so (GetResource, ListTenants, SearchResources, ResolveMe,
+# ...); every other RPC may change stored data.
+READ_PREFIXES = ("Get", "List", "Search", "Resolve")
+
+
+def changes_data(rpc: str) -> bool:
+    """Whether the RPC (its name, e.g. `PatchResource`) may change stored data."""
+    return not rpc.startswith(READ_PREFIXES)
+
+
 # Response metadata a server sends the moment it takes up an RPC that may change data: gRPC
 # never re-sends a call once its headers arrived, and a call that failed without them was
 # never begun (so the transcoder can tell "not started" from "outcome unknown").

@@ -399,16 +399,16 @@ async def test_a_resumed_create_answers_what_the_first_attempt_created() -> None
     ctx = TenantContext(tenant, "key-1")
     reserved = unique_id("id")
     projection = Projection()
-    first = await s.service.create(ctx, "Groups", group("Team"), projection, Attempt(reserved))
-    again = await s.service.create(
-        ctx, "Groups", group("Team"), projection, Attempt(reserved, resumed=True)
+    first = await s.resources.create(ctx, "Groups", group("Team"), projection, reserved)
+    again = await s.resources.create(
+        ctx, "Groups", group("Team"), projection, reserved, resumed=True
     )
     assert first.id == again.id == reserved
     assert again.version == first.version
     total = (await s.resources.list(ctx, "Groups", ListRequest())).page.total
     assert total == 1
     with pytest.raises(ScimError) as raised:  # without resuming, the id is taken
-        await s.service.create(ctx, "Groups", group("Team"), projection, Attempt(reserved))
+        await s.resources.create(ctx, "Groups", group("Team"), projection, reserved)
     assert raised.value.status == 409
 
 

@@ -14,23 +14,13 @@ from starlette.responses import Response
 from scimtenancy.discovery.v1 import discovery_pb2 as dpb
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy_common.logs import tenant_var
-from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA
+from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA, changes_data
 from scimtenancy_transcoder.body import read_body
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE, HttpScimError, from_rpc_error
 from scimtenancy_transcoder.rpc_client import CallOptions, ResourceClient
 from scimtenancy_transcoder.strategies import UrlStrategy
 
 _Reply = TypeVar("_Reply")
-# Requests that change stored data: if one fails in transit, its outcome is unknown.
-_CHANGES = frozenset(
-    {
-        "CreateResourceRequest",
-        "ReplaceResourceRequest",
-        "PatchResourceRequest",
-        "DeleteResourceRequest",
-        "BulkRequest",
-    }
-)
 _LIST_RESPONSE = LIST_RESPONSE_SCHEMA.encode()
 # Credentials travel as gRPC metadata, which the server caps (bootstrap.MAX_METADATA_BYTES);
 # the largest tokens identity providers issue are a few kilobytes.
@@ -77,7 +67,8 @@ class ScimRoutes:
                 message, metadata=options.metadata(), timeout=seconds or self._client.timeout
             )
         except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error, changes=message.DESCRIPTOR.name in _CHANGES) from None
+            rpc_name = message.DESCRIPTOR.name.removesuffix("Request")
+            raise from_rpc_error(error, changes=changes_data(rpc_name)) from None
 
     def _resource(
         self, resource: pb.Resource, options: CallOptions, endpoint: str, status: int = 200

@@ -29,6 +29,8 @@ def parse_key(value: str) -> str | None:
     value = value.strip(_OWS)  # RFC 9110 §5.5: surrounding whitespace is not part of it
     if not value:
         return None
+    if len(value) > 2 * MAX_KEY_LENGTH + 2:  # the longest form: every character escaped
+        raise _invalid(f"must hold 1 to {MAX_KEY_LENGTH} characters")
     key = _unquoted(value) if value.startswith('"') else _bare(value)
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise _invalid(f"must hold 1 to {MAX_KEY_LENGTH} characters")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 
 from scimtenancy_common.telemetry import tracing_enabled
-from scimtenancy_common.wire import BASE_URL_KEY, STARTED_KEY, TENANT_HINT_KEY
+from scimtenancy_common.wire import BASE_URL_KEY, STARTED_KEY, TENANT_HINT_KEY, changes_data
 from scimtenancy_server.deadlines import (
     NOT_STARTED,
     Budget,
@@ -63,10 +63,9 @@ def _span(traced: bool, name: str, tenant: str = "") -> AbstractContextManager[o
     return tracer.start_as_current_span(name, attributes={"tenant.id": tenant} if tenant else None)
 
 
-# RPCs that only read (by name: GetResource, ListTenants, SearchResources, ResolveMe, ...).
-# Every other RPC may change stored data: once started it runs to its end even if the caller
-# stops waiting, so a deadline or a dropped connection never leaves a change half made.
-READS = ("Get", "List", "Search", "Resolve")
+# An RPC that may change stored data (`changes_data`), once started, runs to its end even if
+# the caller stops waiting, so a deadline or a dropped connection never leaves a change half
+# made.
 _STARTED = ((STARTED_KEY, "1"),)
 _T = TypeVar("_T")
 _finishing: set[asyncio.Task[Any]] = set()
@@ -137,7 +136,7 @@ def _guarded(
 ) -> Behaviour:
     operation = operation_name(method)
     traced = tracing_enabled()  # no-op spans still cost a context switch each
-    changes = not method.rsplit("/", 1)[-1].startswith(READS)
+    changes = changes_data(method.rsplit("/", 1)[-1])
 
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if changes:

@@ -149,15 +149,14 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def _create(
         self, request: pb.CreateResourceRequest, projection: Projection, run: Attempt | None
     ) -> pb.CreateResourceResponse:
-        tenant = current_request().tenant
-        if run is None:
-            created = await self._service.create(
-                tenant, request.resource_type, request.json, projection
-            )
-        else:
-            created = await self._idempotency.create(
-                tenant, request.resource_type, request.json, projection, run
-            )
+        created = await self._service.create(
+            current_request().tenant,
+            request.resource_type,
+            request.json,
+            projection,
+            resource_id=run.reserved_id if run else None,
+            resumed=run is not None and run.resumed,
+        )
         return pb.CreateResourceResponse(resource=await self._one(created, projection))
 
     async def _created(self, type_key: str, resource_id: str, projection: Projection) -> bytes:

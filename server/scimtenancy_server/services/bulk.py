@@ -164,11 +164,9 @@ class BulkService:
         self, run: _Run, operation: BulkOperation, endpoint: str, data: bytes
     ) -> StoredResource:
         new_id = run.seeded_id(operation)
-        if run.resume and new_id:
-            earlier = await self._resources.created(run.ctx, endpoint, new_id)
-            if earlier is not None:
-                return earlier
-        return await self._resources.create(run.ctx, endpoint, data, resource_id=new_id)
+        return await self._resources.create(
+            run.ctx, endpoint, data, resource_id=new_id, resumed=run.resume
+        )
 
 
 @dataclass

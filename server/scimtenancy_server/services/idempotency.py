@@ -33,9 +33,6 @@ from scimtenancy_server.domain.idempotency import (
     key_hash,
     refused,
 )
-from scimtenancy_server.domain.projection import Projection
-from scimtenancy_server.domain.resource import StoredResource
-from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.services.resources import ResourceService
 from scimtenancy_server.storage.idempotency import IdempotencyStore
 
@@ -227,35 +224,6 @@ class IdempotencyService:
                 f"({answer.size} bytes) was too large to keep for replay"
             )
         return await reread(record.reserved_id)
-
-    async def create(
-        self,
-        ctx: TenantContext,
-        type_key: str,
-        body: bytes,
-        projection: Projection,
-        attempt: Attempt,
-    ) -> StoredResource:
-        """Creates the resource under the reserved id; a resumed attempt first looks for the
-        one an earlier attempt made, and answers it as created."""
-        if attempt.resumed:
-            found = await self._resources.created(ctx, type_key, attempt.reserved_id, projection)
-            if found is not None:
-                return found
-        try:
-            return await self._resources.create(
-                ctx, type_key, body, projection, resource_id=attempt.reserved_id
-            )
-        except ScimError as error:
-            # The earlier attempt was still running, and got there first.
-            found = None
-            if attempt.resumed and error.status == 409:
-                found = await self._resources.created(
-                    ctx, type_key, attempt.reserved_id, projection
-                )
-            if found is None:
-                raise
-            return found
 
     async def close(self) -> None:
         """Waits for the answers being kept, then closes the store."""

@@ -156,15 +156,41 @@ class ResourceService:
         body: bytes,
         projection: Projection | None = None,
         resource_id: str | None = None,
+        resumed: bool = False,
     ) -> StoredResource:
         """Creates a resource (under `resource_id` if given, e.g. one an idempotent request
         reserved); with `projection`, it comes back with a Group's members (a new resource
-        belongs to no group yet, so a User needs no lookup)."""
+        belongs to no group yet, so a User needs no lookup). `resumed`: the same create run
+        again after its first attempt's outcome was lost, so the resource that attempt made
+        under `resource_id`, if any, is the answer."""
+        if resumed and resource_id:
+            return await self._resume_create(ctx, type_key, body, projection, resource_id)
         new_id = resource_id or str(uuid.uuid4())
         created = await self.store_new(ctx, type_key, self._parse(body), new_id)
         if projection is None or created.resource_type != GROUP.name:
             return created
         return (await self.complete(ctx.tenant, [created], projection))[0]
+
+    async def _resume_create(
+        self,
+        ctx: TenantContext,
+        type_key: str,
+        body: bytes,
+        projection: Projection | None,
+        resource_id: str,
+    ) -> StoredResource:
+        """The resource the first attempt made, else a new one under the same id (a first
+        attempt still running may get there first: its resource is then the answer)."""
+        earlier = await self.created(ctx, type_key, resource_id, projection)
+        if earlier is not None:
+            return earlier
+        try:
+            return await self.create(ctx, type_key, body, projection, resource_id)
+        except ScimError as error:
+            earlier = await self.created(ctx, type_key, resource_id, projection)
+            if error.status != 409 or earlier is None:
+                raise
+            return earlier
 
     def _parse(self, body: bytes) -> JsonObject:
         return parse_json_object(body, max_depth=self.limits.max_json_depth)
