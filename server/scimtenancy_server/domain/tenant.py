@@ -56,6 +56,47 @@ class TenantExtension:
     required: bool = False
 
 
+class PatchAnswer(StrEnum):
+    """What a successful PATCH returns (RFC 7644 §3.5.2 allows either)."""
+
+    REPRESENTATION = "representation"  # 200 with the resource
+    NO_CONTENT = "no_content"  # 204
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationScheme:
+    """One ServiceProviderConfig `authenticationSchemes` entry (RFC 7643 §5)."""
+
+    type: str
+    name: str
+    description: str
+    spec_uri: str = ""
+    documentation_uri: str = ""
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseOptions:
+    """What a tenant's discovery documents say, and the optional features it is served; the
+    server enforces exactly what its ServiceProviderConfig offers."""
+
+    documentation_uri: str = ""  # empty: the server's
+    authentication_schemes: tuple[AuthenticationScheme, ...] = ()  # empty: the server's
+    bulk: bool = True
+    sort: bool = True
+    etag: bool = True
+    filter_max_results: int = 0  # 0: the server's MAX_PAGE_SIZE (and never more than it)
+    patch_answer: PatchAnswer = PatchAnswer.REPRESENTATION
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A tenant's own token bucket, per server process."""
+
+    requests_per_second: float
+    burst: int
+
+
 @dataclass(frozen=True, slots=True)
 class Tenant:
     tenant_id: str
@@ -70,6 +111,9 @@ class Tenant:
     # What the tenant's credentials may do at most.
     permissions: frozenset[Permission] = ALL_PERMISSIONS
     compatibility: Compatibility = Compatibility.STRICT
+    responses: ResponseOptions = ResponseOptions()
+    # None: the server's RATE_LIMIT and RATE_BURST.
+    rate_limit: RateLimit | None = None
 
     def limit(self, resource_type: str) -> int | None:
         return self.limits.get(resource_type)

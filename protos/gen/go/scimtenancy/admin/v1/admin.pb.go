@@ -191,6 +191,59 @@ func (Compatibility) EnumDescriptor() ([]byte, []int) {
 	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{2}
 }
 
+// PatchAnswer says what a successful PATCH returns.
+type PatchAnswer int32
+
+const (
+	// Not set: the server's default (the resource, 200).
+	PatchAnswer_PATCH_ANSWER_UNSPECIFIED PatchAnswer = 0
+	// 200 with the changed resource (RFC 7644 §3.5.2).
+	PatchAnswer_PATCH_ANSWER_REPRESENTATION PatchAnswer = 1
+	// 204 without a body (RFC 7644 §3.5.2).
+	PatchAnswer_PATCH_ANSWER_NO_CONTENT PatchAnswer = 2
+)
+
+// Enum value maps for PatchAnswer.
+var (
+	PatchAnswer_name = map[int32]string{
+		0: "PATCH_ANSWER_UNSPECIFIED",
+		1: "PATCH_ANSWER_REPRESENTATION",
+		2: "PATCH_ANSWER_NO_CONTENT",
+	}
+	PatchAnswer_value = map[string]int32{
+		"PATCH_ANSWER_UNSPECIFIED":    0,
+		"PATCH_ANSWER_REPRESENTATION": 1,
+		"PATCH_ANSWER_NO_CONTENT":     2,
+	}
+)
+
+func (x PatchAnswer) Enum() *PatchAnswer {
+	p := new(PatchAnswer)
+	*p = x
+	return p
+}
+
+func (x PatchAnswer) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PatchAnswer) Descriptor() protoreflect.EnumDescriptor {
+	return file_scimtenancy_admin_v1_admin_proto_enumTypes[3].Descriptor()
+}
+
+func (PatchAnswer) Type() protoreflect.EnumType {
+	return &file_scimtenancy_admin_v1_admin_proto_enumTypes[3]
+}
+
+func (x PatchAnswer) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PatchAnswer.Descriptor instead.
+func (PatchAnswer) EnumDescriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
 // AuditOutcome says how an audited operation ended.
 type AuditOutcome int32
 
@@ -234,11 +287,11 @@ func (x AuditOutcome) String() string {
 }
 
 func (AuditOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_scimtenancy_admin_v1_admin_proto_enumTypes[3].Descriptor()
+	return file_scimtenancy_admin_v1_admin_proto_enumTypes[4].Descriptor()
 }
 
 func (AuditOutcome) Type() protoreflect.EnumType {
-	return &file_scimtenancy_admin_v1_admin_proto_enumTypes[3]
+	return &file_scimtenancy_admin_v1_admin_proto_enumTypes[4]
 }
 
 func (x AuditOutcome) Number() protoreflect.EnumNumber {
@@ -247,7 +300,7 @@ func (x AuditOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AuditOutcome.Descriptor instead.
 func (AuditOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 // Tenant is one customer of the service.
@@ -270,6 +323,12 @@ type Tenant struct {
 	Permissions []string `protobuf:"bytes,7,rep,name=permissions,proto3" json:"permissions,omitempty"`
 	// How strictly the tenant's requests are read.
 	Compatibility Compatibility `protobuf:"varint,8,opt,name=compatibility,proto3,enum=scimtenancy.admin.v1.Compatibility" json:"compatibility,omitempty"`
+	// What the tenant's discovery documents say and which optional SCIM features it is offered.
+	ResponseOptions *ResponseOptions `protobuf:"bytes,9,opt,name=response_options,json=responseOptions,proto3" json:"response_options,omitempty"`
+	// The tenant's own request rate limit; unset: the server's `RATE_LIMIT` and `RATE_BURST`.
+	RateLimit *RateLimit `protobuf:"bytes,10,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	// The tenant's schema extensions, in registration order.
+	Extensions    []*SchemaExtension `protobuf:"bytes,11,rep,name=extensions,proto3" json:"extensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -360,6 +419,351 @@ func (x *Tenant) GetCompatibility() Compatibility {
 	return Compatibility_COMPATIBILITY_UNSPECIFIED
 }
 
+func (x *Tenant) GetResponseOptions() *ResponseOptions {
+	if x != nil {
+		return x.ResponseOptions
+	}
+	return nil
+}
+
+func (x *Tenant) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+func (x *Tenant) GetExtensions() []*SchemaExtension {
+	if x != nil {
+		return x.Extensions
+	}
+	return nil
+}
+
+// AuthenticationScheme is one entry of ServiceProviderConfig `authenticationSchemes`
+// (RFC 7643 §5).
+type AuthenticationScheme struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `oauthbearertoken`, `httpbasic`, ... .
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The scheme's name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// What the scheme is, for people.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// An HTTP(S) URL of the scheme's specification; empty for none.
+	SpecUri string `protobuf:"bytes,4,opt,name=spec_uri,json=specUri,proto3" json:"spec_uri,omitempty"`
+	// An HTTP(S) URL of the scheme's documentation; empty for none.
+	DocumentationUri string `protobuf:"bytes,5,opt,name=documentation_uri,json=documentationUri,proto3" json:"documentation_uri,omitempty"`
+	// Whether this is the preferred scheme.
+	Primary       bool `protobuf:"varint,6,opt,name=primary,proto3" json:"primary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticationScheme) Reset() {
+	*x = AuthenticationScheme{}
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticationScheme) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticationScheme) ProtoMessage() {}
+
+func (x *AuthenticationScheme) ProtoReflect() protoreflect.Message {
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticationScheme.ProtoReflect.Descriptor instead.
+func (*AuthenticationScheme) Descriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AuthenticationScheme) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *AuthenticationScheme) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AuthenticationScheme) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *AuthenticationScheme) GetSpecUri() string {
+	if x != nil {
+		return x.SpecUri
+	}
+	return ""
+}
+
+func (x *AuthenticationScheme) GetDocumentationUri() string {
+	if x != nil {
+		return x.DocumentationUri
+	}
+	return ""
+}
+
+func (x *AuthenticationScheme) GetPrimary() bool {
+	if x != nil {
+		return x.Primary
+	}
+	return false
+}
+
+// ResponseOptions customise a tenant's ServiceProviderConfig and the optional features it is
+// served; what its discovery says is what the server enforces for it. Unset fields take the
+// server's defaults.
+type ResponseOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ServiceProviderConfig `documentationUri`: an HTTP(S) URL; empty for the server's.
+	DocumentationUri string `protobuf:"bytes,1,opt,name=documentation_uri,json=documentationUri,proto3" json:"documentation_uri,omitempty"`
+	// ServiceProviderConfig `authenticationSchemes`; empty for the server's.
+	AuthenticationSchemes []*AuthenticationScheme `protobuf:"bytes,2,rep,name=authentication_schemes,json=authenticationSchemes,proto3" json:"authentication_schemes,omitempty"`
+	// Whether /Bulk is offered; unset: offered.
+	Bulk *bool `protobuf:"varint,3,opt,name=bulk,proto3,oneof" json:"bulk,omitempty"`
+	// Whether `sortBy` is offered; unset: offered.
+	Sort *bool `protobuf:"varint,4,opt,name=sort,proto3,oneof" json:"sort,omitempty"`
+	// Whether versions (ETag, If-Match, If-None-Match) are offered; unset: offered.
+	Etag *bool `protobuf:"varint,5,opt,name=etag,proto3,oneof" json:"etag,omitempty"`
+	// Most resources a list or search returns at once; 0 for the server's `MAX_PAGE_SIZE`, and
+	// never more than it.
+	FilterMaxResults int32 `protobuf:"varint,6,opt,name=filter_max_results,json=filterMaxResults,proto3" json:"filter_max_results,omitempty"`
+	// What a successful PATCH returns.
+	PatchAnswer   PatchAnswer `protobuf:"varint,7,opt,name=patch_answer,json=patchAnswer,proto3,enum=scimtenancy.admin.v1.PatchAnswer" json:"patch_answer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseOptions) Reset() {
+	*x = ResponseOptions{}
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseOptions) ProtoMessage() {}
+
+func (x *ResponseOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseOptions.ProtoReflect.Descriptor instead.
+func (*ResponseOptions) Descriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ResponseOptions) GetDocumentationUri() string {
+	if x != nil {
+		return x.DocumentationUri
+	}
+	return ""
+}
+
+func (x *ResponseOptions) GetAuthenticationSchemes() []*AuthenticationScheme {
+	if x != nil {
+		return x.AuthenticationSchemes
+	}
+	return nil
+}
+
+func (x *ResponseOptions) GetBulk() bool {
+	if x != nil && x.Bulk != nil {
+		return *x.Bulk
+	}
+	return false
+}
+
+func (x *ResponseOptions) GetSort() bool {
+	if x != nil && x.Sort != nil {
+		return *x.Sort
+	}
+	return false
+}
+
+func (x *ResponseOptions) GetEtag() bool {
+	if x != nil && x.Etag != nil {
+		return *x.Etag
+	}
+	return false
+}
+
+func (x *ResponseOptions) GetFilterMaxResults() int32 {
+	if x != nil {
+		return x.FilterMaxResults
+	}
+	return 0
+}
+
+func (x *ResponseOptions) GetPatchAnswer() PatchAnswer {
+	if x != nil {
+		return x.PatchAnswer
+	}
+	return PatchAnswer_PATCH_ANSWER_UNSPECIFIED
+}
+
+// RateLimit is a tenant's own token bucket: `requests_per_second` on average, in bursts of up
+// to `burst`.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Average requests per second the tenant may send to each server process; more than 0.
+	RequestsPerSecond float64 `protobuf:"fixed64,1,opt,name=requests_per_second,json=requestsPerSecond,proto3" json:"requests_per_second,omitempty"`
+	// Requests the tenant may send at once; more than 0.
+	Burst         int32 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RateLimit) GetRequestsPerSecond() float64 {
+	if x != nil {
+		return x.RequestsPerSecond
+	}
+	return 0
+}
+
+func (x *RateLimit) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+// SchemaExtension is a schema extension registered for one tenant.
+type SchemaExtension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource type extended, e.g. `User`.
+	ResourceType string `protobuf:"bytes,1,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	// The extension's URN (its schema's `id`).
+	SchemaUrn string `protobuf:"bytes,2,opt,name=schema_urn,json=schemaUrn,proto3" json:"schema_urn,omitempty"`
+	// Whether every resource of the type must carry the extension.
+	Required bool `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
+	// The schema representation (RFC 7643 §7) as UTF-8 JSON.
+	SchemaJson    []byte `protobuf:"bytes,4,opt,name=schema_json,json=schemaJson,proto3" json:"schema_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaExtension) Reset() {
+	*x = SchemaExtension{}
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaExtension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaExtension) ProtoMessage() {}
+
+func (x *SchemaExtension) ProtoReflect() protoreflect.Message {
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaExtension.ProtoReflect.Descriptor instead.
+func (*SchemaExtension) Descriptor() ([]byte, []int) {
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SchemaExtension) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *SchemaExtension) GetSchemaUrn() string {
+	if x != nil {
+		return x.SchemaUrn
+	}
+	return ""
+}
+
+func (x *SchemaExtension) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *SchemaExtension) GetSchemaJson() []byte {
+	if x != nil {
+		return x.SchemaJson
+	}
+	return nil
+}
+
 // Limits caps how many resources a tenant may hold; an unset field means no limit.
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -373,7 +777,7 @@ type Limits struct {
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +789,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +802,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Limits) GetMaxUsers() int64 {
@@ -430,13 +834,17 @@ type CreateTenantRequest struct {
 	Permissions []string `protobuf:"bytes,5,rep,name=permissions,proto3" json:"permissions,omitempty"`
 	// How strictly the tenant's requests are read; unspecified for strict.
 	Compatibility Compatibility `protobuf:"varint,6,opt,name=compatibility,proto3,enum=scimtenancy.admin.v1.Compatibility" json:"compatibility,omitempty"`
+	// Discovery and optional features; unset for the server's defaults.
+	ResponseOptions *ResponseOptions `protobuf:"bytes,7,opt,name=response_options,json=responseOptions,proto3" json:"response_options,omitempty"`
+	// The tenant's own rate limit; unset for the server's.
+	RateLimit     *RateLimit `protobuf:"bytes,8,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +856,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +869,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateTenantRequest) GetTenantId() string {
@@ -506,6 +914,20 @@ func (x *CreateTenantRequest) GetCompatibility() Compatibility {
 	return Compatibility_COMPATIBILITY_UNSPECIFIED
 }
 
+func (x *CreateTenantRequest) GetResponseOptions() *ResponseOptions {
+	if x != nil {
+		return x.ResponseOptions
+	}
+	return nil
+}
+
+func (x *CreateTenantRequest) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
 // CreateTenantResponse carries the created tenant.
 type CreateTenantResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -517,7 +939,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +951,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +964,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateTenantResponse) GetTenant() *Tenant {
@@ -563,7 +985,7 @@ type GetTenantRequest struct {
 
 func (x *GetTenantRequest) Reset() {
 	*x = GetTenantRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +997,7 @@ func (x *GetTenantRequest) String() string {
 func (*GetTenantRequest) ProtoMessage() {}
 
 func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +1010,7 @@ func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTenantRequest) GetTenantId() string {
@@ -609,7 +1031,7 @@ type GetTenantResponse struct {
 
 func (x *GetTenantResponse) Reset() {
 	*x = GetTenantResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +1043,7 @@ func (x *GetTenantResponse) String() string {
 func (*GetTenantResponse) ProtoMessage() {}
 
 func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +1056,7 @@ func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetTenantResponse) GetTenant() *Tenant {
@@ -657,7 +1079,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +1091,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +1104,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListTenantsRequest) GetPageSize() int32 {
@@ -712,7 +1134,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +1146,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +1159,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*Tenant {
@@ -765,7 +1187,7 @@ type IssueApiKeyRequest struct {
 
 func (x *IssueApiKeyRequest) Reset() {
 	*x = IssueApiKeyRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +1199,7 @@ func (x *IssueApiKeyRequest) String() string {
 func (*IssueApiKeyRequest) ProtoMessage() {}
 
 func (x *IssueApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +1212,7 @@ func (x *IssueApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*IssueApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IssueApiKeyRequest) GetTenantId() string {
@@ -813,7 +1235,7 @@ type IssueApiKeyResponse struct {
 
 func (x *IssueApiKeyResponse) Reset() {
 	*x = IssueApiKeyResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +1247,7 @@ func (x *IssueApiKeyResponse) String() string {
 func (*IssueApiKeyResponse) ProtoMessage() {}
 
 func (x *IssueApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +1260,7 @@ func (x *IssueApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*IssueApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IssueApiKeyResponse) GetKeyId() string {
@@ -874,7 +1296,7 @@ type ApiKey struct {
 
 func (x *ApiKey) Reset() {
 	*x = ApiKey{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1308,7 @@ func (x *ApiKey) String() string {
 func (*ApiKey) ProtoMessage() {}
 
 func (x *ApiKey) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1321,7 @@ func (x *ApiKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
 func (*ApiKey) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ApiKey) GetKeyId() string {
@@ -948,7 +1370,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1382,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1395,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListApiKeysRequest) GetTenantId() string {
@@ -994,7 +1416,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1428,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1441,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListApiKeysResponse) GetKeys() []*ApiKey {
@@ -1042,7 +1464,7 @@ type RevokeApiKeyRequest struct {
 
 func (x *RevokeApiKeyRequest) Reset() {
 	*x = RevokeApiKeyRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1476,7 @@ func (x *RevokeApiKeyRequest) String() string {
 func (*RevokeApiKeyRequest) ProtoMessage() {}
 
 func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1489,7 @@ func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RevokeApiKeyRequest) GetTenantId() string {
@@ -1095,7 +1517,7 @@ type RevokeApiKeyResponse struct {
 
 func (x *RevokeApiKeyResponse) Reset() {
 	*x = RevokeApiKeyResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1529,7 @@ func (x *RevokeApiKeyResponse) String() string {
 func (*RevokeApiKeyResponse) ProtoMessage() {}
 
 func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1542,7 @@ func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RevokeApiKeyResponse) GetKey() *ApiKey {
@@ -1145,7 +1567,7 @@ type RotateApiKeyRequest struct {
 
 func (x *RotateApiKeyRequest) Reset() {
 	*x = RotateApiKeyRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1579,7 @@ func (x *RotateApiKeyRequest) String() string {
 func (*RotateApiKeyRequest) ProtoMessage() {}
 
 func (x *RotateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1592,7 @@ func (x *RotateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RotateApiKeyRequest) GetTenantId() string {
@@ -1207,7 +1629,7 @@ type RotateApiKeyResponse struct {
 
 func (x *RotateApiKeyResponse) Reset() {
 	*x = RotateApiKeyResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1641,7 @@ func (x *RotateApiKeyResponse) String() string {
 func (*RotateApiKeyResponse) ProtoMessage() {}
 
 func (x *RotateApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1654,7 @@ func (x *RotateApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*RotateApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RotateApiKeyResponse) GetKeyId() string {
@@ -1260,7 +1682,7 @@ type SuspendTenantRequest struct {
 
 func (x *SuspendTenantRequest) Reset() {
 	*x = SuspendTenantRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1694,7 @@ func (x *SuspendTenantRequest) String() string {
 func (*SuspendTenantRequest) ProtoMessage() {}
 
 func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1707,7 @@ func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantRequest.ProtoReflect.Descriptor instead.
 func (*SuspendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SuspendTenantRequest) GetTenantId() string {
@@ -1306,7 +1728,7 @@ type SuspendTenantResponse struct {
 
 func (x *SuspendTenantResponse) Reset() {
 	*x = SuspendTenantResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1740,7 @@ func (x *SuspendTenantResponse) String() string {
 func (*SuspendTenantResponse) ProtoMessage() {}
 
 func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1753,7 @@ func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantResponse.ProtoReflect.Descriptor instead.
 func (*SuspendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SuspendTenantResponse) GetTenant() *Tenant {
@@ -1352,7 +1774,7 @@ type ActivateTenantRequest struct {
 
 func (x *ActivateTenantRequest) Reset() {
 	*x = ActivateTenantRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1786,7 @@ func (x *ActivateTenantRequest) String() string {
 func (*ActivateTenantRequest) ProtoMessage() {}
 
 func (x *ActivateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1799,7 @@ func (x *ActivateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateTenantRequest.ProtoReflect.Descriptor instead.
 func (*ActivateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ActivateTenantRequest) GetTenantId() string {
@@ -1398,7 +1820,7 @@ type ActivateTenantResponse struct {
 
 func (x *ActivateTenantResponse) Reset() {
 	*x = ActivateTenantResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1832,7 @@ func (x *ActivateTenantResponse) String() string {
 func (*ActivateTenantResponse) ProtoMessage() {}
 
 func (x *ActivateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1845,7 @@ func (x *ActivateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateTenantResponse.ProtoReflect.Descriptor instead.
 func (*ActivateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ActivateTenantResponse) GetTenant() *Tenant {
@@ -1444,7 +1866,7 @@ type DeleteTenantRequest struct {
 
 func (x *DeleteTenantRequest) Reset() {
 	*x = DeleteTenantRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1878,7 @@ func (x *DeleteTenantRequest) String() string {
 func (*DeleteTenantRequest) ProtoMessage() {}
 
 func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1891,7 @@ func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTenantRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{21}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteTenantRequest) GetTenantId() string {
@@ -1488,7 +1910,7 @@ type DeleteTenantResponse struct {
 
 func (x *DeleteTenantResponse) Reset() {
 	*x = DeleteTenantResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +1922,7 @@ func (x *DeleteTenantResponse) String() string {
 func (*DeleteTenantResponse) ProtoMessage() {}
 
 func (x *DeleteTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +1935,7 @@ func (x *DeleteTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTenantResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{22}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 // RegisterSchemaExtensionRequest carries the extension schema.
@@ -1533,7 +1955,7 @@ type RegisterSchemaExtensionRequest struct {
 
 func (x *RegisterSchemaExtensionRequest) Reset() {
 	*x = RegisterSchemaExtensionRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1967,7 @@ func (x *RegisterSchemaExtensionRequest) String() string {
 func (*RegisterSchemaExtensionRequest) ProtoMessage() {}
 
 func (x *RegisterSchemaExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1980,7 @@ func (x *RegisterSchemaExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSchemaExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RegisterSchemaExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{23}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RegisterSchemaExtensionRequest) GetTenantId() string {
@@ -1598,7 +2020,7 @@ type RegisterSchemaExtensionResponse struct {
 
 func (x *RegisterSchemaExtensionResponse) Reset() {
 	*x = RegisterSchemaExtensionResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +2032,7 @@ func (x *RegisterSchemaExtensionResponse) String() string {
 func (*RegisterSchemaExtensionResponse) ProtoMessage() {}
 
 func (x *RegisterSchemaExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +2045,7 @@ func (x *RegisterSchemaExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSchemaExtensionResponse.ProtoReflect.Descriptor instead.
 func (*RegisterSchemaExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{24}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{28}
 }
 
 // MoveTenantRequest names the tenant and its new isolation level.
@@ -1639,7 +2061,7 @@ type MoveTenantRequest struct {
 
 func (x *MoveTenantRequest) Reset() {
 	*x = MoveTenantRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +2073,7 @@ func (x *MoveTenantRequest) String() string {
 func (*MoveTenantRequest) ProtoMessage() {}
 
 func (x *MoveTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +2086,7 @@ func (x *MoveTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveTenantRequest.ProtoReflect.Descriptor instead.
 func (*MoveTenantRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{25}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MoveTenantRequest) GetTenantId() string {
@@ -1692,7 +2114,7 @@ type MoveTenantResponse struct {
 
 func (x *MoveTenantResponse) Reset() {
 	*x = MoveTenantResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +2126,7 @@ func (x *MoveTenantResponse) String() string {
 func (*MoveTenantResponse) ProtoMessage() {}
 
 func (x *MoveTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +2139,7 @@ func (x *MoveTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveTenantResponse.ProtoReflect.Descriptor instead.
 func (*MoveTenantResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{26}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MoveTenantResponse) GetTenant() *Tenant {
@@ -1742,13 +2164,18 @@ type UpdateTenantRequest struct {
 	UpdatePermissions bool `protobuf:"varint,5,opt,name=update_permissions,json=updatePermissions,proto3" json:"update_permissions,omitempty"`
 	// A new compatibility profile; unspecified keeps the current one.
 	Compatibility Compatibility `protobuf:"varint,6,opt,name=compatibility,proto3,enum=scimtenancy.admin.v1.Compatibility" json:"compatibility,omitempty"`
+	// New response options, replacing all of the old ones.
+	ResponseOptions *ResponseOptions `protobuf:"bytes,7,opt,name=response_options,json=responseOptions,proto3,oneof" json:"response_options,omitempty"`
+	// A new rate limit; a `RateLimit` with `requests_per_second` 0 returns the tenant to the
+	// server's rate limit.
+	RateLimit     *RateLimit `protobuf:"bytes,8,opt,name=rate_limit,json=rateLimit,proto3,oneof" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateTenantRequest) Reset() {
 	*x = UpdateTenantRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +2187,7 @@ func (x *UpdateTenantRequest) String() string {
 func (*UpdateTenantRequest) ProtoMessage() {}
 
 func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +2200,7 @@ func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{27}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateTenantRequest) GetTenantId() string {
@@ -1818,6 +2245,20 @@ func (x *UpdateTenantRequest) GetCompatibility() Compatibility {
 	return Compatibility_COMPATIBILITY_UNSPECIFIED
 }
 
+func (x *UpdateTenantRequest) GetResponseOptions() *ResponseOptions {
+	if x != nil {
+		return x.ResponseOptions
+	}
+	return nil
+}
+
+func (x *UpdateTenantRequest) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
 // UpdateTenantResponse carries the updated tenant.
 type UpdateTenantResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1829,7 +2270,7 @@ type UpdateTenantResponse struct {
 
 func (x *UpdateTenantResponse) Reset() {
 	*x = UpdateTenantResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +2282,7 @@ func (x *UpdateTenantResponse) String() string {
 func (*UpdateTenantResponse) ProtoMessage() {}
 
 func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +2295,7 @@ func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateTenantResponse) GetTenant() *Tenant {
@@ -1873,7 +2314,7 @@ type GetServerStatsRequest struct {
 
 func (x *GetServerStatsRequest) Reset() {
 	*x = GetServerStatsRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +2326,7 @@ func (x *GetServerStatsRequest) String() string {
 func (*GetServerStatsRequest) ProtoMessage() {}
 
 func (x *GetServerStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1898,7 +2339,7 @@ func (x *GetServerStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetServerStatsRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{33}
 }
 
 // GetServerStatsResponse reports counters of the answering process.
@@ -1914,7 +2355,7 @@ type GetServerStatsResponse struct {
 
 func (x *GetServerStatsResponse) Reset() {
 	*x = GetServerStatsResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2367,7 @@ func (x *GetServerStatsResponse) String() string {
 func (*GetServerStatsResponse) ProtoMessage() {}
 
 func (x *GetServerStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2380,7 @@ func (x *GetServerStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetServerStatsResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetServerStatsResponse) GetCredentialCacheHits() int64 {
@@ -1996,7 +2437,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2449,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2462,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditEvent) GetEventId() string {
@@ -2135,7 +2576,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2588,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2601,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListAuditEventsRequest) GetTenantId() string {
@@ -2211,7 +2652,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2664,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_scimtenancy_admin_v1_admin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2677,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+	return file_scimtenancy_admin_v1_admin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
@@ -2257,7 +2698,7 @@ var File_scimtenancy_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	" scimtenancy/admin/v1/admin.proto\x12\x14scimtenancy.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n" +
+	" scimtenancy/admin/v1/admin.proto\x12\x14scimtenancy.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x05\n" +
 	"\x06Tenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12M\n" +
@@ -2267,21 +2708,59 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"createTime\x124\n" +
 	"\x06limits\x18\x06 \x01(\v2\x1c.scimtenancy.admin.v1.LimitsR\x06limits\x12 \n" +
 	"\vpermissions\x18\a \x03(\tR\vpermissions\x12I\n" +
-	"\rcompatibility\x18\b \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibility\"k\n" +
+	"\rcompatibility\x18\b \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibility\x12P\n" +
+	"\x10response_options\x18\t \x01(\v2%.scimtenancy.admin.v1.ResponseOptionsR\x0fresponseOptions\x12>\n" +
+	"\n" +
+	"rate_limit\x18\n" +
+	" \x01(\v2\x1f.scimtenancy.admin.v1.RateLimitR\trateLimit\x12E\n" +
+	"\n" +
+	"extensions\x18\v \x03(\v2%.scimtenancy.admin.v1.SchemaExtensionR\n" +
+	"extensions\"\xc2\x01\n" +
+	"\x14AuthenticationScheme\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x19\n" +
+	"\bspec_uri\x18\x04 \x01(\tR\aspecUri\x12+\n" +
+	"\x11documentation_uri\x18\x05 \x01(\tR\x10documentationUri\x12\x18\n" +
+	"\aprimary\x18\x06 \x01(\bR\aprimary\"\xfb\x02\n" +
+	"\x0fResponseOptions\x12+\n" +
+	"\x11documentation_uri\x18\x01 \x01(\tR\x10documentationUri\x12a\n" +
+	"\x16authentication_schemes\x18\x02 \x03(\v2*.scimtenancy.admin.v1.AuthenticationSchemeR\x15authenticationSchemes\x12\x17\n" +
+	"\x04bulk\x18\x03 \x01(\bH\x00R\x04bulk\x88\x01\x01\x12\x17\n" +
+	"\x04sort\x18\x04 \x01(\bH\x01R\x04sort\x88\x01\x01\x12\x17\n" +
+	"\x04etag\x18\x05 \x01(\bH\x02R\x04etag\x88\x01\x01\x12,\n" +
+	"\x12filter_max_results\x18\x06 \x01(\x05R\x10filterMaxResults\x12D\n" +
+	"\fpatch_answer\x18\a \x01(\x0e2!.scimtenancy.admin.v1.PatchAnswerR\vpatchAnswerB\a\n" +
+	"\x05_bulkB\a\n" +
+	"\x05_sortB\a\n" +
+	"\x05_etag\"Q\n" +
+	"\tRateLimit\x12.\n" +
+	"\x13requests_per_second\x18\x01 \x01(\x01R\x11requestsPerSecond\x12\x14\n" +
+	"\x05burst\x18\x02 \x01(\x05R\x05burst\"\x92\x01\n" +
+	"\x0fSchemaExtension\x12#\n" +
+	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12\x1d\n" +
+	"\n" +
+	"schema_urn\x18\x02 \x01(\tR\tschemaUrn\x12\x1a\n" +
+	"\brequired\x18\x03 \x01(\bR\brequired\x12\x1f\n" +
+	"\vschema_json\x18\x04 \x01(\fR\n" +
+	"schemaJson\"k\n" +
 	"\x06Limits\x12 \n" +
 	"\tmax_users\x18\x01 \x01(\x03H\x00R\bmaxUsers\x88\x01\x01\x12\"\n" +
 	"\n" +
 	"max_groups\x18\x02 \x01(\x03H\x01R\tmaxGroups\x88\x01\x01B\f\n" +
 	"\n" +
 	"_max_usersB\r\n" +
-	"\v_max_groups\"\xc7\x02\n" +
+	"\v_max_groups\"\xd9\x03\n" +
 	"\x13CreateTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12M\n" +
 	"\x0fisolation_level\x18\x03 \x01(\x0e2$.scimtenancy.admin.v1.IsolationLevelR\x0eisolationLevel\x124\n" +
 	"\x06limits\x18\x04 \x01(\v2\x1c.scimtenancy.admin.v1.LimitsR\x06limits\x12 \n" +
 	"\vpermissions\x18\x05 \x03(\tR\vpermissions\x12I\n" +
-	"\rcompatibility\x18\x06 \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibility\"L\n" +
+	"\rcompatibility\x18\x06 \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibility\x12P\n" +
+	"\x10response_options\x18\a \x01(\v2%.scimtenancy.admin.v1.ResponseOptionsR\x0fresponseOptions\x12>\n" +
+	"\n" +
+	"rate_limit\x18\b \x01(\v2\x1f.scimtenancy.admin.v1.RateLimitR\trateLimit\"L\n" +
 	"\x14CreateTenantResponse\x124\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x1c.scimtenancy.admin.v1.TenantR\x06tenant\"/\n" +
 	"\x10GetTenantRequest\x12\x1b\n" +
@@ -2346,16 +2825,21 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12M\n" +
 	"\x0fisolation_level\x18\x02 \x01(\x0e2$.scimtenancy.admin.v1.IsolationLevelR\x0eisolationLevel\"J\n" +
 	"\x12MoveTenantResponse\x124\n" +
-	"\x06tenant\x18\x01 \x01(\v2\x1c.scimtenancy.admin.v1.TenantR\x06tenant\"\xcd\x02\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1c.scimtenancy.admin.v1.TenantR\x06tenant\"\x8d\x04\n" +
 	"\x13UpdateTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tH\x00R\vdisplayName\x88\x01\x01\x129\n" +
 	"\x06limits\x18\x03 \x01(\v2\x1c.scimtenancy.admin.v1.LimitsH\x01R\x06limits\x88\x01\x01\x12 \n" +
 	"\vpermissions\x18\x04 \x03(\tR\vpermissions\x12-\n" +
 	"\x12update_permissions\x18\x05 \x01(\bR\x11updatePermissions\x12I\n" +
-	"\rcompatibility\x18\x06 \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibilityB\x0f\n" +
+	"\rcompatibility\x18\x06 \x01(\x0e2#.scimtenancy.admin.v1.CompatibilityR\rcompatibility\x12U\n" +
+	"\x10response_options\x18\a \x01(\v2%.scimtenancy.admin.v1.ResponseOptionsH\x02R\x0fresponseOptions\x88\x01\x01\x12C\n" +
+	"\n" +
+	"rate_limit\x18\b \x01(\v2\x1f.scimtenancy.admin.v1.RateLimitH\x03R\trateLimit\x88\x01\x01B\x0f\n" +
 	"\r_display_nameB\t\n" +
-	"\a_limits\"L\n" +
+	"\a_limitsB\x13\n" +
+	"\x11_response_optionsB\r\n" +
+	"\v_rate_limit\"L\n" +
 	"\x14UpdateTenantResponse\x124\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x1c.scimtenancy.admin.v1.TenantR\x06tenant\"\x17\n" +
 	"\x15GetServerStatsRequest\"\x84\x01\n" +
@@ -2406,7 +2890,11 @@ const file_scimtenancy_admin_v1_admin_proto_rawDesc = "" +
 	"\rCompatibility\x12\x1d\n" +
 	"\x19COMPATIBILITY_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14COMPATIBILITY_STRICT\x10\x01\x12\x19\n" +
-	"\x15COMPATIBILITY_LENIENT\x10\x02*~\n" +
+	"\x15COMPATIBILITY_LENIENT\x10\x02*i\n" +
+	"\vPatchAnswer\x12\x1c\n" +
+	"\x18PATCH_ANSWER_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bPATCH_ANSWER_REPRESENTATION\x10\x01\x12\x1b\n" +
+	"\x17PATCH_ANSWER_NO_CONTENT\x10\x02*~\n" +
 	"\fAuditOutcome\x12\x1d\n" +
 	"\x19AUDIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15AUDIT_OUTCOME_PENDING\x10\x01\x12\x19\n" +
@@ -2444,115 +2932,129 @@ func file_scimtenancy_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_scimtenancy_admin_v1_admin_proto_rawDescData
 }
 
-var file_scimtenancy_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_scimtenancy_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_scimtenancy_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_scimtenancy_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_scimtenancy_admin_v1_admin_proto_goTypes = []any{
 	(IsolationLevel)(0),                     // 0: scimtenancy.admin.v1.IsolationLevel
 	(TenantStatus)(0),                       // 1: scimtenancy.admin.v1.TenantStatus
 	(Compatibility)(0),                      // 2: scimtenancy.admin.v1.Compatibility
-	(AuditOutcome)(0),                       // 3: scimtenancy.admin.v1.AuditOutcome
-	(*Tenant)(nil),                          // 4: scimtenancy.admin.v1.Tenant
-	(*Limits)(nil),                          // 5: scimtenancy.admin.v1.Limits
-	(*CreateTenantRequest)(nil),             // 6: scimtenancy.admin.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),            // 7: scimtenancy.admin.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),                // 8: scimtenancy.admin.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),               // 9: scimtenancy.admin.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),              // 10: scimtenancy.admin.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),             // 11: scimtenancy.admin.v1.ListTenantsResponse
-	(*IssueApiKeyRequest)(nil),              // 12: scimtenancy.admin.v1.IssueApiKeyRequest
-	(*IssueApiKeyResponse)(nil),             // 13: scimtenancy.admin.v1.IssueApiKeyResponse
-	(*ApiKey)(nil),                          // 14: scimtenancy.admin.v1.ApiKey
-	(*ListApiKeysRequest)(nil),              // 15: scimtenancy.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),             // 16: scimtenancy.admin.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),             // 17: scimtenancy.admin.v1.RevokeApiKeyRequest
-	(*RevokeApiKeyResponse)(nil),            // 18: scimtenancy.admin.v1.RevokeApiKeyResponse
-	(*RotateApiKeyRequest)(nil),             // 19: scimtenancy.admin.v1.RotateApiKeyRequest
-	(*RotateApiKeyResponse)(nil),            // 20: scimtenancy.admin.v1.RotateApiKeyResponse
-	(*SuspendTenantRequest)(nil),            // 21: scimtenancy.admin.v1.SuspendTenantRequest
-	(*SuspendTenantResponse)(nil),           // 22: scimtenancy.admin.v1.SuspendTenantResponse
-	(*ActivateTenantRequest)(nil),           // 23: scimtenancy.admin.v1.ActivateTenantRequest
-	(*ActivateTenantResponse)(nil),          // 24: scimtenancy.admin.v1.ActivateTenantResponse
-	(*DeleteTenantRequest)(nil),             // 25: scimtenancy.admin.v1.DeleteTenantRequest
-	(*DeleteTenantResponse)(nil),            // 26: scimtenancy.admin.v1.DeleteTenantResponse
-	(*RegisterSchemaExtensionRequest)(nil),  // 27: scimtenancy.admin.v1.RegisterSchemaExtensionRequest
-	(*RegisterSchemaExtensionResponse)(nil), // 28: scimtenancy.admin.v1.RegisterSchemaExtensionResponse
-	(*MoveTenantRequest)(nil),               // 29: scimtenancy.admin.v1.MoveTenantRequest
-	(*MoveTenantResponse)(nil),              // 30: scimtenancy.admin.v1.MoveTenantResponse
-	(*UpdateTenantRequest)(nil),             // 31: scimtenancy.admin.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),            // 32: scimtenancy.admin.v1.UpdateTenantResponse
-	(*GetServerStatsRequest)(nil),           // 33: scimtenancy.admin.v1.GetServerStatsRequest
-	(*GetServerStatsResponse)(nil),          // 34: scimtenancy.admin.v1.GetServerStatsResponse
-	(*AuditEvent)(nil),                      // 35: scimtenancy.admin.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),          // 36: scimtenancy.admin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),         // 37: scimtenancy.admin.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),           // 38: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 39: google.protobuf.Duration
+	(PatchAnswer)(0),                        // 3: scimtenancy.admin.v1.PatchAnswer
+	(AuditOutcome)(0),                       // 4: scimtenancy.admin.v1.AuditOutcome
+	(*Tenant)(nil),                          // 5: scimtenancy.admin.v1.Tenant
+	(*AuthenticationScheme)(nil),            // 6: scimtenancy.admin.v1.AuthenticationScheme
+	(*ResponseOptions)(nil),                 // 7: scimtenancy.admin.v1.ResponseOptions
+	(*RateLimit)(nil),                       // 8: scimtenancy.admin.v1.RateLimit
+	(*SchemaExtension)(nil),                 // 9: scimtenancy.admin.v1.SchemaExtension
+	(*Limits)(nil),                          // 10: scimtenancy.admin.v1.Limits
+	(*CreateTenantRequest)(nil),             // 11: scimtenancy.admin.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),            // 12: scimtenancy.admin.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),                // 13: scimtenancy.admin.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),               // 14: scimtenancy.admin.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),              // 15: scimtenancy.admin.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),             // 16: scimtenancy.admin.v1.ListTenantsResponse
+	(*IssueApiKeyRequest)(nil),              // 17: scimtenancy.admin.v1.IssueApiKeyRequest
+	(*IssueApiKeyResponse)(nil),             // 18: scimtenancy.admin.v1.IssueApiKeyResponse
+	(*ApiKey)(nil),                          // 19: scimtenancy.admin.v1.ApiKey
+	(*ListApiKeysRequest)(nil),              // 20: scimtenancy.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),             // 21: scimtenancy.admin.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),             // 22: scimtenancy.admin.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),            // 23: scimtenancy.admin.v1.RevokeApiKeyResponse
+	(*RotateApiKeyRequest)(nil),             // 24: scimtenancy.admin.v1.RotateApiKeyRequest
+	(*RotateApiKeyResponse)(nil),            // 25: scimtenancy.admin.v1.RotateApiKeyResponse
+	(*SuspendTenantRequest)(nil),            // 26: scimtenancy.admin.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),           // 27: scimtenancy.admin.v1.SuspendTenantResponse
+	(*ActivateTenantRequest)(nil),           // 28: scimtenancy.admin.v1.ActivateTenantRequest
+	(*ActivateTenantResponse)(nil),          // 29: scimtenancy.admin.v1.ActivateTenantResponse
+	(*DeleteTenantRequest)(nil),             // 30: scimtenancy.admin.v1.DeleteTenantRequest
+	(*DeleteTenantResponse)(nil),            // 31: scimtenancy.admin.v1.DeleteTenantResponse
+	(*RegisterSchemaExtensionRequest)(nil),  // 32: scimtenancy.admin.v1.RegisterSchemaExtensionRequest
+	(*RegisterSchemaExtensionResponse)(nil), // 33: scimtenancy.admin.v1.RegisterSchemaExtensionResponse
+	(*MoveTenantRequest)(nil),               // 34: scimtenancy.admin.v1.MoveTenantRequest
+	(*MoveTenantResponse)(nil),              // 35: scimtenancy.admin.v1.MoveTenantResponse
+	(*UpdateTenantRequest)(nil),             // 36: scimtenancy.admin.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),            // 37: scimtenancy.admin.v1.UpdateTenantResponse
+	(*GetServerStatsRequest)(nil),           // 38: scimtenancy.admin.v1.GetServerStatsRequest
+	(*GetServerStatsResponse)(nil),          // 39: scimtenancy.admin.v1.GetServerStatsResponse
+	(*AuditEvent)(nil),                      // 40: scimtenancy.admin.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),          // 41: scimtenancy.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),         // 42: scimtenancy.admin.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),           // 43: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 44: google.protobuf.Duration
 }
 var file_scimtenancy_admin_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: scimtenancy.admin.v1.Tenant.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
 	1,  // 1: scimtenancy.admin.v1.Tenant.status:type_name -> scimtenancy.admin.v1.TenantStatus
-	38, // 2: scimtenancy.admin.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 3: scimtenancy.admin.v1.Tenant.limits:type_name -> scimtenancy.admin.v1.Limits
+	43, // 2: scimtenancy.admin.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	10, // 3: scimtenancy.admin.v1.Tenant.limits:type_name -> scimtenancy.admin.v1.Limits
 	2,  // 4: scimtenancy.admin.v1.Tenant.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
-	0,  // 5: scimtenancy.admin.v1.CreateTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
-	5,  // 6: scimtenancy.admin.v1.CreateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
-	2,  // 7: scimtenancy.admin.v1.CreateTenantRequest.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
-	4,  // 8: scimtenancy.admin.v1.CreateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	4,  // 9: scimtenancy.admin.v1.GetTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	4,  // 10: scimtenancy.admin.v1.ListTenantsResponse.tenants:type_name -> scimtenancy.admin.v1.Tenant
-	38, // 11: scimtenancy.admin.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	38, // 12: scimtenancy.admin.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
-	38, // 13: scimtenancy.admin.v1.ApiKey.last_use_time:type_name -> google.protobuf.Timestamp
-	14, // 14: scimtenancy.admin.v1.ListApiKeysResponse.keys:type_name -> scimtenancy.admin.v1.ApiKey
-	14, // 15: scimtenancy.admin.v1.RevokeApiKeyResponse.key:type_name -> scimtenancy.admin.v1.ApiKey
-	39, // 16: scimtenancy.admin.v1.RotateApiKeyRequest.overlap:type_name -> google.protobuf.Duration
-	4,  // 17: scimtenancy.admin.v1.SuspendTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	4,  // 18: scimtenancy.admin.v1.ActivateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	0,  // 19: scimtenancy.admin.v1.MoveTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
-	4,  // 20: scimtenancy.admin.v1.MoveTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	5,  // 21: scimtenancy.admin.v1.UpdateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
-	2,  // 22: scimtenancy.admin.v1.UpdateTenantRequest.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
-	4,  // 23: scimtenancy.admin.v1.UpdateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
-	38, // 24: scimtenancy.admin.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	3,  // 25: scimtenancy.admin.v1.AuditEvent.outcome:type_name -> scimtenancy.admin.v1.AuditOutcome
-	38, // 26: scimtenancy.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	38, // 27: scimtenancy.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	35, // 28: scimtenancy.admin.v1.ListAuditEventsResponse.events:type_name -> scimtenancy.admin.v1.AuditEvent
-	6,  // 29: scimtenancy.admin.v1.TenantAdminService.CreateTenant:input_type -> scimtenancy.admin.v1.CreateTenantRequest
-	8,  // 30: scimtenancy.admin.v1.TenantAdminService.GetTenant:input_type -> scimtenancy.admin.v1.GetTenantRequest
-	10, // 31: scimtenancy.admin.v1.TenantAdminService.ListTenants:input_type -> scimtenancy.admin.v1.ListTenantsRequest
-	12, // 32: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:input_type -> scimtenancy.admin.v1.IssueApiKeyRequest
-	15, // 33: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:input_type -> scimtenancy.admin.v1.ListApiKeysRequest
-	17, // 34: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:input_type -> scimtenancy.admin.v1.RevokeApiKeyRequest
-	19, // 35: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:input_type -> scimtenancy.admin.v1.RotateApiKeyRequest
-	21, // 36: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:input_type -> scimtenancy.admin.v1.SuspendTenantRequest
-	23, // 37: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:input_type -> scimtenancy.admin.v1.ActivateTenantRequest
-	27, // 38: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:input_type -> scimtenancy.admin.v1.RegisterSchemaExtensionRequest
-	31, // 39: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:input_type -> scimtenancy.admin.v1.UpdateTenantRequest
-	33, // 40: scimtenancy.admin.v1.TenantAdminService.GetServerStats:input_type -> scimtenancy.admin.v1.GetServerStatsRequest
-	29, // 41: scimtenancy.admin.v1.TenantAdminService.MoveTenant:input_type -> scimtenancy.admin.v1.MoveTenantRequest
-	25, // 42: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:input_type -> scimtenancy.admin.v1.DeleteTenantRequest
-	36, // 43: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:input_type -> scimtenancy.admin.v1.ListAuditEventsRequest
-	7,  // 44: scimtenancy.admin.v1.TenantAdminService.CreateTenant:output_type -> scimtenancy.admin.v1.CreateTenantResponse
-	9,  // 45: scimtenancy.admin.v1.TenantAdminService.GetTenant:output_type -> scimtenancy.admin.v1.GetTenantResponse
-	11, // 46: scimtenancy.admin.v1.TenantAdminService.ListTenants:output_type -> scimtenancy.admin.v1.ListTenantsResponse
-	13, // 47: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:output_type -> scimtenancy.admin.v1.IssueApiKeyResponse
-	16, // 48: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:output_type -> scimtenancy.admin.v1.ListApiKeysResponse
-	18, // 49: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:output_type -> scimtenancy.admin.v1.RevokeApiKeyResponse
-	20, // 50: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:output_type -> scimtenancy.admin.v1.RotateApiKeyResponse
-	22, // 51: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:output_type -> scimtenancy.admin.v1.SuspendTenantResponse
-	24, // 52: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:output_type -> scimtenancy.admin.v1.ActivateTenantResponse
-	28, // 53: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:output_type -> scimtenancy.admin.v1.RegisterSchemaExtensionResponse
-	32, // 54: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:output_type -> scimtenancy.admin.v1.UpdateTenantResponse
-	34, // 55: scimtenancy.admin.v1.TenantAdminService.GetServerStats:output_type -> scimtenancy.admin.v1.GetServerStatsResponse
-	30, // 56: scimtenancy.admin.v1.TenantAdminService.MoveTenant:output_type -> scimtenancy.admin.v1.MoveTenantResponse
-	26, // 57: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:output_type -> scimtenancy.admin.v1.DeleteTenantResponse
-	37, // 58: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:output_type -> scimtenancy.admin.v1.ListAuditEventsResponse
-	44, // [44:59] is the sub-list for method output_type
-	29, // [29:44] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	7,  // 5: scimtenancy.admin.v1.Tenant.response_options:type_name -> scimtenancy.admin.v1.ResponseOptions
+	8,  // 6: scimtenancy.admin.v1.Tenant.rate_limit:type_name -> scimtenancy.admin.v1.RateLimit
+	9,  // 7: scimtenancy.admin.v1.Tenant.extensions:type_name -> scimtenancy.admin.v1.SchemaExtension
+	6,  // 8: scimtenancy.admin.v1.ResponseOptions.authentication_schemes:type_name -> scimtenancy.admin.v1.AuthenticationScheme
+	3,  // 9: scimtenancy.admin.v1.ResponseOptions.patch_answer:type_name -> scimtenancy.admin.v1.PatchAnswer
+	0,  // 10: scimtenancy.admin.v1.CreateTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
+	10, // 11: scimtenancy.admin.v1.CreateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
+	2,  // 12: scimtenancy.admin.v1.CreateTenantRequest.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
+	7,  // 13: scimtenancy.admin.v1.CreateTenantRequest.response_options:type_name -> scimtenancy.admin.v1.ResponseOptions
+	8,  // 14: scimtenancy.admin.v1.CreateTenantRequest.rate_limit:type_name -> scimtenancy.admin.v1.RateLimit
+	5,  // 15: scimtenancy.admin.v1.CreateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	5,  // 16: scimtenancy.admin.v1.GetTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	5,  // 17: scimtenancy.admin.v1.ListTenantsResponse.tenants:type_name -> scimtenancy.admin.v1.Tenant
+	43, // 18: scimtenancy.admin.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	43, // 19: scimtenancy.admin.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 20: scimtenancy.admin.v1.ApiKey.last_use_time:type_name -> google.protobuf.Timestamp
+	19, // 21: scimtenancy.admin.v1.ListApiKeysResponse.keys:type_name -> scimtenancy.admin.v1.ApiKey
+	19, // 22: scimtenancy.admin.v1.RevokeApiKeyResponse.key:type_name -> scimtenancy.admin.v1.ApiKey
+	44, // 23: scimtenancy.admin.v1.RotateApiKeyRequest.overlap:type_name -> google.protobuf.Duration
+	5,  // 24: scimtenancy.admin.v1.SuspendTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	5,  // 25: scimtenancy.admin.v1.ActivateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	0,  // 26: scimtenancy.admin.v1.MoveTenantRequest.isolation_level:type_name -> scimtenancy.admin.v1.IsolationLevel
+	5,  // 27: scimtenancy.admin.v1.MoveTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	10, // 28: scimtenancy.admin.v1.UpdateTenantRequest.limits:type_name -> scimtenancy.admin.v1.Limits
+	2,  // 29: scimtenancy.admin.v1.UpdateTenantRequest.compatibility:type_name -> scimtenancy.admin.v1.Compatibility
+	7,  // 30: scimtenancy.admin.v1.UpdateTenantRequest.response_options:type_name -> scimtenancy.admin.v1.ResponseOptions
+	8,  // 31: scimtenancy.admin.v1.UpdateTenantRequest.rate_limit:type_name -> scimtenancy.admin.v1.RateLimit
+	5,  // 32: scimtenancy.admin.v1.UpdateTenantResponse.tenant:type_name -> scimtenancy.admin.v1.Tenant
+	43, // 33: scimtenancy.admin.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	4,  // 34: scimtenancy.admin.v1.AuditEvent.outcome:type_name -> scimtenancy.admin.v1.AuditOutcome
+	43, // 35: scimtenancy.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	43, // 36: scimtenancy.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	40, // 37: scimtenancy.admin.v1.ListAuditEventsResponse.events:type_name -> scimtenancy.admin.v1.AuditEvent
+	11, // 38: scimtenancy.admin.v1.TenantAdminService.CreateTenant:input_type -> scimtenancy.admin.v1.CreateTenantRequest
+	13, // 39: scimtenancy.admin.v1.TenantAdminService.GetTenant:input_type -> scimtenancy.admin.v1.GetTenantRequest
+	15, // 40: scimtenancy.admin.v1.TenantAdminService.ListTenants:input_type -> scimtenancy.admin.v1.ListTenantsRequest
+	17, // 41: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:input_type -> scimtenancy.admin.v1.IssueApiKeyRequest
+	20, // 42: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:input_type -> scimtenancy.admin.v1.ListApiKeysRequest
+	22, // 43: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:input_type -> scimtenancy.admin.v1.RevokeApiKeyRequest
+	24, // 44: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:input_type -> scimtenancy.admin.v1.RotateApiKeyRequest
+	26, // 45: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:input_type -> scimtenancy.admin.v1.SuspendTenantRequest
+	28, // 46: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:input_type -> scimtenancy.admin.v1.ActivateTenantRequest
+	32, // 47: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:input_type -> scimtenancy.admin.v1.RegisterSchemaExtensionRequest
+	36, // 48: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:input_type -> scimtenancy.admin.v1.UpdateTenantRequest
+	38, // 49: scimtenancy.admin.v1.TenantAdminService.GetServerStats:input_type -> scimtenancy.admin.v1.GetServerStatsRequest
+	34, // 50: scimtenancy.admin.v1.TenantAdminService.MoveTenant:input_type -> scimtenancy.admin.v1.MoveTenantRequest
+	30, // 51: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:input_type -> scimtenancy.admin.v1.DeleteTenantRequest
+	41, // 52: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:input_type -> scimtenancy.admin.v1.ListAuditEventsRequest
+	12, // 53: scimtenancy.admin.v1.TenantAdminService.CreateTenant:output_type -> scimtenancy.admin.v1.CreateTenantResponse
+	14, // 54: scimtenancy.admin.v1.TenantAdminService.GetTenant:output_type -> scimtenancy.admin.v1.GetTenantResponse
+	16, // 55: scimtenancy.admin.v1.TenantAdminService.ListTenants:output_type -> scimtenancy.admin.v1.ListTenantsResponse
+	18, // 56: scimtenancy.admin.v1.TenantAdminService.IssueApiKey:output_type -> scimtenancy.admin.v1.IssueApiKeyResponse
+	21, // 57: scimtenancy.admin.v1.TenantAdminService.ListApiKeys:output_type -> scimtenancy.admin.v1.ListApiKeysResponse
+	23, // 58: scimtenancy.admin.v1.TenantAdminService.RevokeApiKey:output_type -> scimtenancy.admin.v1.RevokeApiKeyResponse
+	25, // 59: scimtenancy.admin.v1.TenantAdminService.RotateApiKey:output_type -> scimtenancy.admin.v1.RotateApiKeyResponse
+	27, // 60: scimtenancy.admin.v1.TenantAdminService.SuspendTenant:output_type -> scimtenancy.admin.v1.SuspendTenantResponse
+	29, // 61: scimtenancy.admin.v1.TenantAdminService.ActivateTenant:output_type -> scimtenancy.admin.v1.ActivateTenantResponse
+	33, // 62: scimtenancy.admin.v1.TenantAdminService.RegisterSchemaExtension:output_type -> scimtenancy.admin.v1.RegisterSchemaExtensionResponse
+	37, // 63: scimtenancy.admin.v1.TenantAdminService.UpdateTenant:output_type -> scimtenancy.admin.v1.UpdateTenantResponse
+	39, // 64: scimtenancy.admin.v1.TenantAdminService.GetServerStats:output_type -> scimtenancy.admin.v1.GetServerStatsResponse
+	35, // 65: scimtenancy.admin.v1.TenantAdminService.MoveTenant:output_type -> scimtenancy.admin.v1.MoveTenantResponse
+	31, // 66: scimtenancy.admin.v1.TenantAdminService.DeleteTenant:output_type -> scimtenancy.admin.v1.DeleteTenantResponse
+	42, // 67: scimtenancy.admin.v1.TenantAdminService.ListAuditEvents:output_type -> scimtenancy.admin.v1.ListAuditEventsResponse
+	53, // [53:68] is the sub-list for method output_type
+	38, // [38:53] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_scimtenancy_admin_v1_admin_proto_init() }
@@ -2560,16 +3062,17 @@ func file_scimtenancy_admin_v1_admin_proto_init() {
 	if File_scimtenancy_admin_v1_admin_proto != nil {
 		return
 	}
-	file_scimtenancy_admin_v1_admin_proto_msgTypes[1].OneofWrappers = []any{}
-	file_scimtenancy_admin_v1_admin_proto_msgTypes[27].OneofWrappers = []any{}
+	file_scimtenancy_admin_v1_admin_proto_msgTypes[2].OneofWrappers = []any{}
+	file_scimtenancy_admin_v1_admin_proto_msgTypes[5].OneofWrappers = []any{}
 	file_scimtenancy_admin_v1_admin_proto_msgTypes[31].OneofWrappers = []any{}
+	file_scimtenancy_admin_v1_admin_proto_msgTypes[35].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scimtenancy_admin_v1_admin_proto_rawDesc), len(file_scimtenancy_admin_v1_admin_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   34,
+			NumEnums:      5,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

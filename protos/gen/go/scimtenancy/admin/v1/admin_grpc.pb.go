@@ -66,7 +66,8 @@ type TenantAdminServiceClient interface {
 	// RegisterSchemaExtension adds a schema extension to one resource type of one tenant only;
 	// it validates that tenant's resources and appears in that tenant's discovery endpoints.
 	RegisterSchemaExtension(ctx context.Context, in *RegisterSchemaExtensionRequest, opts ...grpc.CallOption) (*RegisterSchemaExtensionResponse, error)
-	// UpdateTenant changes a tenant's name, limits, permissions or compatibility profile.
+	// UpdateTenant changes a tenant's name, limits, permissions, compatibility profile, response
+	// options or rate limit.
 	UpdateTenant(ctx context.Context, in *UpdateTenantRequest, opts ...grpc.CallOption) (*UpdateTenantResponse, error)
 	// GetServerStats reports this server process's credential cache counters.
 	GetServerStats(ctx context.Context, in *GetServerStatsRequest, opts ...grpc.CallOption) (*GetServerStatsResponse, error)
@@ -270,7 +271,8 @@ type TenantAdminServiceServer interface {
 	// RegisterSchemaExtension adds a schema extension to one resource type of one tenant only;
 	// it validates that tenant's resources and appears in that tenant's discovery endpoints.
 	RegisterSchemaExtension(context.Context, *RegisterSchemaExtensionRequest) (*RegisterSchemaExtensionResponse, error)
-	// UpdateTenant changes a tenant's name, limits, permissions or compatibility profile.
+	// UpdateTenant changes a tenant's name, limits, permissions, compatibility profile, response
+	// options or rate limit.
 	UpdateTenant(context.Context, *UpdateTenantRequest) (*UpdateTenantResponse, error)
 	// GetServerStats reports this server process's credential cache counters.
 	GetServerStats(context.Context, *GetServerStatsRequest) (*GetServerStatsResponse, error)

@@ -31,6 +31,12 @@ class Compatibility(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMPATIBILITY_STRICT: _ClassVar[Compatibility]
     COMPATIBILITY_LENIENT: _ClassVar[Compatibility]
 
+class PatchAnswer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PATCH_ANSWER_UNSPECIFIED: _ClassVar[PatchAnswer]
+    PATCH_ANSWER_REPRESENTATION: _ClassVar[PatchAnswer]
+    PATCH_ANSWER_NO_CONTENT: _ClassVar[PatchAnswer]
+
 class AuditOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AUDIT_OUTCOME_UNSPECIFIED: _ClassVar[AuditOutcome]
@@ -48,13 +54,16 @@ TENANT_STATUS_MOVING: TenantStatus
 COMPATIBILITY_UNSPECIFIED: Compatibility
 COMPATIBILITY_STRICT: Compatibility
 COMPATIBILITY_LENIENT: Compatibility
+PATCH_ANSWER_UNSPECIFIED: PatchAnswer
+PATCH_ANSWER_REPRESENTATION: PatchAnswer
+PATCH_ANSWER_NO_CONTENT: PatchAnswer
 AUDIT_OUTCOME_UNSPECIFIED: AuditOutcome
 AUDIT_OUTCOME_PENDING: AuditOutcome
 AUDIT_OUTCOME_SUCCESS: AuditOutcome
 AUDIT_OUTCOME_FAILURE: AuditOutcome
 
 class Tenant(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits", "permissions", "compatibility")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "status", "create_time", "limits", "permissions", "compatibility", "response_options", "rate_limit", "extensions")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +72,9 @@ class Tenant(_message.Message):
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     COMPATIBILITY_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    EXTENSIONS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
@@ -71,7 +83,64 @@ class Tenant(_message.Message):
     limits: Limits
     permissions: _containers.RepeatedScalarFieldContainer[str]
     compatibility: Compatibility
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ...) -> None: ...
+    response_options: ResponseOptions
+    rate_limit: RateLimit
+    extensions: _containers.RepeatedCompositeFieldContainer[SchemaExtension]
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., status: _Optional[_Union[TenantStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ..., response_options: _Optional[_Union[ResponseOptions, _Mapping]] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., extensions: _Optional[_Iterable[_Union[SchemaExtension, _Mapping]]] = ...) -> None: ...
+
+class AuthenticationScheme(_message.Message):
+    __slots__ = ("type", "name", "description", "spec_uri", "documentation_uri", "primary")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SPEC_URI_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTATION_URI_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    name: str
+    description: str
+    spec_uri: str
+    documentation_uri: str
+    primary: bool
+    def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., spec_uri: _Optional[str] = ..., documentation_uri: _Optional[str] = ..., primary: _Optional[bool] = ...) -> None: ...
+
+class ResponseOptions(_message.Message):
+    __slots__ = ("documentation_uri", "authentication_schemes", "bulk", "sort", "etag", "filter_max_results", "patch_answer")
+    DOCUMENTATION_URI_FIELD_NUMBER: _ClassVar[int]
+    AUTHENTICATION_SCHEMES_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
+    SORT_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    FILTER_MAX_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    PATCH_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    documentation_uri: str
+    authentication_schemes: _containers.RepeatedCompositeFieldContainer[AuthenticationScheme]
+    bulk: bool
+    sort: bool
+    etag: bool
+    filter_max_results: int
+    patch_answer: PatchAnswer
+    def __init__(self, documentation_uri: _Optional[str] = ..., authentication_schemes: _Optional[_Iterable[_Union[AuthenticationScheme, _Mapping]]] = ..., bulk: _Optional[bool] = ..., sort: _Optional[bool] = ..., etag: _Optional[bool] = ..., filter_max_results: _Optional[int] = ..., patch_answer: _Optional[_Union[PatchAnswer, str]] = ...) -> None: ...
+
+class RateLimit(_message.Message):
+    __slots__ = ("requests_per_second", "burst")
+    REQUESTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    BURST_FIELD_NUMBER: _ClassVar[int]
+    requests_per_second: float
+    burst: int
+    def __init__(self, requests_per_second: _Optional[float] = ..., burst: _Optional[int] = ...) -> None: ...
+
+class SchemaExtension(_message.Message):
+    __slots__ = ("resource_type", "schema_urn", "required", "schema_json")
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_URN_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    resource_type: str
+    schema_urn: str
+    required: bool
+    schema_json: bytes
+    def __init__(self, resource_type: _Optional[str] = ..., schema_urn: _Optional[str] = ..., required: _Optional[bool] = ..., schema_json: _Optional[bytes] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_users", "max_groups")
@@ -82,20 +151,24 @@ class Limits(_message.Message):
     def __init__(self, max_users: _Optional[int] = ..., max_groups: _Optional[int] = ...) -> None: ...
 
 class CreateTenantRequest(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "isolation_level", "limits", "permissions", "compatibility")
+    __slots__ = ("tenant_id", "display_name", "isolation_level", "limits", "permissions", "compatibility", "response_options", "rate_limit")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     COMPATIBILITY_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     isolation_level: IsolationLevel
     limits: Limits
     permissions: _containers.RepeatedScalarFieldContainer[str]
     compatibility: Compatibility
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ...) -> None: ...
+    response_options: ResponseOptions
+    rate_limit: RateLimit
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., isolation_level: _Optional[_Union[IsolationLevel, str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ..., response_options: _Optional[_Union[ResponseOptions, _Mapping]] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ...) -> None: ...
 
 class CreateTenantResponse(_message.Message):
     __slots__ = ("tenant",)
@@ -268,20 +341,24 @@ class MoveTenantResponse(_message.Message):
     def __init__(self, tenant: _Optional[_Union[Tenant, _Mapping]] = ...) -> None: ...
 
 class UpdateTenantRequest(_message.Message):
-    __slots__ = ("tenant_id", "display_name", "limits", "permissions", "update_permissions", "compatibility")
+    __slots__ = ("tenant_id", "display_name", "limits", "permissions", "update_permissions", "compatibility", "response_options", "rate_limit")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     UPDATE_PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     COMPATIBILITY_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     display_name: str
     limits: Limits
     permissions: _containers.RepeatedScalarFieldContainer[str]
     update_permissions: bool
     compatibility: Compatibility
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., update_permissions: _Optional[bool] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ...) -> None: ...
+    response_options: ResponseOptions
+    rate_limit: RateLimit
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., update_permissions: _Optional[bool] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ..., response_options: _Optional[_Union[ResponseOptions, _Mapping]] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ...) -> None: ...
 
 class UpdateTenantResponse(_message.Message):
     __slots__ = ("tenant",)

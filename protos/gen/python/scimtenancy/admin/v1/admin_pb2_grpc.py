@@ -194,7 +194,8 @@ class TenantAdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateTenant(self, request, context):
-        """UpdateTenant changes a tenant's name, limits, permissions or compatibility profile.
+        """UpdateTenant changes a tenant's name, limits, permissions, compatibility profile, response
+        options or rate limit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
