@@ -127,6 +127,10 @@ def _views() -> list[View]:
             aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS),
         ),
         View(
+            instrument_name="http.server.request.duration",  # the transcoder's, in seconds
+            aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS),
+        ),
+        View(
             instrument_name="http.server.duration",  # milliseconds
             aggregation=ExplicitBucketHistogramAggregation([b * 1000 for b in LATENCY_BUCKETS]),
             attribute_keys=http_keys,

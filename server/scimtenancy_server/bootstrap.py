@@ -165,7 +165,13 @@ def build_application(settings: Settings) -> Application:
         resolver=resolver,
         resources=resources,
         bulk=BulkService(resources, settings.bulk_max_operations, settings.bulk_max_payload),
-        usage_gauges=UsageGauges(tenant_store, resources, resolver, settings.metrics_tenant_labels),
+        usage_gauges=UsageGauges(
+            tenant_store,
+            resources,
+            resolver,
+            settings.metrics_tenant_labels,
+            storage_ping=repository.ping,
+        ),
         administration=TenantAdministration(
             tenant_store,
             repository,

@@ -88,6 +88,11 @@ def test_json_logs_metrics_and_no_secrets(tmp_path: Path) -> None:
         assert _metric_value(page, "scim_operations_total", tenant_id="unresolved") == 2.0
         created_http = {"http_request_method": "POST", "scim_route": "create"}
         assert _metric_value(page, "http_server_request_duration_seconds_count", **created_http)
+        # Millisecond-fine buckets, as the server's histogram, so that quantiles mean something.
+        fine = {**created_http, "le": "0.005"}
+        assert (
+            _metric_value(page, "http_server_request_duration_seconds_bucket", **fine) is not None
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

@@ -136,6 +136,11 @@ class AuditLog:
         """Final stages waiting to be retried."""
         return len(self._backlog)
 
+    @property
+    def backlog_limit(self) -> int:
+        """Final stages the backlog holds at most; while it is full, changes are refused."""
+        return self._backlog_limit
+
     def _entry(
         self,
         tenant_id: str,

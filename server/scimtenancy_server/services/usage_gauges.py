@@ -1,7 +1,11 @@
 """Gauges of what tenants hold: resources per tenant and type, and the share of each limit in
 use, recounted every `metrics_refresh_seconds` (a scrape must not wait for the database);
 plus the tenant cache's hits and misses. Without tenant labels the counts are summed per type
-and utilisation is the highest of any tenant, which is what an alert needs."""
+and utilisation is the highest of any tenant, which is what an alert needs.
+
+Also what the alerts on the process itself read: whether the storage answered the ping made
+before each recount (a recount is skipped while it does not), and how full the audit log's
+retry backlog is against its capacity (past it, changes are refused with 503)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import asyncio
 import logging
 import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -41,13 +45,26 @@ class UsageGauges:
         resources: ResourceService,
         resolver: TenantResolver,
         tenant_labels: bool,
+        storage_ping: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._tenants = tenants
         self._resources = resources
         self._resolver = resolver
         self._tenant_labels = tenant_labels
+        self._storage_ping = storage_ping
         self.snapshot: list[TenantUsage] = []
+        self.storage_up: bool | None = None  # not known before the first ping
         _register(self)
+
+    async def ping_storage(self) -> bool:
+        """Pings the storage and remembers whether it answered."""
+        if self._storage_ping is None:
+            return True
+        try:
+            self.storage_up = await self._storage_ping()
+        except Exception:
+            self.storage_up = False
+        return self.storage_up
 
     async def refresh(self) -> None:
         """Recounts every active tenant's resources."""
@@ -65,7 +82,8 @@ class UsageGauges:
         """Refreshes until cancelled; a failed count keeps the last snapshot."""
         while True:
             try:
-                await self.refresh()
+                if await self.ping_storage():
+                    await self.refresh()
             except Exception:
                 logger.warning("could not recount tenant usage; keeping the last counts")
             await asyncio.sleep(interval)
@@ -102,6 +120,17 @@ class UsageGauges:
             Observation(self._resolver.hits, {"result": "hit"}),
             Observation(self._resolver.misses, {"result": "miss"}),
         ]
+
+    def observe_storage(self) -> list[Observation]:
+        if self.storage_up is None:
+            return []
+        return [Observation(int(self.storage_up))]
+
+    def observe_audit_backlog(self) -> list[Observation]:
+        return [Observation(self._resources.audit.waiting)]
+
+    def observe_audit_backlog_limit(self) -> list[Observation]:
+        return [Observation(self._resources.audit.backlog_limit)]
 
 
 def _attributes(resource_type: str, tenant_id: str | None = None) -> dict[str, str]:
@@ -148,6 +177,24 @@ def _create_instruments() -> None:
         [_observer(UsageGauges.observe_cache)],
         unit="{lookup}",
         description="credential resolutions answered from the cache (hit) or not (miss)",
+    )
+    meter.create_observable_gauge(
+        "scim.storage.up",
+        [_observer(UsageGauges.observe_storage)],
+        unit="1",
+        description="1 while the storage answered its last ping, else 0",
+    )
+    meter.create_observable_gauge(
+        "scim.audit.backlog",
+        [_observer(UsageGauges.observe_audit_backlog)],
+        unit="{event}",
+        description="audit outcomes waiting in memory to be stored",
+    )
+    meter.create_observable_gauge(
+        "scim.audit.backlog.limit",
+        [_observer(UsageGauges.observe_audit_backlog_limit)],
+        unit="{event}",
+        description="audit outcomes the backlog holds at most; when full, changes get 503",
     )
 
 
