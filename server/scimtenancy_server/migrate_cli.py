@@ -4,6 +4,7 @@ data up to the current code.
 The target storage is the server's (SCIMTENANCY_STORAGE, SCIMTENANCY_MONGODB_URI, ...):
 
     scimtenancy-migrate from-mongodb acme --source-uri mongodb://old --source-database scim
+    scimtenancy-migrate from-mongodb acme --source-uri ... --source-database scim --cleanup-source
     scimtenancy-migrate from-jsonl acme export.jsonl --dry-run
     scimtenancy-migrate export acme export.jsonl
     scimtenancy-migrate refold-shadow-fields
@@ -27,12 +28,16 @@ from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application
 from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.services.migration import (
+    CLEANUP_BATCH,
+    CleanupReport,
     MigrationReport,
+    MongoStore,
     Source,
+    Target,
+    clean_up,
     export_jsonl,
     jsonl_source,
     migrate,
-    mongo_source,
 )
 from scimtenancy_server.storage.mongo_driver import close, connect
 from scimtenancy_server.storage.mongo_refold import RefoldReport, refold_shadow_fields
@@ -61,31 +66,84 @@ def _show(report: MigrationReport, dry_run: bool) -> None:
     for type_name, count in report.migrated.items():
         table.add_row(type_name, str(count), str(report.skipped[type_name]))
     console.print(table)
+    for type_name, resource_id in report.differing:
+        console.print(
+            f"[yellow]differs[/yellow] {type_name} {resource_id}: the tenant holds other "
+            "content under this id (left as it is)"
+        )
     for type_name, resource_id, reason in report.failed:
         console.print(f"[red]failed[/red] {type_name} {resource_id}: {reason}")
-    if report.failed:
-        raise typer.Exit(1)
+
+
+def _show_cleanup(cleanup: CleanupReport, store: MongoStore, dry_run: bool) -> None:
+    for reason in cleanup.refusals:
+        console.print(f"[red]not cleaned up[/red]: {reason}")
+    if cleanup.refusals:
+        console.print("nothing was removed from the source")
+        return
+    table = Table("source collection", "would remove" if dry_run else "removed")
+    for type_name, count in cleanup.removed.items():
+        table.add_row(f"{store.database.name}.{store.collections[type_name]}", str(count))
+    console.print(table)
+    for type_name, resource_id in cleanup.kept:
+        console.print(
+            f"[yellow]kept[/yellow] {type_name} {resource_id}: its source document changed "
+            "after the checks; run again"
+        )
+    if cleanup.fault:
+        console.print(
+            f"[red]clean-up stopped[/red] ({cleanup.fault}) after removing "
+            f"{sum(cleanup.removed.values())} documents; run again to finish"
+        )
 
 
 SourceOpener = Callable[[], AbstractAsyncContextManager[Source]]
+StoreOpener = Callable[[], AbstractAsyncContextManager[MongoStore]]
+
+
+async def _migrate(
+    target: Target, source: Source, dry_run: bool, limit: int | None
+) -> MigrationReport:
+    columns = (SpinnerColumn(), TextColumn("{task.completed} resources"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("migrating")
+        return await migrate(
+            target, source, dry_run=dry_run, limit=limit, on_progress=lambda: progress.advance(task)
+        )
+
+
+def _target(application: Application, ctx: TenantContext) -> Target:
+    return Target(application.resources, application.repository, ctx)
 
 
 def _run(tenant_id: str, open_source: SourceOpener, dry_run: bool, limit: int | None) -> None:
     async def work(application: Application, ctx: TenantContext) -> MigrationReport:
-        columns = (SpinnerColumn(), TextColumn("{task.completed} resources"), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("migrating")
-            async with open_source() as source:
-                return await migrate(
-                    application.resources,
-                    ctx,
-                    source,
-                    dry_run=dry_run,
-                    limit=limit,
-                    on_progress=lambda: progress.advance(task),
-                )
+        async with open_source() as source:
+            return await _migrate(_target(application, ctx), source, dry_run, limit)
 
-    _show(asyncio.run(_with_tenant(tenant_id, work)), dry_run)
+    report = asyncio.run(_with_tenant(tenant_id, work))
+    _show(report, dry_run)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _run_and_clean_up(
+    tenant_id: str, open_store: StoreOpener, dry_run: bool, batch: int = CLEANUP_BATCH
+) -> None:
+    async def work(
+        application: Application, ctx: TenantContext
+    ) -> tuple[MigrationReport, CleanupReport, MongoStore]:
+        target = _target(application, ctx)
+        async with open_store() as store:
+            report = await _migrate(target, store.documents(), dry_run, None)
+            cleanup = await clean_up(target, store, report, dry_run=dry_run, batch=batch)
+            return report, cleanup, store
+
+    report, cleanup, store = asyncio.run(_with_tenant(tenant_id, work))
+    _show(report, dry_run)
+    _show_cleanup(cleanup, store, dry_run)
+    if report.failed or cleanup.refusals or cleanup.kept or cleanup.fault:
+        raise typer.Exit(1)
 
 
 @app.command("from-mongodb")
@@ -95,20 +153,40 @@ def from_mongodb(
     source_database: Annotated[str, typer.Option()],
     dry_run: bool = False,
     limit: Annotated[int | None, typer.Option(help="stop after this many new resources")] = None,
+    cleanup_source: Annotated[
+        bool,
+        typer.Option(
+            help="then remove the migrated documents from the source, once every one of them "
+            "is in the tenant and the counts agree"
+        ),
+    ] = False,
+    cleanup_batch: Annotated[
+        int, typer.Option(min=1, help="source documents checked and removed per round trip")
+    ] = CLEANUP_BATCH,
 ) -> None:
     """Migrate a single-tenant store (`users` and `groups` collections) into a tenant."""
     settings = Settings()
+    if cleanup_source and limit is not None:
+        raise typer.BadParameter("--limit migrates part of the source: not with --cleanup-source")
 
     @asynccontextmanager
-    async def source() -> AsyncIterator[Source]:
+    async def store() -> AsyncIterator[MongoStore]:
         # Opened and closed on the loop that reads it: a PyMongo client is bound to its loop.
         client = connect(source_uri, settings.mongodb_timeout_ms, settings.mongodb_driver)
         try:
-            yield mongo_source(client[source_database])
+            yield MongoStore(client[source_database])
         finally:
             await close(client)
 
-    _run(tenant_id, source, dry_run, limit)
+    @asynccontextmanager
+    async def source() -> AsyncIterator[Source]:
+        async with store() as opened:
+            yield opened.documents()
+
+    if cleanup_source:
+        _run_and_clean_up(tenant_id, store, dry_run, cleanup_batch)
+    else:
+        _run(tenant_id, source, dry_run, limit)
 
 
 @app.command("from-jsonl")

@@ -127,6 +127,7 @@ async def test_migrate_resume_export_and_import(
     assert await app.repository.get(other, GROUP, "g1") is not None
     code, out = run(uri, target_db, "from-jsonl", other.tenant_id, str(export))
     assert code == 0, out  # idempotent: everything is skipped the second time
+    assert "differs" not in out  # an export's resources hold what they were imported from
     assert await users(other) == ["u1", "u2", "u3"]
 
 
