@@ -24,8 +24,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pymongo.errors import PyMongoError
+
 from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application
+from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.services.migration import (
     CLEANUP_BATCH,
@@ -48,6 +51,21 @@ app = typer.Typer(
 )
 console = Console()
 T = TypeVar("T")
+
+
+def _finish(work: Awaitable[T]) -> T:
+    """Runs `work`; a refusal or a database fault ends the command with a message and exit
+    code 1, never a traceback. Every command here resumes where it stopped when run again."""
+    try:
+        return asyncio.run(work)  # type: ignore[arg-type]
+    except ScimError as error:
+        console.print(f"[red]stopped: {error.detail}[/red]")
+    except PyMongoError as error:
+        console.print(
+            f"[red]stopped: the database failed ({type(error).__name__}: {error}); what was "
+            "done so far stays, and running the command again carries on from there[/red]"
+        )
+    raise typer.Exit(1)
 
 
 async def _with_tenant(
@@ -121,7 +139,7 @@ def _run(tenant_id: str, open_source: SourceOpener, dry_run: bool, limit: int | 
         async with open_source() as source:
             return await _migrate(_target(application, ctx), source, dry_run, limit)
 
-    report = asyncio.run(_with_tenant(tenant_id, work))
+    report = _finish(_with_tenant(tenant_id, work))
     _show(report, dry_run)
     if report.failed:
         raise typer.Exit(1)
@@ -139,7 +157,7 @@ def _run_and_clean_up(
             cleanup = await clean_up(target, store, report, dry_run=dry_run, batch=batch)
             return report, cleanup, store
 
-    report, cleanup, store = asyncio.run(_with_tenant(tenant_id, work))
+    report, cleanup, store = _finish(_with_tenant(tenant_id, work))
     _show(report, dry_run)
     _show_cleanup(cleanup, store, dry_run)
     if report.failed or cleanup.refusals or cleanup.kept or cleanup.fault:
@@ -207,7 +225,7 @@ def export(tenant_id: str, path: Path) -> None:
     async def work(application: Application, ctx: TenantContext) -> int:
         return await export_jsonl(application.repository, application.resources, ctx, path)
 
-    console.print(f"exported {asyncio.run(_with_tenant(tenant_id, work))} resources to {path}")
+    console.print(f"exported {_finish(_with_tenant(tenant_id, work))} resources to {path}")
 
 
 @app.command("memberships")
@@ -235,7 +253,7 @@ def memberships(
             await application.close()
 
     table = Table("tenant", "groups moved")
-    for tenant, count in asyncio.run(work()).items():
+    for tenant, count in _finish(work()).items():
         table.add_row(tenant, str(count))
     console.print(table)
 
@@ -281,4 +299,4 @@ def refold(
         finally:
             await close(client)
 
-    _show_refold(asyncio.run(work()))
+    _show_refold(_finish(work()))

@@ -172,3 +172,24 @@ def test_refold_on_embedded_storage_has_nothing_to_do() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "nothing to re-fold" in done.stdout
+
+
+async def test_an_unreachable_source_stops_with_a_message_not_a_traceback(
+    target: tuple[Application, str, str, str],
+) -> None:
+    app, uri, target_db, _ = target
+    acme = await app.administration.create_tenant(unique_id("acme"), "", None)
+    nowhere = ["--source-uri", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300"]
+    for extra in ([], ["--cleanup-source"]):
+        code, out = run(
+            uri, target_db, "from-mongodb", acme.tenant_id, *nowhere,
+            "--source-database", "x", *extra,
+        )  # fmt: skip
+        assert code == 1, out
+        assert "stopped: the database failed" in out
+        assert "Traceback" not in out
+    missing_code, missing = run(
+        uri, target_db, "from-mongodb", "no-such-tenant", *nowhere, "--source-database", "x"
+    )
+    assert missing_code == 1, missing
+    assert "stopped:" in missing and "Traceback" not in missing
