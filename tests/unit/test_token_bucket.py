@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from scimtenancy_server.domain.tenant import RateLimit
 from scimtenancy_server.services.rate_limits import RateLimited, TenantRateLimiter
 
 
@@ -29,3 +30,30 @@ def test_zero_rate_means_unlimited() -> None:
     limiter = TenantRateLimiter(rate=0, burst=1)
     for _ in range(1000):
         limiter.admit("a")
+
+
+def test_a_tenant_limit_of_its_own_replaces_the_servers() -> None:
+    now = [0.0]
+    limiter = TenantRateLimiter(rate=0, burst=100, clock=lambda: now[0])
+    own = RateLimit(requests_per_second=1.0, burst=2)
+    for _ in range(2):
+        limiter.admit("a", own)
+    with pytest.raises(RateLimited) as refused:
+        limiter.admit("a", own)
+    assert refused.value.retry_after == 1
+    for _ in range(50):
+        limiter.admit("b")  # the server's limit (off) for a tenant without one
+    limiter.admit("a")  # back to the server's: off
+    now[0] += 0.1
+    limiter.admit("a", RateLimit(requests_per_second=1.0, burst=1))  # a fresh bucket
+    with pytest.raises(RateLimited):
+        limiter.admit("a", RateLimit(requests_per_second=1.0, burst=1))
+
+
+def test_a_lower_burst_takes_effect_at_once() -> None:
+    now = [0.0]
+    limiter = TenantRateLimiter(rate=1.0, burst=10, clock=lambda: now[0])
+    limiter.admit("a")  # nine tokens left under the server's burst
+    limiter.admit("a", RateLimit(requests_per_second=1.0, burst=1))
+    with pytest.raises(RateLimited):
+        limiter.admit("a", RateLimit(requests_per_second=1.0, burst=1))

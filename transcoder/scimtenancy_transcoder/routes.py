@@ -104,8 +104,9 @@ class ScimRoutes:
             ),
             options,
         )
-        if _none_match(request.headers.get("if-none-match", ""), reply.resource.version):
-            return Response(status_code=304, headers={"ETag": reply.resource.version})
+        version = reply.resource.version
+        if version and _none_match(request.headers.get("if-none-match", ""), version):
+            return Response(status_code=304, headers={"ETag": version})
         return self._resource(reply.resource, options, endpoint)
 
     async def replace(self, request: Request) -> Response:
@@ -267,7 +268,12 @@ _MAX_PREFER = 1024
 
 
 def _resource_headers(resource: pb.Resource, options: CallOptions, endpoint: str) -> dict[str, str]:
-    return {"ETag": resource.version, "Location": f"{options.base_url}/{endpoint}/{resource.id}"}
+    """`Location`, and `ETag` when the server sent a version (none for tenants it offers
+    none: RFC 7644 §3.14 makes versions optional)."""
+    headers = {"Location": f"{options.base_url}/{endpoint}/{resource.id}"}
+    if resource.version:
+        headers["ETag"] = resource.version
+    return headers
 
 
 def _return_preference(headers: list[str]) -> pb.ReturnPreference:

@@ -57,8 +57,10 @@ class TenantExtension:
 
 
 class PatchAnswer(StrEnum):
-    """What a successful PATCH returns (RFC 7644 §3.5.2 allows either)."""
+    """What a successful PATCH returns (RFC 7644 §3.5.2 allows either). A client's own
+    `Prefer: return=`, `attributes` or `excludedAttributes` still decides for its request."""
 
+    DEFAULT = "default"  # the server's rule: the resource, 204 after Group member changes
     REPRESENTATION = "representation"  # 200 with the resource
     NO_CONTENT = "no_content"  # 204
 
@@ -86,7 +88,14 @@ class ResponseOptions:
     sort: bool = True
     etag: bool = True
     filter_max_results: int = 0  # 0: the server's MAX_PAGE_SIZE (and never more than it)
-    patch_answer: PatchAnswer = PatchAnswer.REPRESENTATION
+    patch_answer: PatchAnswer = PatchAnswer.DEFAULT
+
+    def max_results(self, server_max: int) -> int:
+        """The most resources one list or search page of the tenant holds."""
+        return min(server_max, self.filter_max_results or server_max)
+
+
+DEFAULT_RESPONSES = ResponseOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +120,7 @@ class Tenant:
     # What the tenant's credentials may do at most.
     permissions: frozenset[Permission] = ALL_PERMISSIONS
     compatibility: Compatibility = Compatibility.STRICT
-    responses: ResponseOptions = ResponseOptions()
+    responses: ResponseOptions = DEFAULT_RESPONSES
     # None: the server's RATE_LIMIT and RATE_BURST.
     rate_limit: RateLimit | None = None
 

@@ -16,8 +16,15 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission, parse_permissions
 from scimtenancy_server.domain.resource import parse_json_object
 from scimtenancy_server.domain.tenant import Compatibility, IsolationLevel, Tenant, TenantStatus
+from scimtenancy_server.rpc.tenant_options import (
+    extension_messages,
+    rate_limit_from,
+    rate_limit_message,
+    response_options_from,
+    response_options_message,
+)
 from scimtenancy_server.services.audit import AuditLog
-from scimtenancy_server.services.tenants import TenantAdministration
+from scimtenancy_server.services.tenants import KEEP, TenantAdministration
 
 _ISOLATION_TO_PB = {
     IsolationLevel.STRICT: pb.ISOLATION_LEVEL_STRICT,
@@ -99,6 +106,9 @@ def tenant_message(tenant: Tenant) -> pb.Tenant:
         limits=limits_message(tenant.limits),
         permissions=sorted(p.value for p in tenant.permissions),
         compatibility=_COMPATIBILITY_TO_PB[tenant.compatibility],
+        response_options=response_options_message(tenant.responses),
+        rate_limit=rate_limit_message(tenant.rate_limit),
+        extensions=extension_messages(tenant.extensions),
     )
 
 
@@ -142,6 +152,8 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             limits_from(request.limits),
             _permissions(request.permissions) if request.permissions else ALL_PERMISSIONS,
             _compatibility(request.compatibility) or Compatibility.STRICT,
+            response_options_from(request.response_options),
+            rate_limit_from(request.rate_limit),
         )
         return pb.CreateTenantResponse(tenant=tenant_message(tenant))
 
@@ -230,6 +242,12 @@ class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
             limits=limits_from(request.limits) if request.HasField("limits") else None,
             permissions=_permissions(request.permissions) if request.update_permissions else None,
             compatibility=_compatibility(request.compatibility),
+            responses=response_options_from(request.response_options)
+            if request.HasField("response_options")
+            else None,
+            rate_limit=rate_limit_from(request.rate_limit)
+            if request.HasField("rate_limit")
+            else KEEP,
         )
         return pb.UpdateTenantResponse(tenant=tenant_message(tenant))
 

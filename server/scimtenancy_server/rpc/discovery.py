@@ -21,6 +21,11 @@ from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
 
 
+def _owner() -> str:
+    """The display name of the tenant whose discovery documents are asked for."""
+    return current_request().tenant.tenant.display_name
+
+
 class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
     def __init__(
         self,
@@ -40,27 +45,29 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
     async def GetServiceProviderConfig(
         self, request: pb.GetServiceProviderConfigRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetServiceProviderConfigResponse:
+        current = current_request()
         document = service_provider_config(
-            current_request().base_url,
+            current.base_url,
             self._max_results,
             self._default_count,
             self._bulk.max_operations,
             self._bulk.max_payload,
+            current.tenant.tenant.responses,
         )
         return pb.GetServiceProviderConfigResponse(json=orjson.dumps(document))
 
     async def ListResourceTypes(
         self, request: pb.ListResourceTypesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListResourceTypesResponse:
-        base = current_request().base_url
-        documents = [resource_type_document(rt, base) for rt in self._types().all()]
+        base, owner = current_request().base_url, _owner()
+        documents = [resource_type_document(rt, base, owner) for rt in self._types().all()]
         return pb.ListResourceTypesResponse(json=orjson.dumps(list_response(documents)))
 
     async def GetResourceType(
         self, request: pb.GetResourceTypeRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetResourceTypeResponse:
         rt = find_resource_type(self._types(), request.id)
-        document = resource_type_document(rt, current_request().base_url)
+        document = resource_type_document(rt, current_request().base_url, _owner())
         return pb.GetResourceTypeResponse(json=orjson.dumps(document))
 
     async def ListSchemas(

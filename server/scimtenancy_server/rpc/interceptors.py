@@ -252,7 +252,7 @@ class TenantInterceptor(_GuardInterceptor):
         if hint and hint != tenant.tenant_id:
             # The same answer whether or not the named tenant exists.
             raise ScimError.forbidden("the credential does not belong to the tenant in the URL")
-        self._rate_limiter.admit(tenant.tenant_id)
+        self._rate_limiter.admit(tenant.tenant_id, tenant.tenant.rate_limit)
         return RequestContext(tenant, _base_url(metadata.get(BASE_URL_KEY, "")))
 
 

@@ -24,10 +24,13 @@ from scimtenancy_server.domain.projection import (
     Projection,
     ReturnPreference,
     bounded_projection,
+    project,
 )
-from scimtenancy_server.domain.render import member_references, render
+from scimtenancy_server.domain.render import member_references, render, to_scim
 from scimtenancy_server.domain.resource import StoredResource
+from scimtenancy_server.domain.schema import ResourceType
 from scimtenancy_server.domain.search import ListRequest
+from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.pacing import paced_chunks
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
@@ -92,14 +95,13 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     def _message(
         self, resource: StoredResource, projection: Projection, json: bytes | None = None
     ) -> pb.Resource:
-        rt = self._service.resource_type(resource.resource_type, current_request().tenant.tenant)
+        tenant = current_request().tenant.tenant
+        rt = self._service.resource_type(resource.resource_type, tenant)
         return pb.Resource(
             id=resource.id,
             resource_type=resource.resource_type,
-            version=resource.etag,
-            json=render(rt, resource, current_request().base_url, projection)
-            if json is None
-            else json,
+            version=_version(tenant, resource),
+            json=_json(tenant, rt, resource, projection) if json is None else json,
         )
 
     async def _with_many_members(self, group: StoredResource, projection: Projection) -> bytes:
@@ -144,7 +146,10 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         answer = await self._idempotency.run(
             tenant.tenant_id, key, scope, requested, attempt, reread
         )
-        return pb.CreateResourceResponse.FromString(answer)
+        reply = pb.CreateResourceResponse.FromString(answer)
+        if reply.resource.version and not tenant.tenant.responses.etag:
+            _unversion(reply.resource)  # a replay of an answer from before versions went
+        return reply
 
     async def _create(
         self, request: pb.CreateResourceRequest, projection: Projection, run: Attempt | None
@@ -209,8 +214,11 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         )
         resource = patched.resource
         if patched.minimal:
+            tenant = current_request().tenant.tenant
             minimal = pb.Resource(
-                id=resource.id, resource_type=resource.resource_type, version=resource.etag
+                id=resource.id,
+                resource_type=resource.resource_type,
+                version=_version(tenant, resource),
             )
             return pb.PatchResourceResponse(resource=minimal, minimal=True)
         return pb.PatchResourceResponse(resource=await self._one(resource, projection))
@@ -255,6 +263,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def Bulk(
         self, request: pb.BulkRequest, context: grpc.aio.ServicerContext
     ) -> pb.BulkResponse:
+        tenant = current_request().tenant.tenant
+        self._bulk.require_offered(tenant)  # before an Idempotency-Key is looked at
         key = parse_key(request.idempotency_key)
         if key is None:
             return await self._run_bulk(request, None)
@@ -264,9 +274,11 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             return serialized
 
         requested = fingerprint(BULK_SCOPE, request.json)
-        tenant_id = current_request().tenant.tenant_id
-        answer = await self._idempotency.run(tenant_id, key, BULK_SCOPE, requested, attempt)
-        return pb.BulkResponse.FromString(answer)
+        answer = await self._idempotency.run(tenant.tenant_id, key, BULK_SCOPE, requested, attempt)
+        reply = pb.BulkResponse.FromString(answer)
+        if not tenant.responses.etag and b'"version"' in reply.json:
+            reply.json = _unversioned_bulk(reply.json)  # a replay from before versions went
+        return reply
 
     async def _run_bulk(self, request: pb.BulkRequest, run: Attempt | None) -> pb.BulkResponse:
         """A keyed bulk's POSTs get ids derived from the reserved seed; a resumed run answers
@@ -297,3 +309,35 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
                 for u in health.usage
             ],
         )
+
+
+def _version(tenant: Tenant, resource: StoredResource) -> str:
+    """The resource's version, where the tenant is offered versions (RFC 7644 §3.14)."""
+    return resource.etag if tenant.responses.etag else ""
+
+
+def _json(
+    tenant: Tenant, rt: ResourceType, resource: StoredResource, projection: Projection
+) -> bytes:
+    if tenant.responses.etag:
+        return render(rt, resource, current_request().base_url, projection)
+    body = to_scim(rt, resource, current_request().base_url)
+    del body["meta"]["version"]
+    return orjson.dumps(project(rt, body, projection))
+
+
+def _unversion(resource: pb.Resource) -> None:
+    """Takes the version out of a kept answer, for a tenant no longer offered versions."""
+    body = orjson.loads(resource.json)
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if isinstance(meta, dict):
+        meta.pop("version", None)
+        resource.json = orjson.dumps(body)
+    resource.version = ""
+
+
+def _unversioned_bulk(json: bytes) -> bytes:
+    response = orjson.loads(json)
+    for operation in response.get("Operations", ()):
+        operation.pop("version", None)
+    return orjson.dumps(response)

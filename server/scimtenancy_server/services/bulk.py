@@ -24,7 +24,7 @@ from scimtenancy_server.domain.bulk import (
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.render import resource_location
 from scimtenancy_server.domain.resource import StoredResource, parse_json_object
-from scimtenancy_server.domain.tenant import TenantContext
+from scimtenancy_server.domain.tenant import PatchAnswer, Tenant, TenantContext
 from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.resources import ResourceService
 
@@ -40,6 +40,15 @@ class BulkService:
         self._resources = resources
         self.max_operations = max_operations
         self.max_payload = max_payload
+
+    @staticmethod
+    def require_offered(tenant: Tenant) -> None:
+        """RFC 7644 §3.7: a service that does not support /Bulk says so in its
+        ServiceProviderConfig; §3.12: 501 for an operation it does not support."""
+        if not tenant.responses.bulk:
+            raise ScimError.not_implemented(
+                "/Bulk is not offered to this tenant (see its ServiceProviderConfig)"
+            )
 
     async def run(
         self,
@@ -57,6 +66,7 @@ class BulkService:
         its position; with `resume` (the same request run again after its first attempt's
         outcome was lost), a POST whose derived id exists answers that resource as created (a
         DELETE that the first attempt made answers 404, as any retried DELETE does)."""
+        self.require_offered(ctx.tenant)
         if len(body) > self.max_payload:
             raise too_large(f"a bulk request may hold at most {self.max_payload} bytes")
         document = parse_json_object(body, max_depth=self._resources.limits.max_json_depth)
@@ -129,7 +139,7 @@ class BulkService:
         resource = await self._dispatch(run, operation, parts, payload)
         result: dict[str, Any] = {
             "method": operation.method,
-            "status": str(_SUCCESS[operation.method]),
+            "status": str(_success(run.ctx.tenant, operation.method)),
         }
         if operation.bulk_id:
             result["bulkId"] = operation.bulk_id
@@ -138,7 +148,8 @@ class BulkService:
                 run.ids[operation.bulk_id] = resource.id
             rt = self._resources.resource_type(resource.resource_type, run.ctx.tenant)
             result["location"] = resource_location(run.base_url, rt.endpoint, resource.id)
-            result["version"] = resource.etag
+            if run.ctx.tenant.responses.etag:
+                result["version"] = resource.etag
         return result
 
     async def _dispatch(
@@ -184,6 +195,14 @@ class _Run:
         if self.id_seed is None:
             return None
         return str(uuid.uuid5(_SEEDED_IDS, f"{self.id_seed}/{operation.index}"))
+
+
+def _success(tenant: Tenant, method: str) -> int:
+    """A successful operation's status; a PATCH's is 204 for tenants whose PATCH answers
+    have no body (RFC 7644 §3.5.2 allows either; the BulkResponse carries no resource)."""
+    if method == "PATCH" and tenant.responses.patch_answer is PatchAnswer.NO_CONTENT:
+        return 204
+    return _SUCCESS[method]
 
 
 def _failure(operation: BulkOperation, error: ScimError) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Per-tenant request rate limits: a token bucket per tenant and server process.
 
-Each tenant may send `rate` requests per second on average, in bursts of up to `burst`.
+Each tenant may send `rate` requests per second on average, in bursts of up to `burst`: the
+server's `RATE_LIMIT` and `RATE_BURST`, or the tenant's own rate limit.
 Past that, requests get 429 with a Retry-After. Buckets live in the process (every replica
 enforces the limit on the traffic it receives), so N replicas admit up to N times the rate.
 """
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.tenant import RateLimit
 
 
 class RateLimited(ScimError):
@@ -28,26 +30,32 @@ class _Bucket:
 
 
 class TenantRateLimiter:
+    """The server's `rate` and `burst` for every tenant, unless the tenant has its own limit
+    (the tenant record's, as last resolved: a change applies once the tenant cache has it)."""
+
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._rate = rate
-        self._burst = float(burst)
+        self._server = RateLimit(rate, burst)
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
 
     @property
     def enabled(self) -> bool:
-        return self._rate > 0
+        """Whether the server's own limit is on (tenants with their own are limited anyway)."""
+        return self._server.requests_per_second > 0
 
-    def admit(self, tenant_id: str) -> None:
+    def admit(self, tenant_id: str, own: RateLimit | None = None) -> None:
         """Takes one token from the tenant's bucket, or raises RateLimited."""
-        if not self.enabled:
+        limit = own or self._server
+        rate, burst = limit.requests_per_second, float(limit.burst)
+        if rate <= 0:
+            self._buckets.pop(tenant_id, None)
             return
         now = self._clock()
-        bucket = self._buckets.setdefault(tenant_id, _Bucket(self._burst, now))
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket = self._buckets.setdefault(tenant_id, _Bucket(burst, now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
         bucket.updated = now
         if bucket.tokens < 1:
-            raise RateLimited(max(1, math.ceil((1 - bucket.tokens) / self._rate)))
+            raise RateLimited(max(1, math.ceil((1 - bucket.tokens) / rate)))
         bucket.tokens -= 1

@@ -30,11 +30,7 @@ from scimtenancy_server.domain.membership import (
 )
 from scimtenancy_server.domain.patch import PatchRun, check_patch, parse_patch
 from scimtenancy_server.domain.permissions import Permission
-from scimtenancy_server.domain.projection import (
-    Projection,
-    ReturnPreference,
-    patch_returns_resource,
-)
+from scimtenancy_server.domain.projection import Projection, ReturnPreference
 from scimtenancy_server.domain.resource import (
     JsonObject,
     StoredResource,
@@ -45,6 +41,12 @@ from scimtenancy_server.domain.schema import GROUP, USER, ResourceType, Resource
 from scimtenancy_server.domain.search import ListRequest, parse_search_request
 from scimtenancy_server.domain.sorting import resolve_sort
 from scimtenancy_server.domain.tenant import Tenant, TenantContext, TenantStatus
+from scimtenancy_server.domain.tenant_options import MAX_PAGE_SIZE
+from scimtenancy_server.domain.tenant_responses import (
+    offered_if_match,
+    offered_sort,
+    patch_returns_resource_for,
+)
 from scimtenancy_server.domain.validation import canonical_attributes, preserve_write_only
 from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.audit import AuditEntry, AuditLog
@@ -118,7 +120,7 @@ class ResourceService:
         registry: ResourceTypeRegistry,
         clock: Clock = utc_now,
         default_count: int = 100,
-        max_count: int = 1000,
+        max_count: int = MAX_PAGE_SIZE,
         max_filter_scan: int = 10_000,
         shared: SharedNamespace | None = None,
         audit: AuditLog | None = None,
@@ -415,7 +417,7 @@ class ResourceService:
             return Patched(resource, minimal=False)
         members = changes[-1]
         some_members = not members.empty and not members.reset
-        if not patch_returns_resource(projection, preference, some_members):
+        if not patch_returns_resource_for(ctx.tenant, projection, preference, some_members):
             return Patched(resource, minimal=True)
         return Patched((await self.complete(ctx.tenant, [resource], projection))[0], False)
 
@@ -430,6 +432,7 @@ class ResourceService:
     ) -> None:
         ctx.require(Permission.DELETE)
         _refuse_while_moving(ctx)
+        if_match = offered_if_match(ctx.tenant, if_match)
         rt = self.resource_type(type_key, ctx.tenant)
         if len(resource_id) > self.limits.max_id_length:
             raise _not_found(rt, resource_id)
@@ -465,6 +468,7 @@ class ResourceService:
         """A list query; `in_url` when its parameters came in a request URI (GET)."""
         ctx.require(Permission.LIST)
         rt = self.resource_type(type_key, ctx.tenant)
+        request = offered_sort(ctx.tenant, request)
         where = parse_filter(request.filter, self.limits) if request.filter else None
         if where is not None:
             if in_url:
@@ -486,7 +490,7 @@ class ResourceService:
         return query_key(ctx.tenant_id, scope, request.filter, request.sort_by, request.sort_order)
 
     def _start(self, ctx: TenantContext, scope: str, request: ListRequest) -> tuple[int, int]:
-        start, limit = self._page(request)
+        start, limit = self._page(ctx.tenant, request)
         if request.cursor is not None:
             start = decode_cursor(request.cursor, self._key(ctx, scope, request)) + 1
         return start, limit
@@ -522,6 +526,7 @@ class ResourceService:
         return SearchResult(await self._search_all(ctx, request), request.projection)
 
     async def _search_all(self, ctx: TenantContext, request: ListRequest) -> ListResult:
+        request = offered_sort(ctx.tenant, request)
         where = parse_filter(request.filter, self.limits) if request.filter else None
         registry = self.types(ctx.tenant)
         types = [rt for rt in registry.all() if where is None or _filterable(rt, where)]
@@ -620,15 +625,16 @@ class ResourceService:
         ):
             await self._members.renamed(tenant, rt.name, after.id)
 
-    def _page(self, request: ListRequest) -> tuple[int, int]:
+    def _page(self, tenant: Tenant, request: ListRequest) -> tuple[int, int]:
         if request.cursor is not None and request.start_index is not None:
             raise ScimError.invalid_value("use either cursor or startIndex, not both")
         # RFC 7644 §3.4.2.4: startIndex below 1 counts as 1, a negative count as 0.
         start = max(1, request.start_index if request.start_index is not None else 1)
         start = min(start, _MAX_START_INDEX)
-        count = request.count
-        limit = self.default_count if count is None else min(max(0, count), self.max_count)
-        return start, limit
+        # Past the tenant's most (its ServiceProviderConfig's maxPageSize), count is cut to it.
+        most = tenant.responses.max_results(self.max_count)
+        count = self.default_count if request.count is None else max(0, request.count)
+        return start, min(count, most)
 
     async def _update(
         self,
@@ -643,6 +649,7 @@ class ResourceService:
         writer got there first; a Group's member change is written while its next version is
         held, so writers of one group take turns and none writes on a stale read."""
         _refuse_while_moving(ctx)
+        if_match = offered_if_match(ctx.tenant, if_match)
         resolved: dict[frozenset[str], builtins.list[Member]] = {}
         give_up = time.monotonic() + _WRITE_PATIENCE
         for attempt in itertools.count():

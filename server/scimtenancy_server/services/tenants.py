@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 from scimtenancy_server.domain.audit import ADMIN_ACTOR
 from scimtenancy_server.domain.clock import Clock, utc_now
@@ -16,12 +17,20 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission
 from scimtenancy_server.domain.schema import ResourceTypeRegistry, Schema
 from scimtenancy_server.domain.tenant import (
+    DEFAULT_RESPONSES,
     Compatibility,
     IsolationLevel,
+    RateLimit,
+    ResponseOptions,
     Tenant,
     TenantExtension,
     TenantStatus,
     validate_tenant_id,
+)
+from scimtenancy_server.domain.tenant_options import (
+    validate_display_name,
+    validate_rate_limit,
+    validate_response_options,
 )
 from scimtenancy_server.services.audit import AuditEntry, AuditLog
 from scimtenancy_server.services.resolution import TenantResolver
@@ -35,6 +44,19 @@ _STATUS_OPERATIONS = {
     TenantStatus.ACTIVE: "tenant.activate",
     TenantStatus.SUSPENDED: "tenant.suspend",
 }
+
+
+class Unchanged(Enum):
+    """An update's value for a field it leaves as it is (where None means something)."""
+
+    KEEP = "keep"
+
+
+KEEP = Unchanged.KEEP
+
+
+def _rate_limit(limit: RateLimit | None) -> RateLimit | None:
+    return None if limit is None else validate_rate_limit(limit)
 
 
 class TenantAdministration:
@@ -71,11 +93,17 @@ class TenantAdministration:
         limits: Mapping[str, int] | None = None,
         permissions: frozenset[Permission] = ALL_PERMISSIONS,
         compatibility: Compatibility = Compatibility.STRICT,
+        responses: ResponseOptions = DEFAULT_RESPONSES,
+        rate_limit: RateLimit | None = None,
     ) -> Tenant:
+        """A new tenant; `rate_limit` None: the server's."""
         validate_tenant_id(tenant_id)
         async with self._audited("tenant.create", tenant_id) as audit:
             if any(value < 0 for value in (limits or {}).values()):
                 raise ScimError.invalid_value("limits cannot be negative")
+            validate_display_name(display_name)
+            validate_response_options(responses)
+            _rate_limit(rate_limit)
             level = isolation or self._default_isolation
             if level is IsolationLevel.SHARED and not self._shared_available:
                 raise ScimError.invalid_value(
@@ -91,6 +119,8 @@ class TenantAdministration:
                 dict(limits or {}),
                 permissions=permissions,
                 compatibility=compatibility,
+                responses=responses,
+                rate_limit=rate_limit,
             )
             await audit.begin()
             # Provisioning is idempotent, so it runs first: a tenant is never visible without
@@ -144,12 +174,24 @@ class TenantAdministration:
         limits: Mapping[str, int] | None = None,
         permissions: frozenset[Permission] | None = None,
         compatibility: Compatibility | None = None,
+        responses: ResponseOptions | None = None,
+        rate_limit: RateLimit | Literal[Unchanged.KEEP] | None = KEEP,
     ) -> Tenant:
+        """Changes what is given; `rate_limit` None: back to the server's."""
         async with self._audited("tenant.update", tenant_id) as audit:
+            validate_display_name(display_name or "")
+            if responses is not None:
+                validate_response_options(responses)
+            if rate_limit is not KEEP:
+                _rate_limit(rate_limit)
             tenant = await self.get_tenant(tenant_id)
             await audit.begin()
             if display_name is not None:
                 tenant = replace(tenant, display_name=display_name or tenant_id)
+            if responses is not None:
+                tenant = replace(tenant, responses=responses)
+            if rate_limit is not KEEP:
+                tenant = replace(tenant, rate_limit=rate_limit)
             if permissions is not None:
                 tenant = replace(tenant, permissions=permissions)
             if compatibility is not None:

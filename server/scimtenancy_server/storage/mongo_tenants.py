@@ -11,8 +11,13 @@ from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, parse_permissions
 from scimtenancy_server.domain.schema import Schema
 from scimtenancy_server.domain.tenant import (
+    DEFAULT_RESPONSES,
+    AuthenticationScheme,
     Compatibility,
     IsolationLevel,
+    PatchAnswer,
+    RateLimit,
+    ResponseOptions,
     Tenant,
     TenantExtension,
     TenantStatus,
@@ -39,7 +44,62 @@ def _tenant(document: dict[str, Any]) -> Tenant:
         else ALL_PERMISSIONS,
         # Tenants stored before the profile existed keep today's behaviour.
         compatibility=Compatibility(document.get("compatibility", Compatibility.STRICT)),
+        responses=_responses(document.get("responses")),
+        rate_limit=_rate_limit(document.get("rate_limit")),
     )
+
+
+def _responses(document: dict[str, Any] | None) -> ResponseOptions:
+    """Tenants stored before response options existed, or before one of them did, get the
+    defaults for what their record lacks."""
+    if not document:
+        return DEFAULT_RESPONSES
+    defaults = DEFAULT_RESPONSES
+    return ResponseOptions(
+        documentation_uri=document.get("documentation_uri", defaults.documentation_uri),
+        authentication_schemes=tuple(
+            AuthenticationScheme(**scheme) for scheme in document.get("authentication_schemes", ())
+        ),
+        bulk=document.get("bulk", defaults.bulk),
+        sort=document.get("sort", defaults.sort),
+        etag=document.get("etag", defaults.etag),
+        filter_max_results=document.get("filter_max_results", defaults.filter_max_results),
+        patch_answer=PatchAnswer(document.get("patch_answer", defaults.patch_answer)),
+    )
+
+
+def _responses_document(options: ResponseOptions) -> dict[str, Any]:
+    return {
+        "documentation_uri": options.documentation_uri,
+        "authentication_schemes": [
+            {
+                "type": s.type,
+                "name": s.name,
+                "description": s.description,
+                "spec_uri": s.spec_uri,
+                "documentation_uri": s.documentation_uri,
+                "primary": s.primary,
+            }
+            for s in options.authentication_schemes
+        ],
+        "bulk": options.bulk,
+        "sort": options.sort,
+        "etag": options.etag,
+        "filter_max_results": options.filter_max_results,
+        "patch_answer": options.patch_answer.value,
+    }
+
+
+def _rate_limit(document: dict[str, Any] | None) -> RateLimit | None:
+    if not document:
+        return None
+    return RateLimit(float(document["requests_per_second"]), int(document["burst"]))
+
+
+def _rate_limit_document(limit: RateLimit | None) -> dict[str, Any] | None:
+    if limit is None:
+        return None
+    return {"requests_per_second": limit.requests_per_second, "burst": limit.burst}
 
 
 def _document(tenant: Tenant) -> dict[str, Any]:
@@ -53,6 +113,8 @@ def _document(tenant: Tenant) -> dict[str, Any]:
         "extensions": _extension_documents(tenant.extensions),
         "permissions": sorted(p.value for p in tenant.permissions),
         "compatibility": tenant.compatibility.value,
+        "responses": _responses_document(tenant.responses),
+        "rate_limit": _rate_limit_document(tenant.rate_limit),
     }
 
 
