@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from pymongo.errors import PyMongoError
 
 from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application
