@@ -5,8 +5,12 @@ scimtenancy-admin --target 127.0.0.1:50051 --token $SCIMTENANCY_ADMIN_TOKEN crea
 
 from __future__ import annotations
 
+import asyncio
 import datetime
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
 import grpc
 import typer
@@ -20,6 +24,9 @@ from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy.admin.v1 import admin_pb2_grpc
 from scimtenancy_common.grpc_tls import ChannelSecurity, channel_security
 from scimtenancy_common.settings import Settings, describe_errors
+from scimtenancy_server.tenants_file import cli as tenants_file
+from scimtenancy_server.tenants_file.admin_port import StubAdmin
+from scimtenancy_server.tenants_file.model import json_schema_text
 
 app = typer.Typer(help="Manage the tenants of a scim-tenancy server.", no_args_is_help=True)
 console = Console()
@@ -30,13 +37,33 @@ _LEVELS = {
 }
 _PROFILES = {"strict": pb.COMPATIBILITY_STRICT, "lenient": pb.COMPATIBILITY_LENIENT}
 _PROFILE_HELP = "strict (RFC 7643/7644 as written) or lenient (opt-in, see README)"
+_ISOLATION_HELP = "strict, standard or shared"
+_TIMEOUT = 30.0
+# A move freezes writes for at least the server's TENANT_CACHE_TTL before it copies the rest.
+_MOVE_TIMEOUT = 900.0
+_FILES_HELP = "a tenants file or a directory of them; repeat for more"
+_ENVIRONMENT_HELP = "read each file's overlay NAME.ENV.yaml over it"
 
 
 class _Connection:
+    """The server's address and credentials; channels are opened only when a command needs
+    one, so commands that work offline (validate, schema) never dial."""
+
     def __init__(self, target: str, token: str, security: ChannelSecurity) -> None:
-        self.channel = security.channel(target)
-        self.stub = admin_pb2_grpc.TenantAdminServiceStub(self.channel)
+        self.target = target
+        self.security = security
         self.metadata = (("authorization", f"Bearer {token}"),)
+        self._stub: Any = None
+
+    @property
+    def stub(self) -> Any:
+        """The blocking TenantAdminServiceStub."""
+        if self._stub is None:
+            self._stub = admin_pb2_grpc.TenantAdminServiceStub(self.security.channel(self.target))
+        return self._stub
+
+    def options(self, timeout: float = _TIMEOUT) -> dict[str, Any]:
+        return {"metadata": self.metadata, "timeout": timeout}
 
 
 @app.callback()
@@ -64,14 +91,20 @@ def main(
     ctx.obj = _Connection(target, token, channel_security(tls_settings))
 
 
-def _call(ctx: typer.Context, method: str, request: object, timeout: float = 30) -> object:
-    connection: _Connection = ctx.obj
+@contextmanager
+def _rpc_errors() -> Iterator[None]:
+    """A refused or failed call ends the command with its status, exit code 1."""
     try:
-        stub_method = getattr(connection.stub, method)
-        return stub_method(request, metadata=connection.metadata, timeout=timeout)
+        yield
     except grpc.RpcError as error:
         console.print(f"[red]{error.code().name}[/red]: {error.details()}")
         raise typer.Exit(1) from None
+
+
+def _isolation(name: str) -> pb.IsolationLevel:
+    if name not in _LEVELS:
+        raise typer.BadParameter("isolation must be strict, standard or shared")
+    return _LEVELS[name]
 
 
 def _profile(name: str | None) -> pb.Compatibility:
@@ -102,27 +135,24 @@ def create(
     ctx: typer.Context,
     tenant_id: str,
     name: str = "",
-    isolation: Annotated[str, typer.Option(help="strict or standard")] = "standard",
+    isolation: Annotated[str, typer.Option(help=_ISOLATION_HELP)] = "standard",
     max_users: int | None = None,
     max_groups: int | None = None,
     compatibility: Annotated[str | None, typer.Option(help=_PROFILE_HELP)] = None,
 ) -> None:
     """Create a tenant."""
-    if isolation not in _LEVELS:
-        raise typer.BadParameter("isolation must be strict or standard")
-    limits = pb.Limits(max_users=max_users, max_groups=max_groups)
-    reply = _call(
-        ctx,
-        "CreateTenant",
-        pb.CreateTenantRequest(
-            tenant_id=tenant_id,
-            display_name=name,
-            isolation_level=_LEVELS[isolation],
-            limits=limits,
-            compatibility=_profile(compatibility),
-        ),
+    connection: _Connection = ctx.obj
+    request = pb.CreateTenantRequest(
+        tenant_id=tenant_id,
+        display_name=name,
+        isolation_level=_isolation(isolation),
+        limits=pb.Limits(max_users=max_users, max_groups=max_groups),
+        compatibility=_profile(compatibility),
     )
-    assert isinstance(reply, pb.CreateTenantResponse)
+    with _rpc_errors():
+        reply: pb.CreateTenantResponse = connection.stub.CreateTenant(
+            request, **connection.options()
+        )
     _show([reply.tenant])
 
 
@@ -138,6 +168,7 @@ def update(
 ) -> None:
     """Change a tenant's name, limits (both replaced when either is given), permissions or
     compatibility profile."""
+    connection: _Connection = ctx.obj
     request = pb.UpdateTenantRequest(
         tenant_id=tenant_id, display_name=name, compatibility=_profile(compatibility)
     )
@@ -146,36 +177,43 @@ def update(
     if permission:
         request.permissions.extend(permission)
         request.update_permissions = True
-    reply = _call(ctx, "UpdateTenant", request)
-    assert isinstance(reply, pb.UpdateTenantResponse)
+    with _rpc_errors():
+        reply: pb.UpdateTenantResponse = connection.stub.UpdateTenant(
+            request, **connection.options()
+        )
     _show([reply.tenant])
 
 
 @app.command()
-def move(ctx: typer.Context, tenant_id: str, isolation: str) -> None:
+def move(
+    ctx: typer.Context,
+    tenant_id: str,
+    isolation: Annotated[str, typer.Argument(help=_ISOLATION_HELP)],
+) -> None:
     """Move a tenant to another isolation level while it keeps serving."""
-    if isolation not in _LEVELS:
-        raise typer.BadParameter("isolation must be strict, standard or shared")
-    reply = _call(
-        ctx,
-        "MoveTenant",
-        pb.MoveTenantRequest(tenant_id=tenant_id, isolation_level=_LEVELS[isolation]),
-    )
-    assert isinstance(reply, pb.MoveTenantResponse)
+    connection: _Connection = ctx.obj
+    request = pb.MoveTenantRequest(tenant_id=tenant_id, isolation_level=_isolation(isolation))
+    with _rpc_errors():
+        reply: pb.MoveTenantResponse = connection.stub.MoveTenant(
+            request, **connection.options(_MOVE_TIMEOUT)
+        )
     _show([reply.tenant])
 
 
 @app.command("list")
 def list_tenants(ctx: typer.Context) -> None:
     """List every tenant."""
+    connection: _Connection = ctx.obj
     tenants: list[pb.Tenant] = []
-    token = ""
+    request = pb.ListTenantsRequest(page_size=500)
     while True:
-        reply = _call(ctx, "ListTenants", pb.ListTenantsRequest(page_size=500, page_token=token))
-        assert isinstance(reply, pb.ListTenantsResponse)
+        with _rpc_errors():
+            reply: pb.ListTenantsResponse = connection.stub.ListTenants(
+                request, **connection.options()
+            )
         tenants.extend(reply.tenants)
-        token = reply.next_page_token
-        if not token:
+        request.page_token = reply.next_page_token
+        if not request.page_token:
             break
     _show(tenants)
 
@@ -183,16 +221,24 @@ def list_tenants(ctx: typer.Context) -> None:
 @app.command()
 def suspend(ctx: typer.Context, tenant_id: str) -> None:
     """Refuse a tenant's requests."""
-    reply = _call(ctx, "SuspendTenant", pb.SuspendTenantRequest(tenant_id=tenant_id))
-    assert isinstance(reply, pb.SuspendTenantResponse)
+    connection: _Connection = ctx.obj
+    request = pb.SuspendTenantRequest(tenant_id=tenant_id)
+    with _rpc_errors():
+        reply: pb.SuspendTenantResponse = connection.stub.SuspendTenant(
+            request, **connection.options()
+        )
     _show([reply.tenant])
 
 
 @app.command()
 def activate(ctx: typer.Context, tenant_id: str) -> None:
     """Serve a suspended tenant again."""
-    reply = _call(ctx, "ActivateTenant", pb.ActivateTenantRequest(tenant_id=tenant_id))
-    assert isinstance(reply, pb.ActivateTenantResponse)
+    connection: _Connection = ctx.obj
+    request = pb.ActivateTenantRequest(tenant_id=tenant_id)
+    with _rpc_errors():
+        reply: pb.ActivateTenantResponse = connection.stub.ActivateTenant(
+            request, **connection.options()
+        )
     _show([reply.tenant])
 
 
@@ -205,15 +251,21 @@ def delete(
     """Delete a tenant and purge all its resources and keys."""
     if not yes:
         typer.confirm(f"Delete tenant {tenant_id} and all its data?", abort=True)
-    _call(ctx, "DeleteTenant", pb.DeleteTenantRequest(tenant_id=tenant_id))
+    connection: _Connection = ctx.obj
+    with _rpc_errors():
+        connection.stub.DeleteTenant(
+            pb.DeleteTenantRequest(tenant_id=tenant_id), **connection.options()
+        )
     console.print(f"deleted {tenant_id}")
 
 
 @app.command("issue-key")
 def issue_key(ctx: typer.Context, tenant_id: str) -> None:
     """Issue an API key; its secret is printed once."""
-    reply = _call(ctx, "IssueApiKey", pb.IssueApiKeyRequest(tenant_id=tenant_id))
-    assert isinstance(reply, pb.IssueApiKeyResponse)
+    connection: _Connection = ctx.obj
+    request = pb.IssueApiKeyRequest(tenant_id=tenant_id)
+    with _rpc_errors():
+        reply: pb.IssueApiKeyResponse = connection.stub.IssueApiKey(request, **connection.options())
     console.print(f"key id: {reply.key_id}")
     print(reply.api_key)  # plain, so scripts can capture it
 
@@ -223,14 +275,14 @@ def rotate_key(
     ctx: typer.Context, tenant_id: str, key_id: str, overlap_hours: float = 24.0
 ) -> None:
     """Issue a successor key; the old one keeps working for the overlap."""
+    connection: _Connection = ctx.obj
     overlap = Duration()
     overlap.FromTimedelta(datetime.timedelta(hours=overlap_hours))
-    reply = _call(
-        ctx,
-        "RotateApiKey",
-        pb.RotateApiKeyRequest(tenant_id=tenant_id, key_id=key_id, overlap=overlap),
-    )
-    assert isinstance(reply, pb.RotateApiKeyResponse)
+    request = pb.RotateApiKeyRequest(tenant_id=tenant_id, key_id=key_id, overlap=overlap)
+    with _rpc_errors():
+        reply: pb.RotateApiKeyResponse = connection.stub.RotateApiKey(
+            request, **connection.options()
+        )
     console.print(f"key id: {reply.key_id}")
     print(reply.api_key)
 
@@ -238,15 +290,20 @@ def rotate_key(
 @app.command("revoke-key")
 def revoke_key(ctx: typer.Context, tenant_id: str, key_id: str) -> None:
     """Stop an API key at once."""
-    _call(ctx, "RevokeApiKey", pb.RevokeApiKeyRequest(tenant_id=tenant_id, key_id=key_id))
+    connection: _Connection = ctx.obj
+    request = pb.RevokeApiKeyRequest(tenant_id=tenant_id, key_id=key_id)
+    with _rpc_errors():
+        connection.stub.RevokeApiKey(request, **connection.options())
     console.print(f"revoked {key_id}")
 
 
 @app.command("keys")
 def keys(ctx: typer.Context, tenant_id: str) -> None:
     """List a tenant's API keys (never their secrets)."""
-    reply = _call(ctx, "ListApiKeys", pb.ListApiKeysRequest(tenant_id=tenant_id))
-    assert isinstance(reply, pb.ListApiKeysResponse)
+    connection: _Connection = ctx.obj
+    request = pb.ListApiKeysRequest(tenant_id=tenant_id)
+    with _rpc_errors():
+        reply: pb.ListApiKeysResponse = connection.stub.ListApiKeys(request, **connection.options())
     table = Table("key id", "created", "expires", "revoked", "last used")
     for k in reply.keys:
         expires = k.expire_time.ToDatetime().isoformat() if k.HasField("expire_time") else "-"
@@ -301,11 +358,14 @@ def audit(
         start_time=_rfc3339(since, "--since"),
         end_time=_rfc3339(until, "--until"),
     )
+    connection: _Connection = ctx.obj
     events: list[pb.AuditEvent] = []
     while True:
         request.page_size = min(1000, limit - len(events))
-        reply = _call(ctx, "ListAuditEvents", request)
-        assert isinstance(reply, pb.ListAuditEventsResponse)
+        with _rpc_errors():
+            reply: pb.ListAuditEventsResponse = connection.stub.ListAuditEvents(
+                request, **connection.options()
+            )
         events.extend(reply.events)
         request.page_token = reply.next_page_token
         if not request.page_token or len(events) >= limit:
@@ -325,3 +385,47 @@ def audit(
     console.print(table)
     if request.page_token:
         console.print(f"more events follow: narrow --since/--until or raise --limit ({limit})")
+
+
+Files = Annotated[list[Path], typer.Option("--file", "-f", help=_FILES_HELP)]
+Environment = Annotated[str | None, typer.Option(help=_ENVIRONMENT_HELP)]
+
+
+@app.command()
+def validate(files: Files, environment: Environment = None) -> None:
+    """Check a tenants file as the server would at start; needs no server. Exit 0 when it
+    is valid, 1 with every problem (file:line: field: message) when not."""
+    raise typer.Exit(tenants_file.validate(files, environment))
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    files: Files,
+    environment: Environment = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan only")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="delete tenants that are not in the file")
+    ] = False,
+) -> None:
+    """Make the server's tenants what the file says, printing the plan (create, update,
+    move, unchanged, delete). Exit 0 when applied or nothing to do, 1 on an invalid file or
+    a failed call, 3 when --dry-run found changes."""
+    config = tenants_file.load_or_report(files, environment)
+    if config is None:
+        raise typer.Exit(tenants_file.EXIT_FAILED)
+    connection: _Connection = ctx.obj
+
+    async def run() -> int:
+        async with connection.security.aio_channel(connection.target) as channel:
+            stub = admin_pb2_grpc.TenantAdminServiceStub(channel)
+            admin = StubAdmin(stub, connection.metadata, _TIMEOUT, move_timeout=_MOVE_TIMEOUT)
+            return await tenants_file.apply(config, admin, dry_run=dry_run, prune=prune)
+
+    raise typer.Exit(asyncio.run(run()))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the tenants file (committed as config/tenants.schema.json)."""
+    print(json_schema_text(), end="")

@@ -47,3 +47,17 @@ async def test_the_cli_needs_the_admin_token(stack: Stack) -> None:
     code, out = await run_admin_cli(stack.grpc_target, "wrong", "list")
     assert code == 1
     assert "UNAUTHENTICATED" in out
+
+
+async def test_create_offers_the_shared_level(stack: Stack) -> None:
+    code, out = await admin(stack, "create", "--help")
+    assert code == 0
+    assert "strict, standard or shared" in out
+    # The server decides: without a shared namespace it refuses, naming what is missing.
+    code, out = await admin(stack, "create", unique_id("cli"), "--isolation", "shared")
+    assert code == 1
+    assert "INVALID_ARGUMENT" in out
+    assert "shared namespace" in out
+    code, out = await admin(stack, "create", unique_id("cli"), "--isolation", "private")
+    assert code == 2
+    assert "isolation must be strict, standard or shared" in out

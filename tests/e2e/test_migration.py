@@ -192,4 +192,5 @@ async def test_an_unreachable_source_stops_with_a_message_not_a_traceback(
         uri, target_db, "from-mongodb", "no-such-tenant", *nowhere, "--source-database", "x"
     )
     assert missing_code == 1, missing
-    assert "stopped:" in missing and "Traceback" not in missing
+    assert "stopped:" in missing
+    assert "Traceback" not in missing

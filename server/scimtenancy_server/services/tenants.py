@@ -12,10 +12,10 @@ from typing import Any, Literal
 from scimtenancy_server.domain.audit import ADMIN_ACTOR
 from scimtenancy_server.domain.clock import Clock, utc_now
 from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, new_api_key
-from scimtenancy_server.domain.discovery import served_schemas
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.extension_schemas import extension_schema
 from scimtenancy_server.domain.permissions import ALL_PERMISSIONS, Permission
-from scimtenancy_server.domain.schema import ResourceTypeRegistry, Schema
+from scimtenancy_server.domain.schema import ResourceTypeRegistry
 from scimtenancy_server.domain.tenant import (
     DEFAULT_RESPONSES,
     Compatibility,
@@ -222,10 +222,7 @@ class TenantAdministration:
         async with self._audited("tenant.register_extension", tenant_id, "Schema", urn) as audit:
             tenant = await self.get_tenant(tenant_id)
             rt = self._registry.resolve(resource_type)
-            schema = _extension_schema(document)
-            known = {s.id.lower() for s in served_schemas(self._registry)}
-            if schema.id.lower() in known:
-                raise ScimError.invalid_value(f"{schema.id} is a schema of the service itself")
+            schema = extension_schema(document, self._registry)
             kept = tuple(e for e in tenant.extensions if e.schema.id.lower() != schema.id.lower())
             extensions = (*kept, TenantExtension(rt.name, schema, required))
             await audit.begin()
@@ -315,29 +312,3 @@ class TenantAdministration:
             raise ScimError.not_found(f"tenant {tenant_id!r} not found")
         self._resolver.invalidate_tenant(tenant_id)
         return tenant
-
-
-def _extension_schema(document: dict[str, Any]) -> Schema:
-    """A schema representation (RFC 7643 §7) checked enough to be enforced and served."""
-    schema_id = document.get("id")
-    if not isinstance(schema_id, str) or not schema_id.startswith("urn:"):
-        raise ScimError.invalid_value("an extension schema needs an 'id' URN")
-    if not isinstance(document.get("attributes"), list) or not document["attributes"]:
-        raise ScimError.invalid_value("an extension schema needs 'attributes'")
-    try:
-        schema = Schema.from_json(document)
-    except (KeyError, TypeError, ValueError) as error:
-        raise ScimError.invalid_value(f"the extension schema is malformed: {error}") from None
-    kinds = {
-        "string",
-        "boolean",
-        "decimal",
-        "integer",
-        "dateTime",
-        "reference",
-        "complex",
-        "binary",
-    }
-    if any(a.type not in kinds for a in schema.attributes):
-        raise ScimError.invalid_value(f"attribute types must be among {sorted(kinds)}")
-    return schema

@@ -195,7 +195,7 @@ func (Compatibility) EnumDescriptor() ([]byte, []int) {
 type PatchAnswer int32
 
 const (
-	// Not set: the server's default (the resource, 200).
+	// Not set: the server's rule (the resource, 200, but 204 after a Group's members change).
 	PatchAnswer_PATCH_ANSWER_UNSPECIFIED PatchAnswer = 0
 	// 200 with the changed resource (RFC 7644 §3.5.2).
 	PatchAnswer_PATCH_ANSWER_REPRESENTATION PatchAnswer = 1
@@ -639,9 +639,10 @@ func (x *ResponseOptions) GetPatchAnswer() PatchAnswer {
 // to `burst`.
 type RateLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Average requests per second the tenant may send to each server process; more than 0.
+	// Average requests per second the tenant may send to each server process: more than 0, at
+	// most 1,000,000; 0 on create or update for the server's rate limit.
 	RequestsPerSecond float64 `protobuf:"fixed64,1,opt,name=requests_per_second,json=requestsPerSecond,proto3" json:"requests_per_second,omitempty"`
-	// Requests the tenant may send at once; more than 0.
+	// Requests the tenant may send at once: 1 to 1,000,000.
 	Burst         int32 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
