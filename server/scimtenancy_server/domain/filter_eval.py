@@ -118,20 +118,28 @@ def _contains(actual: str, expected: str) -> bool:
     return expected in actual
 
 
-# RFC 7644 §3.4.2.2: each operator as a test of (attribute value, comparison value); `ne` is
-# `not eq` over all of an attribute's values (see `values_test`).
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "co": _contains,
-    "sw": str.startswith,
-    "ew": str.endswith,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "lt": operator.lt,
-    "le": operator.le,
+@dataclass(frozen=True, slots=True)
+class _Operator:
+    """How one comparison operator tests an attribute value against the comparison value,
+    and which comparison values it refuses."""
+
+    test: Callable[[Any, Any], bool]
+    substring: bool = False  # needs a string value; date-times cannot be compared this way
+    ordering: bool = False  # no booleans; case-insensitive strings only where kept folded
+
+
+# RFC 7644 §3.4.2.2. `ne` is `not eq` over all of an attribute's values and `pr` a test of
+# presence, not comparisons of one value (see `values_test` and `leaf_test`).
+_OPERATORS: dict[str, _Operator] = {
+    "eq": _Operator(operator.eq),
+    "co": _Operator(_contains, substring=True),
+    "sw": _Operator(str.startswith, substring=True),
+    "ew": _Operator(str.endswith, substring=True),
+    "gt": _Operator(operator.gt, ordering=True),
+    "ge": _Operator(operator.ge, ordering=True),
+    "lt": _Operator(operator.lt, ordering=True),
+    "le": _Operator(operator.le, ordering=True),
 }
-_SUBSTRING = frozenset({"co", "sw", "ew"})
-_ORDERING = frozenset({"gt", "ge", "lt", "le"})
 
 
 def folding(path: ResolvedPath) -> Callable[[str], str] | None:
@@ -143,14 +151,14 @@ def folding(path: ResolvedPath) -> Callable[[str], str] | None:
 
 
 def _refuse(path: ResolvedPath, op: str, expected: Scalar, case_folded: bool) -> None:
-    if op in _SUBSTRING and not isinstance(expected, str):
+    rule = _OPERATORS[op]
+    if rule.substring and not isinstance(expected, str):
         raise ScimError.invalid_filter(f"operator {op!r} needs a string value")
-    if op in _SUBSTRING and path.is_meta and path.sub != "resourceType":
+    if rule.substring and path.is_meta and path.sub != "resourceType":
         raise ScimError.invalid_filter(f"operator {op!r} cannot compare date-times")
-    ordering = op in _ORDERING
-    if isinstance(expected, bool) and ordering:
+    if isinstance(expected, bool) and rule.ordering:
         raise ScimError.invalid_filter(f"operator {op!r} cannot compare booleans")
-    if isinstance(expected, str) and ordering and case_folded and not path.lookup:
+    if isinstance(expected, str) and rule.ordering and case_folded and not path.lookup:
         # Case-insensitive ordering needs a folded copy of the attribute (see schema.lookup).
         raise ScimError.invalid_filter(
             f"operator {op!r} is supported on case-insensitive strings only for "
@@ -165,7 +173,7 @@ def comparator(path: ResolvedPath, op: str, expected: Scalar) -> Callable[[Any],
         expected_value = parse_datetime(expected)
     fold = folding(path)
     _refuse(path, op, expected, fold is not None)
-    test = _OPERATORS[op]
+    test = _OPERATORS[op].test
     if fold is None:
         return lambda actual: _same_kind(actual, expected_value) and test(actual, expected_value)
     if isinstance(expected_value, str):

@@ -8,8 +8,8 @@ group's attributes, and a change costs what it names, not what the group holds.
 
 from __future__ import annotations
 
-import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,25 +135,73 @@ def _value_filter(
         raise ScimError.invalid_path(f"invalid value filter in {path!r}: {error.detail}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Rules:
-    """What an operation is read against: the resource type, the input limits and the
-    tenant's compatibility profile."""
+class PatchPlan:
+    """What a PATCH's paths and values come to under one resource type, set of limits and
+    compatibility profile, worked out once per request and shared by every run of it: the
+    check before the resource is read, the run on the resource, and that run's retries.
 
-    rt: ResourceType
-    limits: InputLimits
-    compatibility: Compatibility
+    Resolved paths are kept by path; canonical values by the identity of the value an
+    operation carries (the plan holds the value, so the identity stays its own). Both are
+    pure results of their inputs; errors are not kept, so every run raises an error where it
+    meets it, as if nothing had been worked out before. Runs never change a value in place
+    (they replace it), so a kept value is never changed by a run that used it."""
 
+    def __init__(
+        self,
+        rt: ResourceType,
+        limits: InputLimits = DEFAULT_LIMITS,
+        compatibility: Compatibility = Compatibility.STRICT,
+    ) -> None:
+        self.rt, self.limits, self.compatibility = rt, limits, compatibility
+        self._targets: dict[str, Target] = {}
+        self._values: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self._selectors: dict[int, Callable[[JsonObject], bool]] = {}
+        self._item_limits: dict[str, InputLimits] = {}
 
-def _value_target(rules: _Rules, key: str) -> Target | None:
-    """Where a key of a PATCH value lands; None for an unknown name the lenient profile
-    ignores (an explicit `path` naming one is refused under every profile)."""
-    try:
-        return resolve_target(rules.rt, key, rules.limits)
-    except UnknownPath:
-        if rules.compatibility is Compatibility.STRICT:
-            raise
-        return None
+    def run(self, attributes: JsonObject) -> PatchRun:
+        return PatchRun(self.rt, attributes, self.limits, self.compatibility, plan=self)
+
+    def target(self, path: str) -> Target:
+        found = self._targets.get(path)
+        if found is None:
+            found = self._targets[path] = resolve_target(self.rt, path, self.limits)
+        return found
+
+    def value_target(self, key: str) -> Target | None:
+        """Where a key of a PATCH value lands; None for an unknown name the lenient profile
+        ignores (an explicit `path` naming one is refused under every profile)."""
+        try:
+            return self.target(key)
+        except UnknownPath:
+            if self.compatibility is Compatibility.STRICT:
+                raise
+            return None
+
+    def canonical(self, attribute: Attribute, value: Any, where: str) -> Any:
+        """`validation.canonical` of a value an operation carries, computed once."""
+        key = (id(attribute), id(value))
+        kept = self._values.get(key)
+        if kept is not None and kept[0] is value:
+            return kept[1]
+        limits = self._item_limits.get(attribute.name)
+        if limits is None:
+            limits = self._item_limits[attribute.name] = value_limits(
+                self.rt, attribute.name, self.limits
+            )
+        result = canonical(attribute, value, where, limits, self.compatibility)
+        self._values[key] = (value, result)
+        return result
+
+    def selector(self, target: Target) -> Callable[[JsonObject], bool]:
+        """Whether a value of the target's attribute matches the target's value filter."""
+        assert target.attribute is not None
+        assert target.value_filter is not None
+        found = self._selectors.get(id(target))
+        if found is None:
+            parent = AttrPath(target.extension, target.attribute.name)
+            found = compile_value_filter(self.rt, parent, target.value_filter)
+            self._selectors[id(target)] = found
+        return found
 
 
 class PatchRun:
@@ -166,25 +214,28 @@ class PatchRun:
         attributes: JsonObject,
         limits: InputLimits = DEFAULT_LIMITS,
         compatibility: Compatibility = Compatibility.STRICT,
+        *,
+        plan: PatchPlan | None = None,
     ) -> None:
-        self._rules = _Rules(rt, limits, compatibility)
+        self._plan = plan or PatchPlan(rt, limits, compatibility)
         self._before = attributes
-        self._after = copy.deepcopy(attributes)
+        # Operations replace nested values instead of changing them, so only the objects they
+        # write into need copies: the top level and its objects (extensions, complex values).
+        self._after = {k: dict(v) if isinstance(v, dict) else v for k, v in attributes.items()}
         self.members = MembershipChange()
 
     def apply(self, operation: Operation) -> None:
-        rules = self._rules
+        plan = self._plan
         if operation.path is None:
-            _apply_without_path(rules, self._after, operation, self.members)
+            _apply_without_path(plan, self._after, operation, self.members)
         else:
-            target = resolve_target(rules.rt, operation.path, rules.limits)
-            _apply(rules, self._after, target, operation, self.members)
+            _apply(plan, self._after, plan.target(operation.path), operation, self.members)
 
     def result(self) -> JsonObject:
         """The new canonical attributes; the attributes it started from are left untouched."""
-        rules = self._rules
+        plan = self._plan
         return canonical_attributes(
-            rules.rt, self._after, self._before, rules.limits, rules.compatibility
+            plan.rt, self._after, self._before, plan.limits, plan.compatibility
         )
 
 
@@ -193,18 +244,21 @@ def check_patch(
     operations: list[Operation],
     limits: InputLimits = DEFAULT_LIMITS,
     compatibility: Compatibility = Compatibility.STRICT,
-) -> None:
+) -> PatchPlan:
     """Raises the error an operation has whatever resource it applies to (an unknown or
     read-only path, a value of the wrong type): applied to a resource with no attributes, where
     only "no value matches" (noTarget) depends on what the resource holds. Run before the
-    target is looked up, so that an invalid request is 400 even for an id that does not exist."""
-    run = PatchRun(rt, {"schemas": [rt.schema.id]}, limits, compatibility)
+    target is looked up, so that an invalid request is 400 even for an id that does not exist.
+    The plan it returns runs the operations on the resource without working them out again."""
+    plan = PatchPlan(rt, limits, compatibility)
+    run = plan.run({"schemas": [rt.schema.id]})
     for operation in operations:
         try:
             run.apply(operation)
         except ScimError as error:
             if error.scim_type != "noTarget":
                 raise
+    return plan
 
 
 def apply_patch(
@@ -222,7 +276,7 @@ def apply_patch(
 
 
 def _apply_without_path(
-    rules: _Rules, attrs: JsonObject, op: Operation, members: MembershipChange
+    plan: PatchPlan, attrs: JsonObject, op: Operation, members: MembershipChange
 ) -> None:
     if op.op == "remove":
         raise ScimError.no_target("a PATCH remove operation needs a 'path'")
@@ -231,13 +285,13 @@ def _apply_without_path(
     for key, value in op.value.items():
         if key == "schemas":
             continue
-        attribute = rules.rt.attribute(key)
+        attribute = plan.rt.attribute(key)
         if attribute is not None and attribute.mutability is Mutability.READ_ONLY:
             continue  # Okta's group rename repeats `id`: read-only values are ignored
         # Keys may be attribute paths themselves (`name.givenName`, URN-qualified names).
-        target = _value_target(rules, key)
+        target = plan.value_target(key)
         if target is not None:
-            _apply(rules, attrs, target, Operation(op.op, key, value), members)
+            _apply(plan, attrs, target, Operation(op.op, key, value), members)
 
 
 def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | None:
@@ -252,52 +306,53 @@ def _container(attrs: JsonObject, target: Target, create: bool) -> JsonObject | 
 
 
 def _apply(
-    rules: _Rules, attrs: JsonObject, target: Target, op: Operation, members: MembershipChange
+    plan: PatchPlan, attrs: JsonObject, target: Target, op: Operation, members: MembershipChange
 ) -> None:
-    rt, limits = rules.rt, rules.limits
-    if is_membership(rt, target.attribute) and target.extension is None:
-        _apply_members(rules, members, target, op)
+    if is_membership(plan.rt, target.attribute) and target.extension is None:
+        _apply_members(plan, members, target, op)
         return
     container = _container(attrs, target, create=op.op != "remove")
     if container is None:
         return
     attribute = target.attribute
     if attribute is None:  # the whole extension object
-        if op.op == "remove":
-            attrs.pop(target.extension or "", None)
-        elif isinstance(op.value, dict):
-            for key, value in op.value.items():
-                if key == "schemas":  # a whole-extension value may repeat its schema URI
-                    continue
-                sub_target = _value_target(rules, f"{target.schema.id}:{key}")
-                if sub_target is not None:
-                    _apply(rules, attrs, sub_target, Operation(op.op, key, value), members)
-        else:
-            raise ScimError.invalid_value(f"{target.extension} needs an object value")
-        return
-    where = attribute.name
-    if target.value_filter is not None:
-        _apply_filtered(rt, container, target, op, limits)
+        _apply_extension(plan, attrs, target, op, members)
+    elif target.value_filter is not None:
+        _apply_filtered(plan, container, target, op)
     elif target.sub is not None:
-        _apply_sub(container, attribute, target.sub, op, limits)
+        _apply_sub(plan, container, attribute, target.sub, op)
     elif op.op == "remove":
         _remove(container, attribute, op.value)
     elif attribute.multi_valued:
-        item_limits = value_limits(rt, attribute.name, limits)
-        values = canonical(attribute, op.value, where, item_limits, rules.compatibility) or []
+        values = plan.canonical(attribute, op.value, attribute.name) or []
         current = container.get(attribute.name) if op.op == "add" else None
         kept = list(current) if isinstance(current, list) else []
         if any(isinstance(v, dict) and v.get("primary") is True for v in values):
             kept = [_not_primary(v) for v in kept]
         container[attribute.name] = kept + _not_held(attribute, kept, values)
     elif attribute.complex:
-        value = canonical(attribute, op.value, where, limits, rules.compatibility)
         current = container.get(attribute.name)
         merged = dict(current) if isinstance(current, dict) else {}
-        merged.update(value or {})
+        merged.update(plan.canonical(attribute, op.value, attribute.name) or {})
         container[attribute.name] = merged
     else:
-        _set(container, attribute.name, canonical(attribute, op.value, where, limits))
+        _set(container, attribute.name, plan.canonical(attribute, op.value, attribute.name))
+
+
+def _apply_extension(
+    plan: PatchPlan, attrs: JsonObject, target: Target, op: Operation, members: MembershipChange
+) -> None:
+    if op.op == "remove":
+        attrs.pop(target.extension or "", None)
+    elif isinstance(op.value, dict):
+        for key, value in op.value.items():
+            if key == "schemas":  # a whole-extension value may repeat its schema URI
+                continue
+            sub_target = plan.value_target(f"{target.schema.id}:{key}")
+            if sub_target is not None:
+                _apply(plan, attrs, sub_target, Operation(op.op, key, value), members)
+    else:
+        raise ScimError.invalid_value(f"{target.extension} needs an object value")
 
 
 def is_membership(rt: ResourceType, attribute: Attribute | None) -> bool:
@@ -305,10 +360,9 @@ def is_membership(rt: ResourceType, attribute: Attribute | None) -> bool:
     return rt.name == "Group" and attribute is not None and attribute.name == "members"
 
 
-def member_values(rules: _Rules, attribute: Attribute, value: Any) -> list[JsonObject]:
+def member_values(plan: PatchPlan, attribute: Attribute, value: Any) -> list[JsonObject]:
     """Canonical member values, each naming its member by a string `value`."""
-    limits = value_limits(rules.rt, attribute.name, rules.limits)
-    values = canonical(attribute, value, attribute.name, limits, rules.compatibility)
+    values = plan.canonical(attribute, value, attribute.name)
     given = value if isinstance(value, list) else [value]
     if len(values or []) != len(given) or any(
         not isinstance(item.get("value"), str) for item in values or []
@@ -317,7 +371,9 @@ def member_values(rules: _Rules, attribute: Attribute, value: Any) -> list[JsonO
     return list(values or [])
 
 
-def _apply_members(rules: _Rules, change: MembershipChange, target: Target, op: Operation) -> None:
+def _apply_members(
+    plan: PatchPlan, change: MembershipChange, target: Target, op: Operation
+) -> None:
     attribute = target.attribute
     assert attribute is not None
     if target.value_filter is not None and target.sub is None and op.op == "remove":
@@ -328,13 +384,13 @@ def _apply_members(rules: _Rules, change: MembershipChange, target: Target, op: 
         )
     elif op.op == "remove" and op.value is not None:
         # Entra ID removes chosen members as {"op":"Remove","path":"members","value":[...]}.
-        change.remove(v["value"] for v in member_values(rules, attribute, op.value))
+        change.remove(v["value"] for v in member_values(plan, attribute, op.value))
     elif op.op == "remove":
         change.replace_all([])
     elif op.op == "add":
-        change.add(member_values(rules, attribute, op.value))
+        change.add(member_values(plan, attribute, op.value))
     else:
-        change.replace_all(member_values(rules, attribute, op.value))
+        change.replace_all(member_values(plan, attribute, op.value))
 
 
 def _not_held(attribute: Attribute, kept: list[Any], values: list[Any]) -> list[Any]:
@@ -358,6 +414,13 @@ def _not_primary(value: Any) -> Any:
     return value
 
 
+def _without(value: Any, key: str) -> Any:
+    """A value with one sub-attribute removed, as a new object (see `PatchPlan`)."""
+    if isinstance(value, dict) and key in value:
+        return {k: v for k, v in value.items() if k != key}
+    return value
+
+
 def _set(container: JsonObject, key: str, value: Any) -> None:
     if value is None:
         container.pop(key, None)
@@ -366,7 +429,7 @@ def _set(container: JsonObject, key: str, value: Any) -> None:
 
 
 def _apply_sub(
-    container: JsonObject, attribute: Attribute, sub: Attribute, op: Operation, limits: InputLimits
+    plan: PatchPlan, container: JsonObject, attribute: Attribute, sub: Attribute, op: Operation
 ) -> None:
     current = container.get(attribute.name)
     if attribute.multi_valued:
@@ -375,15 +438,15 @@ def _apply_sub(
                 f"{attribute.name}.{sub.name} addresses every value of a multi-valued "
                 "attribute; name one with a value filter"
             )
-        for item in current if isinstance(current, list) else []:
-            item.pop(sub.name, None)
+        if isinstance(current, list):
+            container[attribute.name] = [_without(item, sub.name) for item in current]
         return
     if op.op == "remove":
         if isinstance(current, dict):
-            current.pop(sub.name, None)
+            container[attribute.name] = _without(current, sub.name)
         return
     parent: JsonObject = dict(current) if isinstance(current, dict) else {}
-    _set(parent, sub.name, canonical(sub, op.value, f"{attribute.name}.{sub.name}", limits))
+    _set(parent, sub.name, plan.canonical(sub, op.value, f"{attribute.name}.{sub.name}"))
     container[attribute.name] = parent
 
 
@@ -398,23 +461,20 @@ def _remove(container: JsonObject, attribute: Attribute, value: Any) -> None:
     container.pop(attribute.name, None)
 
 
-def _apply_filtered(
-    rt: ResourceType, container: JsonObject, target: Target, op: Operation, limits: InputLimits
-) -> None:
+def _apply_filtered(plan: PatchPlan, container: JsonObject, target: Target, op: Operation) -> None:
     attribute, sub, value_filter = target.attribute, target.sub, target.value_filter
     assert attribute is not None
     assert value_filter is not None
-    parent = AttrPath(target.extension, attribute.name)
     current = container.get(attribute.name)
     values: list[Any] = list(current) if isinstance(current, list) else []
-    selects = compile_value_filter(rt, parent, value_filter)
+    selects = plan.selector(target)
     hits = [i for i, v in enumerate(values) if isinstance(v, dict) and selects(v)]
     if op.op == "remove":
         if sub is None:
             values = [v for i, v in enumerate(values) if i not in hits]
         else:
             for i in hits:
-                values[i].pop(sub.name, None)
+                values[i] = _without(values[i], sub.name)
         _set(container, attribute.name, values or None)
         return
     merge = op.op == "add"
@@ -425,7 +485,7 @@ def _apply_filtered(
         hits, merge = [len(values) - 1], True
     for i in hits:
         if sub is not None:
-            values[i] = {**values[i], sub.name: canonical(sub, op.value, sub.name, limits)}
+            values[i] = {**values[i], sub.name: plan.canonical(sub, op.value, sub.name)}
             continue
         if not isinstance(op.value, dict):
             raise ScimError.invalid_value(f"{attribute.name}[...] needs an object value")

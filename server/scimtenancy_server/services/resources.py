@@ -28,7 +28,7 @@ from scimtenancy_server.domain.membership import (
     MembershipChange,
     display_name,
 )
-from scimtenancy_server.domain.patch import PatchRun, check_patch, parse_patch
+from scimtenancy_server.domain.patch import check_patch, parse_patch
 from scimtenancy_server.domain.permissions import Permission
 from scimtenancy_server.domain.projection import Projection, ReturnPreference
 from scimtenancy_server.domain.resource import (
@@ -401,11 +401,11 @@ class ResourceService:
             operations = parse_patch(self._parse(body), self.limits)
             compatibility = ctx.tenant.compatibility
             # refuse bad input before reading anything
-            check_patch(rt, operations, self.limits, compatibility)
+            plan = check_patch(rt, operations, self.limits, compatibility)
             changes: builtins.list[MembershipChange] = []
 
             async def patched(current: StoredResource) -> Change:
-                run, pacer = PatchRun(rt, current.attributes, self.limits, compatibility), Pacer()
+                run, pacer = plan.run(current.attributes), Pacer()
                 for operation in operations:
                     run.apply(operation)  # it may walk hundreds of values: let others in
                     await pacer.pace()
