@@ -1,9 +1,9 @@
 """The OpenAPI 3.1 description of the HTTP surface, served at `GET /openapi.json`.
 
 SCIM paths (`openapi_paths`) are relative to the SCIM base URL of the transcoder's URL
-strategy, given as `servers`; the probes and the description itself are at the root of the
-origin. Resource schemas are derived from the schemas the server enforces (`openapi_resources`),
-message schemas are in `openapi_messages`."""
+strategy, given as `servers`. Resource and discovery schemas are derived from the schemas the
+server enforces (`openapi_resources`, `openapi_generate`), message schemas are in
+`openapi_messages`."""
 
 from __future__ import annotations
 
@@ -19,54 +19,11 @@ from scimtenancy_transcoder.openapi_components import (
     PublishedLimits,
     components,
 )
-from scimtenancy_transcoder.openapi_messages import JsonSchema, ref
-from scimtenancy_transcoder.openapi_paths import scim_paths
+from scimtenancy_transcoder.openapi_paths import OPENAPI_PATH, paths
+from scimtenancy_transcoder.openapi_resources import JsonSchema
 from scimtenancy_transcoder.strategies import HeaderStrategy, SubdomainStrategy, UrlStrategy
 
-OPENAPI_PATH = "/openapi.json"
-
-
-def _root_paths() -> dict[str, JsonSchema]:
-    def probe(operation_id: str, summary: str, codes: tuple[int, ...]) -> JsonSchema:
-        responses = {
-            str(code): {
-                "description": "Ready." if code == 200 else "Not ready.",
-                "content": {"application/json": {"schema": ref("Health")}},
-            }
-            for code in codes
-        }
-        return {
-            "servers": [{"url": "/"}],
-            "get": {
-                "operationId": operation_id,
-                "summary": summary,
-                "tags": ["Operations"],
-                "security": [],
-                "responses": responses,
-            },
-        }
-
-    return {
-        "/healthz": probe("liveness", "Liveness: answers while the process runs", (200,)),
-        "/readyz": probe(
-            "readiness", "Readiness: the tenancy server and its database answer", (200, 503)
-        ),
-        OPENAPI_PATH: {
-            "servers": [{"url": "/"}],
-            "get": {
-                "operationId": "openapi",
-                "summary": "This description",
-                "tags": ["Operations"],
-                "security": [],
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.1 document.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
-            },
-        },
-    }
+__all__ = ["OPENAPI_PATH", "build_document", "openapi_endpoint", "servers"]
 
 
 @cache
@@ -85,7 +42,7 @@ def build_document(
             "are SCIM Error bodies.",
         },
         "security": [{"bearer": []}],
-        "paths": {**scim_paths(header_strategy), **_root_paths()},
+        "paths": paths(header_strategy),
         "components": components(header_strategy, limits),
     }
 

@@ -10,12 +10,12 @@ from scimtenancy_transcoder import openapi_resources
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE
 from scimtenancy_transcoder.openapi_messages import (
     STRING,
-    JsonSchema,
     declares,
     list_response,
     message_schemas,
     ref,
 )
+from scimtenancy_transcoder.openapi_resources import JsonSchema
 from scimtenancy_transcoder.strategies import TENANT_HEADERS
 
 
@@ -60,7 +60,11 @@ ERRORS: dict[int, tuple[str, str, tuple[str, ...]]] = {
     413: ("PayloadTooLarge", "The body, or a /Bulk request, is too large (`tooLarge`).", ()),
     415: ("UnsupportedMediaType", "Send application/scim+json or application/json.", ()),
     429: ("TooManyRequests", "The tenant's request rate is exceeded.", ("Retry-After",)),
-    501: ("NotImplemented", "/Me needs a credential that names a User (a JWT).", ()),
+    501: (
+        "NotImplemented",
+        "/Me needs a credential that names a User (a JWT); /Bulk is turned off for the tenant.",
+        (),
+    ),
     503: ("ServiceUnavailable", "The database or the tenancy server is unavailable.", ()),
 }
 _HEADERS: dict[str, JsonSchema] = {
@@ -159,49 +163,28 @@ def _resource_schemas(limits: PublishedLimits) -> dict[str, JsonSchema]:
     }
 
 
+_HEADER_PARAMETERS = {
+    "If-Match": "Entity tags (or `*`) the resource must match, else 412.",
+    "If-None-Match": "Entity tags (or `*`): 304 when one matches.",
+    "Prefer": "RFC 7240 `return=minimal` (204) or `return=representation` (200).",
+}
+_TENANT_HEADER = (
+    "The tenant, if named (first of X-Tenant-ID, X-Client-ID, Tenant); 403 unless it is the "
+    "credential's tenant."
+)
+
+
+def _parameter(name: str, where: str, description: str, schema: JsonSchema) -> JsonSchema:
+    return {"name": name, "in": where, "description": description, "schema": schema}
+
+
 def _parameters(header_strategy: bool) -> dict[str, JsonSchema]:
-    parameters: dict[str, JsonSchema] = {
-        "id": {
-            "name": "id",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string", "minLength": 1},
-        },
-        "If-Match": {
-            "name": "If-Match",
-            "in": "header",
-            "description": "Entity tags (or `*`) the resource must match, else 412.",
-            "schema": STRING,
-        },
-        "If-None-Match": {
-            "name": "If-None-Match",
-            "in": "header",
-            "description": "Entity tags (or `*`): 304 when one matches.",
-            "schema": STRING,
-        },
-        "Prefer": {
-            "name": "Prefer",
-            "in": "header",
-            "description": "RFC 7240 `return=minimal` (204) or `return=representation` (200).",
-            "schema": STRING,
-        },
-    }
-    for name, (schema, description) in QUERY.items():
-        parameters[name] = {
-            "name": name,
-            "in": "query",
-            "description": description,
-            "schema": schema,
-        }
+    path_id = {"type": "string", "minLength": 1}
+    parameters = {"id": {"name": "id", "in": "path", "required": True, "schema": path_id}}
+    parameters |= {n: _parameter(n, "header", d, STRING) for n, d in _HEADER_PARAMETERS.items()}
+    parameters |= {n: _parameter(n, "query", d, s) for n, (s, d) in QUERY.items()}
     if header_strategy:
-        for header in TENANT_HEADERS:
-            parameters[header] = {
-                "name": header,
-                "in": "header",
-                "description": "The tenant, if named (first of X-Tenant-ID, X-Client-ID, "
-                "Tenant); 403 unless it is the credential's tenant.",
-                "schema": STRING,
-            }
+        parameters |= {h: _parameter(h, "header", _TENANT_HEADER, STRING) for h in TENANT_HEADERS}
     return parameters
 
 

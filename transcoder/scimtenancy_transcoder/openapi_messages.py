@@ -1,5 +1,5 @@
-"""JSON Schemas of the SCIM protocol messages (RFC 7644 §3, RFC 9865) and of the discovery
-documents, as the service reads and writes them, for the OpenAPI description.
+"""JSON Schemas of the SCIM protocol messages (RFC 7644 §3, RFC 9865), as the service reads
+and writes them, for the OpenAPI description.
 
 Request schemas are as lenient as the server: message keys other than `schemas` are matched
 case-insensitively by the server and are spelled here as the RFC spells them; `null` stands
@@ -10,32 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from scimtenancy_common.wire import ERROR_SCHEMA, LIST_RESPONSE_SCHEMA
-
-JsonSchema = dict[str, Any]
+from scimtenancy_transcoder import openapi_resources
+from scimtenancy_transcoder.openapi_resources import JsonSchema
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
-SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
-RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
-SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
 # Every scimType the service sends: RFC 7644 §3.12, `tooLarge` of /Bulk and request bodies,
 # and RFC 9865's `invalidCursor`.
 SCIM_TYPES = (
-    "invalidFilter",
-    "tooMany",
-    "uniqueness",
-    "mutability",
-    "invalidSyntax",
-    "invalidPath",
-    "noTarget",
-    "invalidValue",
-    "invalidVers",
-    "sensitive",
-    "tooLarge",
-    "invalidCursor",
+    *("invalidFilter", "tooMany", "uniqueness", "mutability", "invalidSyntax", "invalidPath"),
+    *("noTarget", "invalidValue", "invalidVers", "sensitive", "tooLarge", "invalidCursor"),
 )
 
 STRING: JsonSchema = {"type": "string"}
@@ -219,88 +206,6 @@ BULK_RESPONSE = _object(
     additionalProperties=False,
 )
 
-_SUPPORTED = _object(["supported"], {"supported": {"type": "boolean"}})
-
-SERVICE_PROVIDER_CONFIG = _object(
-    ["schemas", "patch", "bulk", "filter", "changePassword", "sort", "etag"],
-    {
-        "schemas": exactly(SPC_URN),
-        "documentationUri": STRING,
-        "patch": _SUPPORTED,
-        "bulk": _object(
-            ["supported", "maxOperations", "maxPayloadSize"],
-            {
-                "supported": {"type": "boolean"},
-                "maxOperations": {"type": "integer"},
-                "maxPayloadSize": {"type": "integer"},
-            },
-        ),
-        "filter": _object(
-            ["supported", "maxResults"],
-            {"supported": {"type": "boolean"}, "maxResults": {"type": "integer"}},
-        ),
-        "changePassword": _SUPPORTED,
-        "sort": _SUPPORTED,
-        "etag": _SUPPORTED,
-        "authenticationSchemes": {
-            "type": "array",
-            "items": _object(["type", "name"], {"type": STRING, "name": STRING}),
-        },
-        "pagination": {"type": "object", "description": "RFC 9865 §4 pagination support."},
-        "meta": META,
-    },
-)
-
-RESOURCE_TYPE = _object(
-    ["schemas", "id", "name", "endpoint", "schema"],
-    {
-        "schemas": exactly(RESOURCE_TYPE_URN),
-        "id": STRING,
-        "name": STRING,
-        "endpoint": STRING,
-        "description": STRING,
-        "schema": STRING,
-        "schemaExtensions": {
-            "type": "array",
-            "items": _object(
-                ["schema", "required"], {"schema": STRING, "required": {"type": "boolean"}}
-            ),
-        },
-        "meta": META,
-    },
-)
-
-SCHEMA_ATTRIBUTE = _object(
-    ["name"],
-    {
-        "name": STRING,
-        "type": {**STRING, "examples": ["string", "boolean", "complex", "reference"]},
-        "multiValued": {"type": "boolean"},
-        "description": STRING,
-        "required": {"type": "boolean"},
-        "caseExact": {"type": "boolean"},
-        "canonicalValues": {"type": "array"},
-        "mutability": {"enum": ["readOnly", "readWrite", "immutable", "writeOnly"]},
-        "returned": {"enum": ["always", "never", "default", "request"]},
-        "uniqueness": {"enum": ["none", "server", "global"]},
-        "referenceTypes": {"type": "array", "items": STRING},
-        "subAttributes": {"type": "array", "items": {"$ref": "#/components/schemas/Attribute"}},
-    },
-)
-
-SCHEMA = _object(
-    ["schemas", "id", "attributes"],
-    {
-        "schemas": exactly(SCHEMA_URN),
-        "id": STRING,
-        "name": STRING,
-        "description": STRING,
-        "attributes": {"type": "array", "items": ref("Attribute")},
-        "meta": META,
-    },
-    description="RFC 7643 §7 schema representation: the schema the service enforces.",
-)
-
 HEALTH = _object(
     ["status"],
     {"status": {"enum": ["alive", "ready", "not ready"]}, "detail": STRING},
@@ -309,7 +214,8 @@ HEALTH = _object(
 
 
 def message_schemas() -> dict[str, JsonSchema]:
-    """The `components.schemas` entries for protocol messages and discovery documents."""
+    """The `components.schemas` entries for protocol messages and discovery documents (derived
+    from the server's meta-schemas)."""
     return {
         "Error": ERROR,
         "Meta": META,
@@ -319,11 +225,8 @@ def message_schemas() -> dict[str, JsonSchema]:
         "BulkRequest": BULK_REQUEST,
         "BulkOperation": BULK_OPERATION,
         "BulkResponse": BULK_RESPONSE,
-        "ServiceProviderConfig": SERVICE_PROVIDER_CONFIG,
-        "ResourceType": RESOURCE_TYPE,
+        **openapi_resources.load(openapi_resources.DISCOVERY_FILE),
         "ResourceTypeList": list_response(ref("ResourceType")),
-        "Attribute": SCHEMA_ATTRIBUTE,
-        "Schema": SCHEMA,
         "SchemaList": list_response(ref("Schema")),
         "Health": HEALTH,
     }

@@ -1,9 +1,10 @@
-"""The operations of the OpenAPI description (`paths`), relative to the SCIM base URL: what each
-takes and every status it answers with."""
+"""The operations of the OpenAPI description (`paths`), one table row per route: what each takes
+and every status it answers with. SCIM paths are relative to the SCIM base URL; the probes and
+the description itself are at the root of the origin."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE
 from scimtenancy_transcoder.openapi_components import (
@@ -19,170 +20,67 @@ from scimtenancy_transcoder.openapi_messages import (
     BULK_REQUEST_URN,
     PATCH_OP_URN,
     SEARCH_REQUEST_URN,
-    JsonSchema,
     ref,
 )
+from scimtenancy_transcoder.openapi_resources import JsonSchema
 from scimtenancy_transcoder.strategies import TENANT_HEADERS
 
+OPENAPI_PATH = "/openapi.json"
+ROOT_PATHS = ("/healthz", "/readyz", OPENAPI_PATH)
 BODY_MEDIA_TYPES = (SCIM_MEDIA_TYPE, "application/json")
-_READ = (400, 401, 403, 404, 429, 503)
-_WRITE = (*_READ, 409, 412, 413, 415)
-_DISCOVERY = (401, 403, 404, 429, 503)
+READ = (400, 401, 403, 404, 429, 503)
+WRITE = (*READ, 409, 412, 413, 415)
+DISCOVERY = (401, 403, 404, 429, 503)
+PROJECTION = ("attributes", "excludedAttributes")
+ME = (501,)  # RFC 7644 §3.11: /Me needs a credential that names a User
+_TAGS = {
+    ".search": "Search",
+    **dict.fromkeys(("ServiceProviderConfig", "ResourceTypes", "Schemas"), "Discovery"),
+    **{path.lstrip("/"): "Operations" for path in ROOT_PATHS},
+}
+_PATH_DESCRIPTIONS = {"/Me": "RFC 7644 §3.11: the User the credential names (a JWT subject)."}
 
-_PROJECTION = ("attributes", "excludedAttributes")
-_LIST_QUERY = tuple(QUERY)
+
+@dataclass(frozen=True)
+class Kind:
+    """What an operation takes and answers: success responses by status, error statuses."""
+
+    responses: dict[int, JsonSchema]
+    errors: tuple[int, ...]
+    parameters: tuple[str, ...] = ()
+    body: JsonSchema | None = None
 
 
-def _body(schema: JsonSchema, examples: dict[str, Any]) -> JsonSchema:
-    media = {"schema": schema, "examples": {k: {"value": v} for k, v in examples.items()}}
+@dataclass(frozen=True)
+class Route:
+    """One row of the table; `route` is the method and the path, as in "GET /Users"."""
+
+    route: str
+    operation_id: str
+    summary: str
+    kind: Kind
+
+    @property
+    def method(self) -> str:
+        return self.route.split(" ")[0].lower()
+
+    @property
+    def path(self) -> str:
+        return self.route.split(" ")[1]
+
+
+def _body(schema: str, example_name: str, example: JsonSchema) -> JsonSchema:
+    media = {"schema": ref(schema), "examples": {example_name: {"value": example}}}
     return {"required": True, "content": dict.fromkeys(BODY_MEDIA_TYPES, media)}
 
 
-def _ok(description: str, schema: JsonSchema, headers: tuple[str, ...] = ()) -> JsonSchema:
-    response: JsonSchema = {"description": description, "content": scim_content(schema)}
+def _ok(description: str, schema: str, headers: tuple[str, ...] = ()) -> JsonSchema:
+    response: JsonSchema = {"description": description, "content": scim_content(ref(schema))}
     if headers:
         response["headers"] = {h: header_ref(h) for h in headers}
     return response
 
 
-def _operation(
-    operation_id: str,
-    summary: str,
-    tag: str,
-    success: dict[int, JsonSchema],
-    errors: tuple[int, ...],
-    *,
-    parameters: tuple[str, ...] = (),
-    body: JsonSchema | None = None,
-) -> JsonSchema:
-    responses = {str(status): response for status, response in success.items()}
-    for status in sorted(errors):
-        responses[str(status)] = error_ref(status)
-    operation: JsonSchema = {
-        "operationId": operation_id,
-        "summary": summary,
-        "tags": [tag],
-        "parameters": [parameter_ref(p) for p in parameters],
-        "responses": responses,
-    }
-    if body is not None:
-        operation["requestBody"] = body
-    return operation
-
-
-def _resource_paths(
-    endpoint: str, name: str, example: dict[str, Any], filter_example: str
-) -> dict[str, JsonSchema]:
-    one = ref(name)
-    body = _body(ref(f"{name}Write"), {name.lower(): example})
-    by_id = {"id": "$response.body#/id"}
-    links = {
-        f"{verb}{name}": {"operationId": f"{verb.lower()}{name}", "parameters": by_id}
-        for verb in ("Get", "Replace", "Patch", "Delete")
-    }
-    created = _ok(f"The created {name}.", one, ("ETag", "Location")) | {"links": links}
-    current = _ok(f"The {name}.", one, ("ETag", "Location"))
-    patch = _body(ref("PatchOp"), {"replace": _PATCH_EXAMPLE})
-    return {
-        f"/{endpoint}": {
-            "get": _operation(
-                f"list{endpoint}",
-                f"List or filter {endpoint}",
-                endpoint,
-                {200: _ok("A page of results.", ref(f"{name}List"))},
-                _READ,
-                parameters=_LIST_QUERY,
-            ),
-            "post": _operation(
-                f"create{name}",
-                f"Create a {name}",
-                endpoint,
-                {201: created},
-                _WRITE,
-                parameters=_PROJECTION,
-                body=body,
-            ),
-        },
-        f"/{endpoint}/{{id}}": {
-            "parameters": [parameter_ref("id")],
-            "get": _operation(
-                f"get{name}",
-                f"Read a {name}",
-                endpoint,
-                {200: current, 304: _not_modified()},
-                _READ,
-                parameters=(*_PROJECTION, "If-None-Match"),
-            ),
-            "put": _operation(
-                f"replace{name}",
-                f"Replace a {name}",
-                endpoint,
-                {200: current},
-                _WRITE,
-                parameters=("If-Match", *_PROJECTION),
-                body=body,
-            ),
-            "patch": _operation(
-                f"patch{name}",
-                f"Modify a {name}",
-                endpoint,
-                _patched(name, one),
-                _WRITE,
-                parameters=("If-Match", "Prefer", *_PROJECTION),
-                body=patch,
-            ),
-            "delete": _operation(
-                f"delete{name}",
-                f"Delete a {name}",
-                endpoint,
-                {204: {"description": "Deleted."}},
-                (*_READ, 412),
-                parameters=("If-Match",),
-            ),
-        },
-        f"/{endpoint}/.search": {
-            "post": _search(
-                f"search{endpoint}", f"Query {endpoint} by POST", endpoint, name, filter_example
-            )
-        },
-    }
-
-
-def _patched(name: str, one: JsonSchema) -> dict[int, JsonSchema]:
-    """RFC 7644 §3.5.2: the resource, or nothing (by default after adding or removing some of a
-    Group's members; RFC 7240 `Prefer` chooses)."""
-    headers = {h: header_ref(h) for h in ("ETag", "Location", "Preference-Applied")}
-    return {
-        200: _ok(f"The {name}.", one, ("ETag", "Location", "Preference-Applied")),
-        204: {"description": f"The {name} changed; no body.", "headers": headers},
-    }
-
-
-def _not_modified() -> JsonSchema:
-    return {
-        "description": "`If-None-Match` matches the current version.",
-        "headers": {"ETag": header_ref("ETag")},
-    }
-
-
-def _search(
-    operation_id: str, summary: str, tag: str, name: str, filter_example: str
-) -> JsonSchema:
-    example = {"schemas": [SEARCH_REQUEST_URN], "filter": filter_example, "count": 10}
-    return _operation(
-        operation_id,
-        summary,
-        tag,
-        {200: _ok("A page of results.", ref(f"{name}List"))},
-        (*_READ, 413, 415),
-        body=_body(ref("SearchRequest"), {"search": example}),
-    )
-
-
-_PATCH_EXAMPLE = {
-    "schemas": [PATCH_OP_URN],
-    "Operations": [{"op": "replace", "path": "displayName", "value": "Renamed"}],
-}
 _USER_EXAMPLE = {
     "schemas": [USER_URN],
     "userName": "bjensen",
@@ -191,6 +89,11 @@ _USER_EXAMPLE = {
     "active": True,
 }
 _GROUP_EXAMPLE = {"schemas": [GROUP_URN], "displayName": "Tour Guides"}
+_EXAMPLES: dict[str, JsonSchema] = {"User": _USER_EXAMPLE, "Group": _GROUP_EXAMPLE}
+_PATCH_EXAMPLE = {
+    "schemas": [PATCH_OP_URN],
+    "Operations": [{"op": "replace", "path": "displayName", "value": "Renamed"}],
+}
 _BULK_EXAMPLE = {
     "schemas": [BULK_REQUEST_URN],
     "Operations": [
@@ -203,103 +106,163 @@ _BULK_EXAMPLE = {
         },
     ],
 }
+_CURRENT = ("ETag", "Location")
+_NOT_MODIFIED = {
+    "description": "`If-None-Match` matches the current version.",
+    "headers": {"ETag": header_ref("ETag")},
+}
 
 
-def _me_paths() -> dict[str, JsonSchema]:
-    current = _ok("The caller's User.", ref("User"), ("ETag", "Location"))
-    me = (*_READ, 501)
-    write = (*_WRITE, 501)
-    return {
-        "/Me": {
-            "description": "RFC 7644 §3.11: the User the credential names (a JWT subject).",
-            "get": _operation(
-                "getMe",
-                "Read the caller's User",
-                "Me",
-                {200: current, 304: _not_modified()},
-                me,
-                parameters=(*_PROJECTION, "If-None-Match"),
-            ),
-            "put": _operation(
-                "replaceMe",
-                "Replace the caller's User",
-                "Me",
-                {200: current},
-                write,
-                parameters=("If-Match", *_PROJECTION),
-                body=_body(ref("UserWrite"), {"user": _USER_EXAMPLE}),
-            ),
-            "patch": _operation(
-                "patchMe",
-                "Modify the caller's User",
-                "Me",
-                _patched("User", ref("User")),
-                write,
-                parameters=("If-Match", "Prefer", *_PROJECTION),
-                body=_body(ref("PatchOp"), {"replace": _PATCH_EXAMPLE}),
-            ),
-            "delete": _operation(
-                "deleteMe",
-                "Delete the caller's User",
-                "Me",
-                {204: {"description": "Deleted."}},
-                (*me, 412),
-                parameters=("If-Match",),
-            ),
-        }
+def _write_body(name: str) -> JsonSchema:
+    return _body(f"{name}Write", name.lower(), _EXAMPLES[name])
+
+
+def _list(name: str) -> Kind:
+    return Kind({200: _ok("A page of results.", f"{name}List")}, READ, tuple(QUERY))
+
+
+def _create(name: str) -> Kind:
+    by_id = {"id": "$response.body#/id"}
+    links = {
+        f"{verb}{name}": {"operationId": f"{verb.lower()}{name}", "parameters": by_id}
+        for verb in ("Get", "Replace", "Patch", "Delete")
     }
+    created = _ok(f"The created {name}.", name, _CURRENT) | {"links": links}
+    return Kind({201: created}, WRITE, PROJECTION, _write_body(name))
 
 
-def _discovery_paths() -> dict[str, JsonSchema]:
-    def get(operation_id: str, summary: str, schema: str) -> JsonSchema:
-        success = {200: _ok(summary, ref(schema))}
-        return {"get": _operation(operation_id, summary, "Discovery", success, _DISCOVERY)}
+def _read(noun: str, name: str, more: tuple[int, ...] = ()) -> Kind:
+    responses = {200: _ok(f"{noun}.", name, _CURRENT), 304: _NOT_MODIFIED}
+    return Kind(responses, (*READ, *more), (*PROJECTION, "If-None-Match"))
 
-    return {
-        "/ServiceProviderConfig": get(
-            "getServiceProviderConfig", "The service's features", "ServiceProviderConfig"
-        ),
-        "/ResourceTypes": get("listResourceTypes", "Resource types", "ResourceTypeList"),
-        "/ResourceTypes/{id}": {
-            "parameters": [parameter_ref("id")],
-            **get("getResourceType", "One resource type", "ResourceType"),
-        },
-        "/Schemas": get("listSchemas", "Schemas the service enforces", "SchemaList"),
-        "/Schemas/{id}": {
-            "parameters": [parameter_ref("id")],
-            **get("getSchema", "One schema, by URN", "Schema"),
-        },
+
+def _replace(noun: str, name: str, more: tuple[int, ...] = ()) -> Kind:
+    responses = {200: _ok(f"{noun}.", name, _CURRENT)}
+    return Kind(responses, (*WRITE, *more), ("If-Match", *PROJECTION), _write_body(name))
+
+
+def _patch(noun: str, name: str, more: tuple[int, ...] = ()) -> Kind:
+    """RFC 7644 §3.5.2: the resource, or nothing. RFC 7240 `Prefer` chooses; without it, the
+    tenant's `patch_answer` does (by default nothing only after adding or removing some of a
+    Group's members)."""
+    headers = (*_CURRENT, "Preference-Applied")
+    nothing = {
+        "description": f"{noun} changed; no body (`Prefer: return=minimal`, a change of a "
+        "Group's members only, or the tenant's `patch_answer` is `no_content`).",
+        "headers": {h: header_ref(h) for h in headers},
     }
+    responses = {200: _ok(f"{noun}.", name, headers), 204: nothing}
+    body = _body("PatchOp", "replace", _PATCH_EXAMPLE)
+    return Kind(responses, (*WRITE, *more), ("If-Match", "Prefer", *PROJECTION), body)
 
 
-def scim_paths(header_strategy: bool) -> dict[str, JsonSchema]:
-    paths = {
-        **_resource_paths("Users", "User", _USER_EXAMPLE, 'userName sw "b"'),
-        **_resource_paths("Groups", "Group", _GROUP_EXAMPLE, 'displayName sw "T"'),
-        **_me_paths(),
-        "/.search": {
-            "post": _search(
-                "search",
-                "Query every resource type",
-                "Search",
-                "Resource",
-                'meta.lastModified gt "2020-01-01T00:00:00Z"',
-            )
-        },
-        "/Bulk": {
-            "post": _operation(
-                "bulk",
-                "Many operations in one request",
-                "Bulk",
-                {200: _ok("One result per operation.", ref("BulkResponse"))},
-                (*_READ, 413, 415),
-                body=_body(ref("BulkRequest"), {"bulk": _BULK_EXAMPLE}),
-            )
-        },
-        **_discovery_paths(),
+def _delete(more: tuple[int, ...] = ()) -> Kind:
+    return Kind({204: {"description": "Deleted."}}, (*READ, *more, 412), ("If-Match",))
+
+
+def _search(name: str, example: str) -> Kind:
+    search = {"schemas": [SEARCH_REQUEST_URN], "filter": example, "count": 10}
+    page = {200: _ok("A page of results.", f"{name}List")}
+    return Kind(page, (*READ, 413, 415), body=_body("SearchRequest", "search", search))
+
+
+def _bulk() -> Kind:
+    """RFC 7644 §3.7; 501 for a tenant with /Bulk turned off."""
+    result = {200: _ok("One result per operation.", "BulkResponse")}
+    return Kind(result, (*READ, 413, 415, 501), body=_body("BulkRequest", "bulk", _BULK_EXAMPLE))
+
+
+def _discovery(path: str, operation_id: str, summary: str, schema: str) -> Route:
+    return Route(f"GET {path}", operation_id, summary, Kind({200: _ok(summary, schema)}, DISCOVERY))
+
+
+def _root(*responses: tuple[int, str, str]) -> Kind:
+    """An answer in JSON, not SCIM: (status, description, component or "" for any object)."""
+
+    def content(schema: str) -> JsonSchema:
+        return {"application/json": {"schema": ref(schema) if schema else {"type": "object"}}}
+
+    return Kind({s: {"description": d, "content": content(c)} for s, d, c in responses}, ())
+
+
+def _resource_routes(endpoint: str, name: str, example: str) -> list[Route]:
+    every, one, the = f"/{endpoint}", f"/{endpoint}/{{id}}", f"The {name}"
+    search = _search(name, example)
+    return [
+        Route(f"GET {every}", f"list{endpoint}", f"List or filter {endpoint}", _list(name)),
+        Route(f"POST {every}", f"create{name}", f"Create a {name}", _create(name)),
+        Route(f"GET {one}", f"get{name}", f"Read a {name}", _read(the, name)),
+        Route(f"PUT {one}", f"replace{name}", f"Replace a {name}", _replace(the, name)),
+        Route(f"PATCH {one}", f"patch{name}", f"Modify a {name}", _patch(the, name)),
+        Route(f"DELETE {one}", f"delete{name}", f"Delete a {name}", _delete()),
+        Route(f"POST {every}/.search", f"search{endpoint}", f"Query {endpoint} by POST", search),
+    ]
+
+
+_CALLER = "The caller's User"
+_SPC = "The service's features"
+_READINESS = "Readiness: the tenancy server and its database answer"
+_RECENT = 'meta.lastModified gt "2020-01-01T00:00:00Z"'
+_LIVE = _root((200, "Ready.", "Health"))
+_READY = _root((200, "Ready.", "Health"), (503, "Not ready.", "Health"))
+_DOCUMENT = _root((200, "OpenAPI 3.1 document.", ""))
+ROUTES = (
+    *_resource_routes("Users", "User", 'userName sw "b"'),
+    *_resource_routes("Groups", "Group", 'displayName sw "T"'),
+    Route("GET /Me", "getMe", "Read the caller's User", _read(_CALLER, "User", ME)),
+    Route("PUT /Me", "replaceMe", "Replace the caller's User", _replace(_CALLER, "User", ME)),
+    Route("PATCH /Me", "patchMe", "Modify the caller's User", _patch(_CALLER, "User", ME)),
+    Route("DELETE /Me", "deleteMe", "Delete the caller's User", _delete(ME)),
+    Route("POST /.search", "search", "Query every resource type", _search("Resource", _RECENT)),
+    Route("POST /Bulk", "bulk", "Many operations in one request", _bulk()),
+    _discovery("/ServiceProviderConfig", "getServiceProviderConfig", _SPC, "ServiceProviderConfig"),
+    _discovery("/ResourceTypes", "listResourceTypes", "Resource types", "ResourceTypeList"),
+    _discovery("/ResourceTypes/{id}", "getResourceType", "One resource type", "ResourceType"),
+    _discovery("/Schemas", "listSchemas", "Schemas the service enforces", "SchemaList"),
+    _discovery("/Schemas/{id}", "getSchema", "One schema, by URN", "Schema"),
+    Route("GET /healthz", "liveness", "Liveness: answers while the process runs", _LIVE),
+    Route("GET /readyz", "readiness", _READINESS, _READY),
+    Route(f"GET {OPENAPI_PATH}", "openapi", "This description", _DOCUMENT),
+)
+
+
+def _operation(route: Route) -> JsonSchema:
+    kind = route.kind
+    responses = {str(status): response for status, response in kind.responses.items()}
+    responses |= {str(status): error_ref(status) for status in sorted(kind.errors)}
+    first = route.path.split("/")[1]
+    operation: JsonSchema = {
+        "operationId": route.operation_id,
+        "summary": route.summary,
+        "tags": [_TAGS.get(first, first)],
+        "responses": responses,
     }
-    if header_strategy:
-        tenant_headers = [parameter_ref(h) for h in TENANT_HEADERS]
-        for item in paths.values():
-            item["parameters"] = [*item.get("parameters", []), *tenant_headers]
-    return paths
+    if kind.parameters:
+        operation["parameters"] = [parameter_ref(p) for p in kind.parameters]
+    if kind.body is not None:
+        operation["requestBody"] = kind.body
+    if route.path in ROOT_PATHS:
+        operation["security"] = []
+    return operation
+
+
+def _path_item(path: str, header_strategy: bool) -> JsonSchema:
+    if path in ROOT_PATHS:
+        return {"servers": [{"url": "/"}]}
+    item: JsonSchema = {}
+    if path in _PATH_DESCRIPTIONS:
+        item["description"] = _PATH_DESCRIPTIONS[path]
+    parameters = [parameter_ref("id")] if "{id}" in path else []
+    parameters += [parameter_ref(h) for h in TENANT_HEADERS] if header_strategy else []
+    if parameters:
+        item["parameters"] = parameters
+    return item
+
+
+def paths(header_strategy: bool) -> dict[str, JsonSchema]:
+    """Every path and operation; with the header strategy, SCIM paths take the tenant headers."""
+    items: dict[str, JsonSchema] = {}
+    for route in ROUTES:
+        item = items.setdefault(route.path, _path_item(route.path, header_strategy))
+        item[route.method] = _operation(route)
+    return items

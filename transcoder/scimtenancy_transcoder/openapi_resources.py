@@ -1,15 +1,12 @@
-"""JSON Schemas of SCIM resources for the OpenAPI description, derived from the tenancy server's
-schema representations (RFC 7643 §7), the same documents its /Schemas serves and it enforces.
+"""JSON Schemas for the OpenAPI description, derived from the tenancy server's schema
+representations (RFC 7643 §7): the documents its /Schemas serves and it enforces.
 
-The transcoder is a separate process and does not import the server: the derived schemas are
-committed as `openapi_resources.json`, and a unit test derives them again from the server's
-files. Regenerate with
+The transcoder is a separate process and does not import the server: what is derived is
+committed as `openapi_resources.json` (resources) and `openapi_discovery.json` (discovery
+documents), written by `python -m scimtenancy_transcoder.openapi_generate`; a unit test fails
+when either is stale.
 
-    python -m scimtenancy_transcoder.openapi_resources \\
-        server/scimtenancy_server/domain/schemas/*.json \\
-        > transcoder/scimtenancy_transcoder/openapi_resources.json
-
-Each SCIM schema gets two JSON Schemas:
+Each resource schema gets two JSON Schemas:
 
 - `read`: what a response holds. Types are the canonical ones; `returned: never` attributes
   (`password`) are forbidden; nothing is required, since `attributes` / `excludedAttributes`
@@ -18,18 +15,21 @@ Each SCIM schema gets two JSON Schemas:
   `null` means no value, a single value stands for a one-element array, booleans may be the
   strings "true" / "false" in any case (Microsoft Entra ID sends them so), and read-only
   attributes are left out because the server ignores them whatever they hold.
+
+A discovery document is written whole by the service, so its `read` schema is `exact`:
+required attributes are always there and canonical values are the only values.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from importlib import resources
 from typing import Any
 
 JsonSchema = dict[str, Any]
 
 DATA_FILE = "openapi_resources.json"
+DISCOVERY_FILE = "openapi_discovery.json"
 
 _READ_TYPES: dict[str, JsonSchema] = {
     "string": {"type": "string"},
@@ -44,34 +44,42 @@ _READ_TYPES: dict[str, JsonSchema] = {
 _BOOLEAN_STRING = {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"}
 
 
-def _annotations(attribute: dict[str, Any]) -> JsonSchema:
+def _annotations(attribute: dict[str, Any], exact: bool = False) -> JsonSchema:
     notes: JsonSchema = {}
     if attribute.get("description"):
         notes["description"] = attribute["description"]
     if attribute.get("canonicalValues"):
-        notes["examples"] = list(attribute["canonicalValues"])
+        notes["enum" if exact else "examples"] = list(attribute["canonicalValues"])
     return notes
 
 
-def _read_single(attribute: dict[str, Any]) -> JsonSchema:
+def _read_single(attribute: dict[str, Any], exact: bool) -> JsonSchema:
     if attribute.get("type") == "complex":
-        return {
+        subs = attribute.get("subAttributes", ())
+        schema: JsonSchema = {
             "type": "object",
-            "properties": {sub["name"]: _read(sub) for sub in attribute.get("subAttributes", ())},
+            "properties": {sub["name"]: _read(sub, exact) for sub in subs},
         }
+        if exact and _flagged_required(subs):
+            schema["required"] = _flagged_required(subs)
+        return schema
     return dict(_READ_TYPES[attribute.get("type", "string")])
 
 
-def _read(attribute: dict[str, Any]) -> JsonSchema | bool:
+def _read(attribute: dict[str, Any], exact: bool = False) -> JsonSchema | bool:
     if attribute.get("returned") == "never":
         return False
-    single = _read_single(attribute)
+    single = _read_single(attribute, exact)
     schema: JsonSchema = (
         {"type": "array", "items": single} if attribute.get("multiValued") else single
     )
     if attribute.get("mutability") == "readOnly":
         schema["readOnly"] = True
-    return {**schema, **_annotations(attribute)}
+    return {**schema, **_annotations(attribute, exact)}
+
+
+def _flagged_required(attributes: list[dict[str, Any]]) -> list[str]:
+    return [a["name"] for a in attributes if a.get("required")]
 
 
 def _writable(attribute: dict[str, Any]) -> bool:
@@ -79,7 +87,7 @@ def _writable(attribute: dict[str, Any]) -> bool:
 
 
 def _required(attributes: list[dict[str, Any]]) -> list[str]:
-    return [a["name"] for a in attributes if a.get("required") and _writable(a)]
+    return _flagged_required([a for a in attributes if _writable(a)])
 
 
 def _write_single(attribute: dict[str, Any]) -> JsonSchema:
@@ -178,6 +186,11 @@ def with_limits(schema: Any, max_string_length: int, max_values: int, name: str 
     return result
 
 
+def derive_exact(document: dict[str, Any]) -> JsonSchema:
+    """The JSON Schema of a document the service writes whole under `document`'s schema."""
+    return _read_single({"type": "complex", "subAttributes": document["attributes"]}, exact=True)
+
+
 def derive_all(documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The data file's content: derived schemas keyed by SCIM schema URN."""
     return {d["id"]: derive(d) for d in sorted(documents, key=lambda d: str(d["id"]))}
@@ -187,20 +200,8 @@ def dump(derived: dict[str, Any]) -> str:
     return json.dumps(derived, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def load() -> dict[str, Any]:
-    """The committed derived schemas, keyed by SCIM schema URN."""
-    text = resources.files("scimtenancy_transcoder").joinpath(DATA_FILE).read_text("utf-8")
+def load(data_file: str = DATA_FILE) -> dict[str, Any]:
+    """Committed derived schemas: by default the resources', keyed by SCIM schema URN."""
+    text = resources.files("scimtenancy_transcoder").joinpath(data_file).read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
-
-
-def main(argv: list[str]) -> None:
-    documents = []
-    for path in argv:
-        with open(path, encoding="utf-8") as file:
-            documents.append(json.load(file))
-    sys.stdout.write(dump(derive_all(documents)))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
