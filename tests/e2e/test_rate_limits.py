@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from e2e.stack import Stack, running_stack, server_settings
 from e2e.test_bad_input import assert_scim_error
+from e2e.test_metrics import _total
+from telemetry_capture import telemetry_capture
 
 from scimtenancy_server.domain.tenant import IsolationLevel
 
@@ -21,6 +23,7 @@ async def limited_stack() -> AsyncIterator[Stack]:
 
 
 async def test_rate_limit(limited_stack: Stack) -> None:
+    capture = telemetry_capture()
     busy = await limited_stack.tenant(IsolationLevel.STANDARD)
     quiet = await limited_stack.tenant(IsolationLevel.STANDARD)
     statuses = [(await busy.get("/Users")).status_code for _ in range(3)]
@@ -29,3 +32,6 @@ async def test_rate_limit(limited_stack: Stack) -> None:
     assert_scim_error(refused, 429)
     assert int(refused.headers["retry-after"]) >= 1
     assert (await quiet.get("/Users")).status_code == 200
+    # Counted as the tenant's, so that an alert on refusals can name it.
+    refusals = {"tenant.id": busy.tenant_id, "scim.error_type": "429"}
+    assert _total(capture.points("scim.operations"), **refusals) == 1

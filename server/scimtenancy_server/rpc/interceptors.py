@@ -242,9 +242,13 @@ class TenantInterceptor(_GuardInterceptor):
         self._fair_share = fair_share or TenantFairShare(0)
 
     def admit(self, request: RequestContext | None) -> AbstractAsyncContextManager[object]:
+        """The tenant's rate limit, then its turn; a request refused here counts as its
+        tenant's (it proved its credential)."""
         if request is None:
             return nullcontext()
-        return self._fair_share.turn(request.tenant.tenant_id)
+        tenant = request.tenant.tenant
+        self._rate_limiter.admit(tenant.tenant_id, tenant.rate_limit)
+        return self._fair_share.turn(tenant.tenant_id)
 
     async def guard(self, metadata: Mapping[str, str]) -> RequestContext | None:
         tenant = await self._resolver.resolve(metadata.get("authorization"))
@@ -252,7 +256,6 @@ class TenantInterceptor(_GuardInterceptor):
         if hint and hint != tenant.tenant_id:
             # The same answer whether or not the named tenant exists.
             raise ScimError.forbidden("the credential does not belong to the tenant in the URL")
-        self._rate_limiter.admit(tenant.tenant_id, tenant.tenant.rate_limit)
         return RequestContext(tenant, _base_url(metadata.get(BASE_URL_KEY, "")))
 
 
