@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IsolationName = Literal["strict", "standard", "shared"]
 UrlStrategyName = Literal["path", "subdomain", "header"]
 ENV_PREFIX = "SCIMTENANCY_"
+MAX_TENANTS_FILES = 32
 # Values of these settings are never echoed back in error messages.
 SECRET_SETTINGS = frozenset({"admin_token", "jwt_issuers", "dev_api_key"})
 TLS_FILE_SETTINGS = (
@@ -140,6 +141,24 @@ class Settings(BaseSettings):
         description="audit records kept in memory for retry while the audit store fails; "
         "when full, changes get 503",
     )
+    # NoDecode: a comma-separated list of paths, not JSON, from the environment and from flags.
+    tenants_file: Annotated[list[Path], NoDecode] = Field(
+        [],
+        max_length=MAX_TENANTS_FILES,
+        description="tenants files or directories of them, separated by commas; applied at "
+        "start and again whenever they change (empty: tenants come from the admin API only)",
+    )
+    environment: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{0,62})?$",
+        description="environment whose overlay is read over each tenants file (e.g. 'prod' "
+        "reads tenants.prod.yaml after tenants.yaml; empty: none)",
+    )
+    tenants_prune: bool = Field(
+        False,
+        description="delete tenants, with their resources, that the tenants file no longer "
+        "names when it is applied",
+    )
 
     # -- gRPC transport security (PEM file paths; empty: not used)
     grpc_tls_cert: str = Field(
@@ -223,6 +242,31 @@ class Settings(BaseSettings):
     # -- development command
     dev_tenant: str = Field("dev", description="id of the development tenant")
     dev_api_key: str = Field("dev-api-key", description="API key of the development tenant")
+
+    @field_validator("jwt_issuers")
+    @classmethod
+    def _distinct_issuers(cls, issuers: list[JwtIssuer]) -> list[JwtIssuer]:
+        names = [i.issuer for i in issuers]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"issuers listed twice: {', '.join(twice)}")
+        return issuers
+
+    @field_validator("tenants_file", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(part.strip()) for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_tenants_file(self) -> Self:
+        if self.tenants_prune and not self.tenants_file:
+            raise ValueError(
+                f"{_variable('tenants_prune')} needs {_variable('tenants_file')}: only "
+                "tenants absent from a tenants file are pruned"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_tls_files(self) -> Self:

@@ -46,6 +46,8 @@ from scimtenancy_server.services.resolution import (
 )
 from scimtenancy_server.services.resources import ResourceService
 from scimtenancy_server.services.shared_namespace import SharedNamespace
+from scimtenancy_server.services.tenant_config.reading import TenantsFileSource
+from scimtenancy_server.services.tenant_config.reloader import Targets, TenantConfigReloader
 from scimtenancy_server.services.tenants import TenantAdministration
 from scimtenancy_server.services.usage_gauges import UsageGauges
 from scimtenancy_server.storage.audit import AuditStore
@@ -55,6 +57,7 @@ from scimtenancy_server.storage.memory import InMemoryResourceRepository
 from scimtenancy_server.storage.mongo_driver import close as close_client
 from scimtenancy_server.storage.repository import ResourceRepository
 from scimtenancy_server.storage.tenants import InMemoryTenantStore, TenantStore
+from scimtenancy_server.tenants_file.admin_port import ServicerAdmin
 
 
 @dataclass
@@ -68,6 +71,8 @@ class Application:
     administration: TenantAdministration
     usage_gauges: UsageGauges
     idempotency: IdempotencyService
+    admin: TenantAdminServicer
+    jwt: JwtResolver  # also when the resolver chain leaves it out: the file binds issuers
     health: StorageAwareHealth | None = None  # set when the gRPC server is built
     _client: Any = field(default=None, repr=False)
 
@@ -131,8 +136,9 @@ def input_limits(settings: Settings) -> InputLimits:
 def build_application(settings: Settings) -> Application:
     repository, tenant_store, client = _storage(settings)
     audit = AuditLog(_audit_store(settings, client), backlog=settings.audit_backlog)
+    jwt_resolver = JwtResolver(settings.jwt_issuers, tenant_store)
     available: dict[str, CredentialResolver] = {
-        "jwt": JwtResolver(settings.jwt_issuers, tenant_store),
+        "jwt": jwt_resolver,
         "api_key": ApiKeyResolver(tenant_store),
     }
     chain = [available[name] for name in settings.credential_resolvers]
@@ -159,6 +165,17 @@ def build_application(settings: Settings) -> Application:
         nothing_done,
         lease=lease_for(settings.bulk_rpc_timeout),
     )
+    administration = TenantAdministration(
+        tenant_store,
+        repository,
+        DEFAULT_REGISTRY,
+        resolver,
+        IsolationLevel(settings.default_isolation),
+        shared_available=bool(settings.shared_namespace),
+        move_settle=settings.tenant_cache_ttl,
+        audit=audit,
+        idempotency=idempotency.store,
+    )
     return Application(
         repository=repository,
         tenant_store=tenant_store,
@@ -172,19 +189,11 @@ def build_application(settings: Settings) -> Application:
             settings.metrics_tenant_labels,
             storage_ping=repository.ping,
         ),
-        administration=TenantAdministration(
-            tenant_store,
-            repository,
-            DEFAULT_REGISTRY,
-            resolver,
-            IsolationLevel(settings.default_isolation),
-            shared_available=bool(settings.shared_namespace),
-            move_settle=settings.tenant_cache_ttl,
-            audit=audit,
-            idempotency=idempotency.store,
-        ),
+        administration=administration,
         audit=audit,
         idempotency=idempotency,
+        admin=TenantAdminServicer(administration, audit),
+        jwt=jwt_resolver,
         _client=client,
     )
 
@@ -219,12 +228,23 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(
         ResourceServicer(app.resources, app.bulk, app.idempotency), server
     )
-    admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
-        TenantAdminServicer(app.administration, app.audit), server
-    )
+    admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(app.admin, server)
     discovery = DiscoveryServicer(
         app.bulk, DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count
     )
     discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(discovery, server)
     app.health = await add_health_and_reflection(server, app.repository.ping)
     return server, add_port(server, settings)
+
+
+def build_tenant_config(app: Application, settings: Settings) -> TenantConfigReloader:
+    """The reloader of the tenants file the settings name; it applies through the admin
+    servicer in process, so a change is validated and audited as an admin call is."""
+    source = TenantsFileSource.from_settings(settings)
+
+    async def report(current: bool) -> None:
+        if app.health is not None:
+            await app.health.report_tenant_config(current)
+
+    targets = Targets(ServicerAdmin(app.admin), app.jwt, app.resolver)
+    return TenantConfigReloader(source, targets, prune=settings.tenants_prune, report=report)

@@ -4,6 +4,11 @@ Check: the overall status ("") and the resource and discovery services are SERVI
 the storage answers a ping; the admin service is SERVING while the process is. Once the server
 drains for shutdown, everything is NOT_SERVING, and watchers are told at once.
 
+A server started with a tenants file also reports `scimtenancy.tenant_config`: SERVING while
+the file's latest version is the one applied, NOT_SERVING while the server runs on an older
+one because the latest was invalid or could not be applied. The overall status does not
+follow it: an invalid file must not take a serving replica out of rotation.
+
 Watch, which the transcoder's channel follows to choose replicas (gRPC client-side health
 checking), reports draining only, not storage, on purpose: every replica shares the database,
 so an outage would take them all out at once, and the channel's own "no replica" failure
@@ -28,6 +33,8 @@ RESOURCE_SERVICE = resources_pb2.DESCRIPTOR.services_by_name["ResourceService"].
 DISCOVERY_SERVICE = discovery_pb2.DESCRIPTOR.services_by_name["DiscoveryService"].full_name
 ADMIN_SERVICE = admin_pb2.DESCRIPTOR.services_by_name["TenantAdminService"].full_name
 STORAGE_BOUND = frozenset({"", RESOURCE_SERVICE, DISCOVERY_SERVICE})
+# Not a gRPC service: the state of the tenants file, as health checkers already read states.
+TENANT_CONFIG_SERVICE = "scimtenancy.tenant_config"
 SERVING: int = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING: int = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN: int = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
@@ -46,6 +53,10 @@ class StorageAwareHealth(health.aio.HealthServicer):  # type: ignore[misc]
         async with self._changed:
             self._watched[service] = status
             self._changed.notify_all()
+
+    async def report_tenant_config(self, current: bool) -> None:
+        """Whether the running tenant configuration is the file's latest version."""
+        await self.set(TENANT_CONFIG_SERVICE, SERVING if current else NOT_SERVING)
 
     async def drain(self) -> None:
         async with self._changed:

@@ -9,8 +9,8 @@ other bad token."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
@@ -79,23 +79,78 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2 and token.startswith("eyJ")
 
 
-class JwtResolver:
-    def __init__(self, issuers: list[JwtIssuer], store: TenantStore) -> None:
-        self._issuers = {i.issuer: i for i in issuers}
-        self._store = store
-        self._clients = {
-            i.issuer: jwt.PyJWKClient(i.jwks_url, cache_keys=True, lifespan=300)
-            for i in issuers
-            if i.jwks_url
+class DuplicateIssuers(ValueError):
+    """Issuers named twice: once in `SCIMTENANCY_JWT_ISSUERS` and once in the tenants file,
+    or twice in one of them. Which definition would apply is not the service's to guess."""
+
+    def __init__(self, issuers: Iterable[str]) -> None:
+        self.issuers = sorted(issuers)
+        super().__init__(f"JWT issuers defined twice: {', '.join(self.issuers)}")
+
+
+def _named_twice(issuers: Sequence[JwtIssuer]) -> set[str]:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for name in (i.issuer for i in issuers):
+        (twice if name in seen else seen).add(name)
+    return twice
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerTable:
+    """Trusted issuers with their key sources; replaced whole, never changed in place, so a
+    request sees one table from its start to its end."""
+
+    issuers: Mapping[str, JwtIssuer]
+    clients: Mapping[str, jwt.PyJWKClient]
+    static: Mapping[str, jwt.PyJWKSet]
+
+    @classmethod
+    def build(cls, issuers: Sequence[JwtIssuer], reuse: IssuerTable | None = None) -> IssuerTable:
+        """Raises DuplicateIssuers, or a PyJWKError for a static JWKS that holds no usable
+        key. A JWKS client of an unchanged URL is kept with the keys it has fetched."""
+        twice = _named_twice(issuers)
+        if twice:
+            raise DuplicateIssuers(twice)
+        kept = reuse.clients if reuse is not None else {}
+        clients = {
+            i.issuer: _kept_client(kept.get(i.issuer), i.jwks_url) for i in issuers if i.jwks_url
         }
-        self._static = {i.issuer: jwt.PyJWKSet.from_dict(i.jwks) for i in issuers if i.jwks}
+        static = {i.issuer: jwt.PyJWKSet.from_dict(i.jwks) for i in issuers if i.jwks}
+        return cls({i.issuer: i for i in issuers}, clients, static)
+
+
+def _kept_client(client: jwt.PyJWKClient | None, url: str) -> jwt.PyJWKClient:
+    if client is not None and client.uri == url:
+        return client
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+
+
+class JwtResolver:
+    """Tokens of the configured issuers (`SCIMTENANCY_JWT_ISSUERS`) and of those the tenants
+    file binds to its tenants, which a reload replaces (`prepare_file_issuers`, then `use`)."""
+
+    def __init__(self, issuers: list[JwtIssuer], store: TenantStore) -> None:
+        self._configured = tuple(issuers)
+        self._table = IssuerTable.build(self._configured)
+        self._store = store
+
+    def prepare_file_issuers(self, bound: Sequence[JwtIssuer]) -> IssuerTable:
+        """The table with `bound` in place of the file's previous issuers, not yet in use;
+        raises DuplicateIssuers when one is also configured, or a PyJWKError."""
+        return IssuerTable.build([*self._configured, *bound], reuse=self._table)
+
+    def use(self, table: IssuerTable) -> None:
+        """New requests check tokens against `table` from now on."""
+        self._table = table
 
     def accepts(self, token: str) -> bool:
-        return bool(self._issuers) and looks_like_jwt(token)
+        return bool(self._table.issuers) and looks_like_jwt(token)
 
     async def load(self, token: str) -> tuple[TenantContext, float | None] | None:
-        issuer, header = self._issuer_of(token)
-        key = await self._key(issuer, header)
+        table = self._table
+        issuer, header = self._issuer_of(token, table)
+        key = await self._key(issuer, header, table)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -128,20 +183,20 @@ class JwtResolver:
         context = TenantContext(tenant, f"jwt:{subject or '?'}", granted, subject)
         return context, float(claims["exp"])
 
-    def _issuer_of(self, token: str) -> tuple[JwtIssuer, dict[str, Any]]:
+    def _issuer_of(self, token: str, table: IssuerTable) -> tuple[JwtIssuer, dict[str, Any]]:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise _unauthenticated("it is not a well-formed JWT") from None
-        issuer = self._issuers.get(str(unverified.get("iss")))
+        issuer = table.issuers.get(str(unverified.get("iss")))
         if issuer is None:
             raise _unauthenticated("its issuer is not trusted")
         check_header(header, issuer.algorithms)
         check_numeric_claims(unverified, issuer.limit_claims)
         return issuer, header
 
-    async def _key(self, issuer: JwtIssuer, header: dict[str, Any]) -> Any:
+    async def _key(self, issuer: JwtIssuer, header: dict[str, Any], table: IssuerTable) -> Any:
         algorithm = header["alg"]
         if algorithm in _SYMMETRIC:
             if issuer.secret is None:
@@ -151,9 +206,9 @@ class JwtResolver:
             raise _unauthenticated(f"algorithm {_shown(algorithm)} is not supported")
         kid = header.get("kid")
         try:
-            if issuer.issuer in self._static:
-                return self._static[issuer.issuer][str(kid)].key
-            client = self._clients.get(issuer.issuer)
+            if issuer.issuer in table.static:
+                return table.static[issuer.issuer][str(kid)].key
+            client = table.clients.get(issuer.issuer)
             if client is None:
                 raise _unauthenticated("the issuer has no keys")
             # PyJWKClient fetches with blocking I/O; keep it off the event loop.
