@@ -89,7 +89,7 @@ async def measure(
     await repository.provision(tenant, DEFAULT_REGISTRY.all())
     ctx = TenantContext(tenant, "bench")
     resources = ResourceService(repository, DEFAULT_REGISTRY)
-    service = IdempotencyService(store, resources, timedelta(hours=24), nothing_done)
+    service = IdempotencyService(store, timedelta(hours=24), nothing_done)
     found: dict[str, float] = {}
     held = 0
     for size in sizes:

@@ -160,7 +160,6 @@ def build_application(settings: Settings) -> Application:
     )
     idempotency = IdempotencyService(
         _idempotency_store(settings, client),
-        resources,
         timedelta(hours=settings.idempotency_retention_hours),
         nothing_done,
         lease=lease_for(settings.bulk_rpc_timeout),
@@ -181,13 +180,14 @@ def build_application(settings: Settings) -> Application:
         tenant_store=tenant_store,
         resolver=resolver,
         resources=resources,
-        bulk=BulkService(resources, settings.bulk_max_operations, settings.bulk_max_payload),
+        bulk=BulkService(resources, audit, settings.bulk_max_operations, settings.bulk_max_payload),
         usage_gauges=UsageGauges(
             tenant_store,
             resources,
             resolver,
             settings.metrics_tenant_labels,
             storage_ping=repository.ping,
+            audit=audit,
         ),
         administration=administration,
         audit=audit,

@@ -156,14 +156,16 @@ class TenantIsolation(RuleBasedStateMachine):
     @rule(who=st.integers(0, 2), name=NAMES)
     def filter_by_name(self, who: int, name: str) -> None:
         request = ListRequest(filter=f'userName eq "{name}"')
-        result = self.runner.run(self.service.list(self.contexts[who], "User", request))
+        result = self.runner.run(self.service.list_resources(self.contexts[who], "User", request))
         expected = {i for i, n in self.owned[who].items() if n.lower() == name.lower()}
         assert {r.id for r in result.page.resources} == expected
 
     @invariant()
     def lists_show_only_own_resources(self) -> None:
         for who, context in enumerate(self.contexts):
-            page = self.runner.run(self.service.list(context, "User", ListRequest(count=1000)))
+            page = self.runner.run(
+                self.service.list_resources(context, "User", ListRequest(count=1000))
+            )
             assert {r.id for r in page.page.resources} == set(self.owned[who])
             assert page.page.total == len(self.owned[who])
 

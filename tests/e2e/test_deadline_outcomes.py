@@ -95,7 +95,7 @@ async def test_a_change_whose_caller_gave_up_is_whole_or_not_made() -> None:
         assert any(answer.status_code != 201 for answer in answers)  # the deadline was met
         for n, answer in enumerate(answers):
             query = ListRequest(filter=f'displayName eq "team-{n}"')
-            found = (await stack.app.resources.list(ctx, "Groups", query)).page.resources
+            found = (await stack.app.resources.list_resources(ctx, "Groups", query)).page.resources
             sizes = [len(group.attributes.get("members", [])) for group in found]
             if answer.status_code == 201:
                 assert sizes == [MEMBERS]

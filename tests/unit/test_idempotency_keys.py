@@ -166,7 +166,6 @@ class Service:
         self.resources = ResourceService(self.repository, DEFAULT_REGISTRY)
         self.service = IdempotencyService(
             self.store,
-            self.resources,
             retention,
             nothing_done,
             clock=self.clock,
@@ -405,7 +404,7 @@ async def test_a_resumed_create_answers_what_the_first_attempt_created() -> None
     )
     assert first.id == again.id == reserved
     assert again.version == first.version
-    total = (await s.resources.list(ctx, "Groups", ListRequest())).page.total
+    total = (await s.resources.list_resources(ctx, "Groups", ListRequest())).page.total
     assert total == 1
     with pytest.raises(ScimError) as raised:  # without resuming, the id is taken
         await s.resources.create(ctx, "Groups", group("Team"), projection, reserved)

@@ -26,14 +26,14 @@ async def test_a_page_of_groups_carries_a_bounded_number_of_members() -> None:
         members = [Member(f"g{number}-u{i}", "User") for i in range(10)]
         await app.repository.memberships.add(tenant, group.id, members)
 
-    two = await app.resources.list(ctx, "Groups", ListRequest(count=2))
+    two = await app.resources.list_resources(ctx, "Groups", ListRequest(count=2))
     assert [len(g.attributes["members"]) for g in two.page.resources] == [10, 10]
     with pytest.raises(ScimError) as refused:
-        await app.resources.list(ctx, "Groups", ListRequest())
+        await app.resources.list_resources(ctx, "Groups", ListRequest())
     assert (refused.value.status, refused.value.scim_type) == (400, "tooMany")
     assert "excludedAttributes=members" in refused.value.detail
     without = ListRequest(projection=Projection(excluded=("members",)))
-    page = (await app.resources.list(ctx, "Groups", without)).page
+    page = (await app.resources.list_resources(ctx, "Groups", without)).page
     assert [("members" in g.attributes) for g in page.resources] == [False] * 3
     one = await app.resources.get(ctx, "Groups", page.resources[0].id, Projection())
     assert len(one.attributes["members"]) == 10

@@ -66,6 +66,7 @@ def rig(audit: AuditLog | None = None, storage: Storage | None = None) -> Rig:
         TenantResolver([], ttl=30),
         tenant_labels=True,
         storage_ping=storage.ping if storage else None,
+        audit=audit,
     )
     return Rig(made, tenants, resources)
 

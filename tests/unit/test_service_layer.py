@@ -5,56 +5,32 @@ preconditions, /Bulk, memberships, audit) in milliseconds."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 import pytest
+from service_rig import (
+    BULK_REQUEST,
+    GROUP,
+    USER,
+    error_of,
+    group,
+    memory_application,
+    patch,
+    tenant,
+    user,
+)
 
-from scimtenancy_common.settings import Settings
-from scimtenancy_server.bootstrap import Application, build_application
-from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.bootstrap import Application
 from scimtenancy_server.domain.permissions import Permission
 from scimtenancy_server.domain.projection import Projection
 from scimtenancy_server.domain.search import ListRequest
-from scimtenancy_server.domain.tenant import IsolationLevel, TenantContext
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
-
-
-def user(name: str, **attributes: Any) -> bytes:
-    return orjson.dumps({"schemas": [USER], "userName": name, **attributes})
-
-
-def group(name: str, *member_ids: str) -> bytes:
-    members = [{"value": member} for member in member_ids]
-    return orjson.dumps({"schemas": [GROUP], "displayName": name, "members": members})
-
-
-def patch(*operations: dict[str, Any]) -> bytes:
-    return orjson.dumps({"schemas": [PATCH_OP], "Operations": list(operations)})
+from scimtenancy_server.domain.tenant import TenantContext
 
 
 @pytest.fixture
 async def app() -> AsyncIterator[Application]:
-    application = build_application(Settings(storage="memory", admin_token="unit"))
-    yield application
-    await application.close()
-
-
-async def tenant(app: Application, tenant_id: str, **limits: int) -> TenantContext:
-    created = await app.administration.create_tenant(
-        tenant_id, tenant_id.title(), IsolationLevel.STANDARD, limits
-    )
-    return TenantContext(created, actor=f"key-{tenant_id}")
-
-
-async def error_of(call: Any) -> ScimError:
-    with pytest.raises(ScimError) as caught:
-        await call
-    return caught.value
+    async with memory_application() as application:
+        yield application
 
 
 async def test_a_created_user_reads_back_with_its_first_version(app: Application) -> None:
@@ -77,7 +53,7 @@ async def test_another_tenant_can_neither_see_nor_change_a_resource(app: Applica
         app.resources.delete(globex, "Users", created.id, ""),
     ):
         assert (await error_of(call)).status == 404
-    listed = await app.resources.list(globex, "Users", ListRequest())
+    listed = await app.resources.list_resources(globex, "Users", ListRequest())
     assert listed.page.total == 0
     kept = await app.resources.get(acme, "Users", created.id)
     assert kept.attributes["userName"] == "bjensen"
@@ -92,7 +68,7 @@ async def test_the_user_limit_refuses_the_create_past_it_and_stores_nothing(
     refused = await error_of(app.resources.create(acme, "Users", user("second")))
     assert refused.status == 403
     assert "User" in refused.detail or "max_users" in refused.detail
-    listed = await app.resources.list(acme, "Users", ListRequest())
+    listed = await app.resources.list_resources(acme, "Users", ListRequest())
     assert listed.page.total == 1
 
 
@@ -101,7 +77,7 @@ async def test_one_tenants_limit_leaves_another_tenant_free(app: Application) ->
     await app.resources.create(acme, "Users", user("first"))
     for index in range(3):
         await app.resources.create(globex, "Users", user(f"user{index}"))
-    listed = await app.resources.list(globex, "Users", ListRequest())
+    listed = await app.resources.list_resources(globex, "Users", ListRequest())
     assert listed.page.total == 3
 
 
@@ -110,7 +86,7 @@ async def test_a_credential_without_the_permission_is_refused(app: Application) 
     reader = TenantContext(acme.tenant, "reader", frozenset({Permission.READ}))
     refused = await error_of(app.resources.create(reader, "Users", user("bjensen")))
     assert refused.status == 403
-    assert (await app.resources.list(acme, "Users", ListRequest())).page.total == 0
+    assert (await app.resources.list_resources(acme, "Users", ListRequest())).page.total == 0
 
 
 async def test_patch_changes_the_value_and_a_stale_if_match_is_refused(app: Application) -> None:
@@ -148,7 +124,9 @@ async def test_a_filter_lists_only_the_matching_resources_of_the_tenant(
     for name in ("alice", "bob", "carol"):
         await app.resources.create(acme, "Users", user(name))
     await app.resources.create(globex, "Users", user("alice"))
-    listed = await app.resources.list(acme, "Users", ListRequest(filter='userName sw "a"'))
+    listed = await app.resources.list_resources(
+        acme, "Users", ListRequest(filter='userName sw "a"')
+    )
     assert [r.attributes["userName"] for r in listed.page.resources] == ["alice"]
     assert listed.page.total == 1
 
@@ -158,7 +136,7 @@ async def test_a_group_member_of_another_tenant_is_refused(app: Application) -> 
     outsider = await app.resources.create(globex, "Users", user("mallory"))
     refused = await error_of(app.resources.create(acme, "Groups", group("staff", outsider.id)))
     assert refused.status == 400
-    assert (await app.resources.list(acme, "Groups", ListRequest())).page.total == 0
+    assert (await app.resources.list_resources(acme, "Groups", ListRequest())).page.total == 0
 
 
 async def test_a_deleted_user_leaves_its_groups(app: Application) -> None:
@@ -202,8 +180,10 @@ async def test_bulk_resolves_bulk_ids_and_reports_each_operation(app: Applicatio
     answer = await app.bulk.run(acme, body, "https://scim.example/acme")
     statuses = {op.get("bulkId", op["method"]): op["status"] for op in answer["Operations"]}
     assert statuses == {"g": "201", "u": "201", "DELETE": "404"}
-    groups = await app.resources.list(acme, "Groups", ListRequest(projection=Projection()))
-    users = await app.resources.list(acme, "Users", ListRequest())
+    groups = await app.resources.list_resources(
+        acme, "Groups", ListRequest(projection=Projection())
+    )
+    users = await app.resources.list_resources(acme, "Users", ListRequest())
     assert [m["value"] for m in groups.page.resources[0].attributes["members"]] == [
         users.page.resources[0].id
     ]

@@ -138,9 +138,9 @@ def _time(message: pb.ListAuditEventsRequest, field: str) -> datetime | None:
 
 
 class TenantAdminServicer(admin_pb2_grpc.TenantAdminServiceServicer):
-    def __init__(self, administration: TenantAdministration, audit: AuditLog | None = None) -> None:
+    def __init__(self, administration: TenantAdministration, audit: AuditLog) -> None:
         self._admin = administration
-        self._audit = audit or AuditLog.off()
+        self._audit = audit
 
     async def CreateTenant(
         self, request: pb.CreateTenantRequest, context: grpc.aio.ServicerContext

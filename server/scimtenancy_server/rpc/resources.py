@@ -244,7 +244,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             projection=projection,
             cursor=request.cursor if request.HasField("cursor") else None,
         )
-        result = await self._service.list(current_request().tenant, request.resource_type, query)
+        result = await self._service.list_resources(
+            current_request().tenant, request.resource_type, query
+        )
         return pb.ListResourcesResponse(**await self._page(result, projection))
 
     async def SearchResources(

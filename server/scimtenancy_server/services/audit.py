@@ -14,6 +14,10 @@ The policy: fail closed before the change, buffered and retried after it.
 A call cancelled while its change is under way leaves its event `pending`: whether the
 change landed is not known. Once the outcome is known, cancelling the call no longer stops
 its final stage from being written.
+
+A /Bulk operation is one event: the resource operation it runs is handed that event
+(`record(..., bulk_event=...)`) and joins it instead of opening its own. A log built with
+`AuditLog.off()` writes to a store that keeps nothing, so every path runs the same way.
 """
 
 from __future__ import annotations
@@ -21,11 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from scimtenancy_server.domain.audit import EVENT_ID, AuditEvent, Outcome, new_event_id
 from scimtenancy_server.domain.clock import Clock, utc_now
@@ -40,9 +43,6 @@ logger = logging.getLogger(__name__)
 BULK_OPERATIONS = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-
-# The event of the /Bulk operation being run: the resource operation it calls joins it.
-_bulk_item: ContextVar[AuditEntry | None] = ContextVar("scimtenancy_bulk_audit", default=None)
 
 
 class AuditEntry:
@@ -73,6 +73,35 @@ class AuditEntry:
     def name(self, resource_id: str) -> None:
         """Names the resource when its id is known only once the operation runs."""
         self.event = replace(self.event, resource_id=resource_id)
+
+    def joined(
+        self, operation: str, resource_type: str, resource_id: str
+    ) -> AbstractAsyncContextManager[AuditEntry]:
+        """This /Bulk operation's event, naming the resource operation it runs; the bulk
+        operation, not the resource operation, records its outcome."""
+        self.event = replace(
+            self.event,
+            operation=operation,
+            resource_type=resource_type,
+            resource_id=resource_id or self.event.resource_id,
+        )
+        return nullcontext(self)
+
+
+class NullAuditStore(AuditStore):
+    """The store of a log that records nothing: it keeps no event and lists none, and
+    refuses what every store refuses (an invalid tenant id)."""
+
+    def __init__(self) -> None:
+        super().__init__(retention=timedelta(0))
+
+    async def _add(self, key: str, event: AuditEvent) -> None:
+        return None
+
+    async def _stages(
+        self, tenant_id: str, lower: str, upper: str, limit: int
+    ) -> Sequence[AuditEvent]:
+        return []
 
 
 def _final(event: AuditEvent, error: Exception | None) -> AuditEvent:
@@ -106,7 +135,7 @@ def _valid_tenant(tenant_id: str) -> bool:
 class AuditLog:
     def __init__(
         self,
-        store: AuditStore | None,
+        store: AuditStore,
         clock: Clock = utc_now,
         backlog: int = 10_000,
         retry_delay: float = 0.05,
@@ -129,7 +158,7 @@ class AuditLog:
     @classmethod
     def off(cls) -> AuditLog:
         """A log that records nothing, for services built without one."""
-        return cls(None)
+        return cls(NullAuditStore())
 
     @property
     def waiting(self) -> int:
@@ -160,45 +189,33 @@ class AuditLog:
             _named(resource_type),
             _named(resource_id),
         )
-        recorded = self.store is not None and _valid_tenant(tenant_id)
-        return AuditEntry(self, replace(event, bulk=bulk), recorded=recorded)
+        return AuditEntry(self, replace(event, bulk=bulk), recorded=_valid_tenant(tenant_id))
 
-    @asynccontextmanager
-    async def record(
-        self, tenant_id: str, actor: str, operation: str, resource_type: str, resource_id: str = ""
-    ) -> AsyncIterator[AuditEntry]:
-        """Audits the operation run inside; within a /Bulk operation, joins its event."""
-        joined = _bulk_item.get()
-        if joined is not None:
-            joined.event = replace(
-                joined.event,
-                operation=operation,
-                resource_type=resource_type,
-                resource_id=resource_id or joined.event.resource_id,
-            )
-            token = _bulk_item.set(None)  # what runs inside is audited on its own
-            try:
-                yield joined
-            finally:
-                _bulk_item.reset(token)
-            return
+    def record(
+        self,
+        tenant_id: str,
+        actor: str,
+        operation: str,
+        resource_type: str,
+        resource_id: str = "",
+        *,
+        bulk_event: AuditEntry | None = None,
+    ) -> AbstractAsyncContextManager[AuditEntry]:
+        """Audits the operation run inside; given the event of the /Bulk operation that runs
+        it (`bulk_event`), joins that event instead."""
+        if bulk_event is not None:
+            return bulk_event.joined(operation, resource_type, resource_id)
         entry = self._entry(tenant_id, actor, operation, resource_type, resource_id)
-        async with self._recorded(entry):
-            yield entry
+        return self._recorded(entry)
 
-    @asynccontextmanager
-    async def bulk_item(
+    def bulk_item(
         self, tenant_id: str, actor: str, method: str, resource_type: str, resource_id: str
-    ) -> AsyncIterator[None]:
-        """Audits one /Bulk operation, whether or not it gets as far as a resource operation."""
+    ) -> AbstractAsyncContextManager[AuditEntry]:
+        """Audits one /Bulk operation, whether or not it gets as far as a resource operation;
+        hand the event to the resource operation it runs (`bulk_event`)."""
         operation = BULK_OPERATIONS.get(method, method.lower())
         entry = self._entry(tenant_id, actor, operation, resource_type, resource_id, bulk=True)
-        token = _bulk_item.set(entry)
-        try:
-            async with self._recorded(entry):
-                yield
-        finally:
-            _bulk_item.reset(token)
+        return self._recorded(entry)
 
     async def refused(
         self,
@@ -233,7 +250,6 @@ class AuditLog:
         await asyncio.shield(finishing)
 
     async def write_ahead(self, event: AuditEvent) -> None:
-        assert self.store is not None
         if len(self._backlog) >= self._backlog_limit:
             raise ScimError.unavailable(
                 "the audit log is behind; the change was not made, retry later"
@@ -249,7 +265,6 @@ class AuditLog:
     async def _finish(self, entry: AuditEntry, error: Exception | None) -> None:
         if not entry.recorded:
             return
-        assert self.store is not None
         event = _final(entry.event, error)
         if entry.unwritable:  # do not make the caller wait for a second failure
             self._defer(event)
@@ -276,7 +291,6 @@ class AuditLog:
             self._retrier = asyncio.create_task(self._retry())
 
     async def _retry(self) -> None:
-        assert self.store is not None
         delay = self._retry_delay
         while self._backlog:
             try:
@@ -304,8 +318,7 @@ class AuditLog:
         if self._retrier is not None:
             self._retrier.cancel()
             await asyncio.gather(self._retrier, return_exceptions=True)
-        if self.store is not None:
-            await self.store.close()
+        await self.store.close()
 
     async def list_events(
         self,
@@ -324,8 +337,6 @@ class AuditLog:
             raise ScimError.invalid_value("page_token is not a token this service returned")
         if since is not None and until is not None and since > until:
             raise ScimError.invalid_value("the start of the time range is after its end")
-        if self.store is None:
-            return [], ""
         size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_PAGE_SIZE)
         # Expired events may outlive their retention briefly (TTL monitors run every minute,
         # sweeps hourly); readers never see them.

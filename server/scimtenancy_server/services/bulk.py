@@ -26,6 +26,7 @@ from scimtenancy_server.domain.render import resource_location
 from scimtenancy_server.domain.resource import StoredResource, parse_json_object
 from scimtenancy_server.domain.tenant import PatchAnswer, Tenant, TenantContext
 from scimtenancy_server.pacing import Pacer
+from scimtenancy_server.services.audit import AuditEntry, AuditLog
 from scimtenancy_server.services.resources import ResourceService
 
 _SUCCESS = {"POST": 201, "PUT": 200, "PATCH": 200, "DELETE": 204}
@@ -35,9 +36,14 @@ _SEEDED_IDS = uuid.UUID("5c1d3a52-8f4e-4f0b-9d61-2a7e3b0c9e14")
 
 class BulkService:
     def __init__(
-        self, resources: ResourceService, max_operations: int = 1000, max_payload: int = 1_048_576
+        self,
+        resources: ResourceService,
+        audit: AuditLog,
+        max_operations: int = 1000,
+        max_payload: int = 1_048_576,
     ) -> None:
         self._resources = resources
+        self._audit = audit
         self.max_operations = max_operations
         self.max_payload = max_payload
 
@@ -92,7 +98,7 @@ class BulkService:
             cycle = ScimError.conflict("circular bulkId references cannot be resolved")
             for operation in cyclic:
                 target = self._audit_target(ctx, operation)
-                await self._resources.audit.refused(*target, cycle)
+                await self._audit.refused(*target, cycle)
                 run.results[operation.index] = _failure(operation, cycle)
         return {
             "schemas": [BULK_RESPONSE_SCHEMA],
@@ -100,12 +106,13 @@ class BulkService:
         }
 
     async def _run_audited(self, run: _Run, operation: BulkOperation) -> bool:
-        """Runs one operation with its own record of whether it began writing; True when
-        it succeeded."""
+        """Runs one operation, as one audit event, with its own record of whether it began
+        writing; True when it succeeded."""
         with working_to(Budget(current_budget().deadline)):
             try:
-                async with self._resources.audit.bulk_item(*self._audit_target(run.ctx, operation)):
-                    run.results[operation.index] = await self._run_one(run, operation)
+                target = self._audit_target(run.ctx, operation)
+                async with self._audit.bulk_item(*target) as event:
+                    run.results[operation.index] = await self._run_one(run, operation, event)
             except ScimError as error:
                 run.results[operation.index] = _failure(operation, as_outcome(error))
                 return False
@@ -127,7 +134,9 @@ class BulkService:
         name = self._resources.type_name(ctx, endpoint)
         return ctx.tenant_id, ctx.actor, operation.method, name, resource_id
 
-    async def _run_one(self, run: _Run, operation: BulkOperation) -> dict[str, Any]:
+    async def _run_one(
+        self, run: _Run, operation: BulkOperation, event: AuditEntry
+    ) -> dict[str, Any]:
         missing = operation_references(operation) - run.ids.keys()
         if missing:
             raise ScimError.invalid_value(
@@ -136,7 +145,7 @@ class BulkService:
         parts = [substitute(part, run.ids) for part in operation.path.strip("/").split("/")]
         data = operation.data
         payload = orjson.dumps(substitute(data, run.ids)) if data is not None else b""
-        resource = await self._dispatch(run, operation, parts, payload)
+        resource = await self._dispatch(run, operation, parts, payload, event)
         result: dict[str, Any] = {
             "method": operation.method,
             "status": str(_success(run.ctx.tenant, operation.method)),
@@ -153,30 +162,39 @@ class BulkService:
         return result
 
     async def _dispatch(
-        self, run: _Run, operation: BulkOperation, parts: list[str], data: bytes
+        self,
+        run: _Run,
+        operation: BulkOperation,
+        parts: list[str],
+        data: bytes,
+        event: AuditEntry,
     ) -> StoredResource | None:
-        method, ctx = operation.method, run.ctx
+        """Runs the operation as the single request it stands for; that request joins the
+        operation's audit `event` instead of opening one of its own."""
+        method, ctx, version = operation.method, run.ctx, operation.version
         if method == "POST" and len(parts) == 1:
-            return await self._create(run, operation, parts[0], data)
+            return await self._create(run, operation, parts[0], data, event)
         if len(parts) != 2 or method == "POST":
             raise ScimError.invalid_path(f"{method} cannot be applied to {operation.path!r}")
         endpoint, resource_id = parts
         if method == "PUT":
             return await self._resources.replace(
-                ctx, endpoint, resource_id, data, operation.version
+                ctx, endpoint, resource_id, data, version, bulk_event=event
             )
         if method == "PATCH":
-            patch = self._resources.patch(ctx, endpoint, resource_id, data, operation.version)
+            patch = self._resources.patch(
+                ctx, endpoint, resource_id, data, version, bulk_event=event
+            )
             return (await patch).resource
-        await self._resources.delete(ctx, endpoint, resource_id, operation.version)
+        await self._resources.delete(ctx, endpoint, resource_id, version, bulk_event=event)
         return None
 
     async def _create(
-        self, run: _Run, operation: BulkOperation, endpoint: str, data: bytes
+        self, run: _Run, operation: BulkOperation, endpoint: str, data: bytes, event: AuditEntry
     ) -> StoredResource:
         new_id = run.seeded_id(operation)
         return await self._resources.create(
-            run.ctx, endpoint, data, resource_id=new_id, resumed=run.resume
+            run.ctx, endpoint, data, resource_id=new_id, resumed=run.resume, bulk_event=event
         )
 
 

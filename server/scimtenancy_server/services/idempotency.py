@@ -33,7 +33,6 @@ from scimtenancy_server.domain.idempotency import (
     key_hash,
     refused,
 )
-from scimtenancy_server.services.resources import ResourceService
 from scimtenancy_server.storage.idempotency import IdempotencyStore
 
 logger = logging.getLogger(__name__)
@@ -85,7 +84,6 @@ class IdempotencyService:
     def __init__(
         self,
         store: IdempotencyStore,
-        resources: ResourceService,
         retention: timedelta,
         nothing_done: Callable[[ScimError], bool],
         *,
@@ -94,7 +92,6 @@ class IdempotencyService:
         max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self.store = store
-        self._resources = resources
         self._retention = retention
         self._nothing_done = nothing_done
         self._lease = lease

@@ -24,6 +24,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from scimtenancy_common.settings import Settings
 from scimtenancy_common.telemetry import exports_metrics
 from scimtenancy_server.domain.tenant import TenantStatus
+from scimtenancy_server.services.audit import AuditLog
 from scimtenancy_server.services.resolution import TenantResolver
 from scimtenancy_server.services.resources import ResourceService, Usage
 from scimtenancy_server.storage.tenants import TenantStore
@@ -46,7 +47,9 @@ class UsageGauges:
         resolver: TenantResolver,
         tenant_labels: bool,
         storage_ping: Callable[[], Awaitable[bool]] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
+        self._audit = audit or AuditLog.off()
         self._tenants = tenants
         self._resources = resources
         self._resolver = resolver
@@ -127,10 +130,10 @@ class UsageGauges:
         return [Observation(int(self.storage_up))]
 
     def observe_audit_backlog(self) -> list[Observation]:
-        return [Observation(self._resources.audit.waiting)]
+        return [Observation(self._audit.waiting)]
 
     def observe_audit_backlog_limit(self) -> list[Observation]:
-        return [Observation(self._resources.audit.backlog_limit)]
+        return [Observation(self._audit.backlog_limit)]
 
 
 def _attributes(resource_type: str, tenant_id: str | None = None) -> dict[str, str]:
