@@ -18,7 +18,7 @@ from scimtenancy_transcoder.observability import middleware
 from scimtenancy_transcoder.openapi import OPENAPI_PATH, openapi_endpoint
 from scimtenancy_transcoder.openapi_components import DEFAULT_PUBLISHED_LIMITS, PublishedLimits
 from scimtenancy_transcoder.probes import healthz, readiness
-from scimtenancy_transcoder.routes import ScimRoutes
+from scimtenancy_transcoder.routes import ScimRoutes, no_such_endpoint, read_only
 from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import UrlStrategy
 
@@ -27,6 +27,7 @@ SEARCH = ".search"
 # RFC 7644 §3.2's resource endpoints and the resource type each serves; the server also
 # resolves a type's name, so `/User` routes, and renders its URLs, as `/Users`.
 RESOURCE_ENDPOINTS = {"Users": "User", "Groups": "Group"}
+NOT_READS = ["HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class CanonicalEndpoints:
@@ -94,6 +95,21 @@ async def _unsupported_version(request: Request) -> Response:
     )
 
 
+def _discovery_routes(scim: ScimRoutes) -> list[Route]:
+    """One GET route per discovery document (RFC 7644 §4). Every other method, HEAD too, is
+    refused as a write before the resource routes could take the path as an endpoint."""
+    reads = {
+        "/ServiceProviderConfig": scim.service_provider_config,
+        "/ServiceProviderConfig/{id}": no_such_endpoint,
+        "/ResourceTypes": scim.resource_types,
+        "/ResourceTypes/{id}": scim.resource_type,
+        "/Schemas": scim.schemas,
+        "/Schemas/{id}": scim.schema,
+    }
+    refused = [Route(path, read_only, methods=NOT_READS) for path in reads]
+    return [*refused, *(Route(path, read, methods=["GET"]) for path, read in reads.items())]
+
+
 def create_app(
     client: ResourceClient,
     strategy: UrlStrategy,
@@ -102,15 +118,13 @@ def create_app(
 ) -> Starlette:
     scim = ScimRoutes(client, strategy, max_body_bytes)
     every_method = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    discovery = [
-        Route(path, scim.discovery, methods=every_method)
-        for kind in ("ServiceProviderConfig", "ResourceTypes", "Schemas")
-        for path in (f"/{kind}", f"/{kind}/{{id}}")
-    ]
     routes = [
-        *discovery,
+        *_discovery_routes(scim),
         Route("/Bulk", scim.bulk, methods=["POST"]),
-        Route("/Me", scim.me, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        Route("/Me", scim.get_me, methods=["GET"]),
+        Route("/Me", scim.replace_me, methods=["PUT"]),
+        Route("/Me", scim.patch_me, methods=["PATCH"]),
+        Route("/Me", scim.delete_me, methods=["DELETE"]),
         Route(f"/{SEARCH}", scim.search, methods=["POST"]),
         Route(f"/{{endpoint}}/{SEARCH}", scim.search, methods=["POST"]),
         Route("/{endpoint}", scim.list, methods=["GET"]),

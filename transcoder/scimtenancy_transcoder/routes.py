@@ -1,4 +1,5 @@
-"""SCIM REST → ResourceService RPCs. No SCIM rules here: only HTTP in, RPC, HTTP out."""
+"""SCIM REST → ResourceService and DiscoveryService RPCs, one handler per route: HTTP in,
+RPC, HTTP out. The server renders every SCIM body; no SCIM rules here."""
 
 from __future__ import annotations
 
@@ -7,21 +8,21 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import grpc
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scimtenancy.discovery.v1 import discovery_pb2 as dpb
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy_common.logs import tenant_var
-from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA, changes_data
+from scimtenancy_common.wire import changes_data
 from scimtenancy_transcoder.body import read_body
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE, HttpScimError, from_rpc_error
 from scimtenancy_transcoder.rpc_client import CallOptions, ResourceClient
 from scimtenancy_transcoder.strategies import UrlStrategy
 
 _Reply = TypeVar("_Reply")
-_LIST_RESPONSE = LIST_RESPONSE_SCHEMA.encode()
+# RFC 7644 §3.11: /Me is an alias of the caller's User, whose URL is under /Users.
+ME_ENDPOINT = "Users"
 # Credentials travel as gRPC metadata, which the server caps (bootstrap.MAX_METADATA_BYTES);
 # the largest tokens identity providers issue are a few kilobytes.
 MAX_AUTHORIZATION_BYTES = 16_384
@@ -36,6 +37,7 @@ def _metadata_safe(value: str) -> bool:
 class ScimRoutes:
     def __init__(self, client: ResourceClient, strategy: UrlStrategy, max_body: int) -> None:
         self._client = client
+        self._discovery = client.discovery
         self._strategy = strategy
         self._max_body = max_body
 
@@ -78,25 +80,18 @@ class ScimRoutes:
         headers = _resource_headers(resource, options, endpoint)
         return Response(resource.json, status, headers, media_type=SCIM_MEDIA_TYPE)
 
-    async def create(self, request: Request) -> Response:
-        options = self._options(request)
-        endpoint = request.path_params["endpoint"]
-        body = await read_body(request, self._max_body)
-        reply = await self._call(
-            self._client.stub.CreateResource,
-            pb.CreateResourceRequest(
-                resource_type=endpoint,
-                json=body,
-                projection=_projection(request),
-                idempotency_key=_idempotency_key(request),
-            ),
-            options,
-        )
-        return self._resource(reply.resource, options, endpoint, 201)
+    async def _me(self, options: CallOptions) -> str:
+        """The id of the caller's own User (RFC 7644 §3.11)."""
+        reply = await self._call(self._client.stub.ResolveMe, pb.ResolveMeRequest(), options)
+        return str(reply.id)
 
-    async def get(self, request: Request) -> Response:
-        options = self._options(request)
-        endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
+    async def _document(self, request: Request, rpc: Callable[..., Any], message: Any) -> Response:
+        reply = await self._call(rpc, message, self._options(request))
+        return _scim_body(reply.json)
+
+    async def _get(
+        self, request: Request, options: CallOptions, endpoint: str, resource_id: str
+    ) -> Response:
         reply = await self._call(
             self._client.stub.GetResource,
             pb.GetResourceRequest(
@@ -109,9 +104,9 @@ class ScimRoutes:
             return Response(status_code=304, headers={"ETag": version})
         return self._resource(reply.resource, options, endpoint)
 
-    async def replace(self, request: Request) -> Response:
-        options = self._options(request)
-        endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
+    async def _replace(
+        self, request: Request, options: CallOptions, endpoint: str, resource_id: str
+    ) -> Response:
         body = await read_body(request, self._max_body)
         reply = await self._call(
             self._client.stub.ReplaceResource,
@@ -126,9 +121,9 @@ class ScimRoutes:
         )
         return self._resource(reply.resource, options, endpoint)
 
-    async def patch(self, request: Request) -> Response:
-        options = self._options(request)
-        endpoint, resource_id = request.path_params["endpoint"], request.path_params["id"]
+    async def _patch(
+        self, request: Request, options: CallOptions, endpoint: str, resource_id: str
+    ) -> Response:
         body = await read_body(request, self._max_body)
         preference = _return_preference(request.headers.getlist("prefer"))
         reply = await self._call(
@@ -153,18 +148,49 @@ class ScimRoutes:
             response.headers["Preference-Applied"] = "return=representation"
         return response
 
-    async def delete(self, request: Request) -> Response:
-        options = self._options(request)
+    async def _delete(
+        self, request: Request, options: CallOptions, endpoint: str, resource_id: str
+    ) -> Response:
         await self._call(
             self._client.stub.DeleteResource,
             pb.DeleteResourceRequest(
-                resource_type=request.path_params["endpoint"],
-                id=request.path_params["id"],
+                resource_type=endpoint,
+                id=resource_id,
                 if_match=request.headers.get("if-match", ""),
             ),
             options,
         )
         return Response(status_code=204)
+
+    # Resource endpoints (RFC 7644 §3.3 to §3.7).
+
+    async def create(self, request: Request) -> Response:
+        options = self._options(request)
+        endpoint = request.path_params["endpoint"]
+        body = await read_body(request, self._max_body)
+        reply = await self._call(
+            self._client.stub.CreateResource,
+            pb.CreateResourceRequest(
+                resource_type=endpoint,
+                json=body,
+                projection=_projection(request),
+                idempotency_key=_idempotency_key(request),
+            ),
+            options,
+        )
+        return self._resource(reply.resource, options, endpoint, 201)
+
+    async def get(self, request: Request) -> Response:
+        return await self._get(request, self._options(request), *_target(request))
+
+    async def replace(self, request: Request) -> Response:
+        return await self._replace(request, self._options(request), *_target(request))
+
+    async def patch(self, request: Request) -> Response:
+        return await self._patch(request, self._options(request), *_target(request))
+
+    async def delete(self, request: Request) -> Response:
+        return await self._delete(request, self._options(request), *_target(request))
 
     async def list(self, request: Request) -> Response:
         options = self._options(request)
@@ -175,6 +201,7 @@ class ScimRoutes:
             projection=_projection(request),
             sort_by=params.get("sortBy", ""),
             sort_order=params.get("sortOrder", ""),
+            view=pb.LIST_VIEW_LIST_RESPONSE,
         )
         for name, field in (("startIndex", "start_index"), ("count", "count")):
             if name in params:
@@ -182,17 +209,19 @@ class ScimRoutes:
         if "cursor" in params:
             message.cursor = params["cursor"]
         reply = await self._call(self._client.stub.ListResources, message, options)
-        return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
+        return _scim_body(reply.list_response_json)
 
     async def search(self, request: Request) -> Response:
         """POST /.search and POST /{endpoint}/.search (RFC 7644 §3.4.3)."""
         options = self._options(request)
         body = await read_body(request, self._max_body)
         message = pb.SearchResourcesRequest(
-            resource_type=request.path_params.get("endpoint", ""), json=body
+            resource_type=request.path_params.get("endpoint", ""),
+            json=body,
+            view=pb.LIST_VIEW_LIST_RESPONSE,
         )
         reply = await self._call(self._client.stub.SearchResources, message, options)
-        return Response(_list_body(reply), media_type=SCIM_MEDIA_TYPE)
+        return _scim_body(reply.list_response_json)
 
     async def bulk(self, request: Request) -> Response:
         """POST /Bulk (RFC 7644 §3.7)."""
@@ -202,48 +231,65 @@ class ScimRoutes:
         reply = await self._call(
             self._client.stub.Bulk, message, options, self._client.bulk_timeout
         )
-        return Response(reply.json, media_type=SCIM_MEDIA_TYPE)
+        return _scim_body(reply.json)
 
-    async def me(self, request: Request) -> Response:
-        """/Me (RFC 7644 §3.11): the caller's own User, under its /Users URL."""
-        options = self._options(request)
-        reply = await self._call(self._client.stub.ResolveMe, pb.ResolveMeRequest(), options)
-        request.scope["path_params"] = {
-            **request.path_params,
-            "endpoint": "Users",
-            "id": reply.id,
-        }
-        handlers = {
-            "GET": self.get,
-            "PUT": self.replace,
-            "PATCH": self.patch,
-            "DELETE": self.delete,
-        }
-        return await handlers[request.method](request)
+    # /Me (RFC 7644 §3.11): the caller's own User, served at its /Users URL.
 
-    async def discovery(self, request: Request) -> Response:
-        """/ServiceProviderConfig, /ResourceTypes[/{id}], /Schemas[/{id}] (RFC 7644 §4)."""
-        if request.method != "GET":
-            raise HttpScimError(405, f"{request.url.path} is read-only")
+    async def get_me(self, request: Request) -> Response:
         options = self._options(request)
-        stub = self._client.discovery
-        item = request.path_params.get("id")
-        kind = request.url.path.removesuffix(f"/{item}" if item else "").rsplit("/", 1)[-1]
-        calls: dict[tuple[str, bool], tuple[Any, Any]] = {
-            ("ServiceProviderConfig", False): (
-                stub.GetServiceProviderConfig,
-                dpb.GetServiceProviderConfigRequest(),
-            ),
-            ("ResourceTypes", False): (stub.ListResourceTypes, dpb.ListResourceTypesRequest()),
-            ("ResourceTypes", True): (stub.GetResourceType, dpb.GetResourceTypeRequest(id=item)),
-            ("Schemas", False): (stub.ListSchemas, dpb.ListSchemasRequest()),
-            ("Schemas", True): (stub.GetSchema, dpb.GetSchemaRequest(id=item)),
-        }
-        call = calls.get((kind, item is not None))
-        if call is None:
-            raise HttpScimError(404, "no such endpoint")
-        reply = await self._call(call[0], call[1], options)
-        return Response(reply.json, media_type=SCIM_MEDIA_TYPE)
+        return await self._get(request, options, ME_ENDPOINT, await self._me(options))
+
+    async def replace_me(self, request: Request) -> Response:
+        options = self._options(request)
+        return await self._replace(request, options, ME_ENDPOINT, await self._me(options))
+
+    async def patch_me(self, request: Request) -> Response:
+        options = self._options(request)
+        return await self._patch(request, options, ME_ENDPOINT, await self._me(options))
+
+    async def delete_me(self, request: Request) -> Response:
+        options = self._options(request)
+        return await self._delete(request, options, ME_ENDPOINT, await self._me(options))
+
+    # Discovery (RFC 7644 §4): documents the server renders for the caller's tenant.
+
+    async def service_provider_config(self, request: Request) -> Response:
+        message = dpb.GetServiceProviderConfigRequest()
+        return await self._document(request, self._discovery.GetServiceProviderConfig, message)
+
+    async def resource_types(self, request: Request) -> Response:
+        message = dpb.ListResourceTypesRequest()
+        return await self._document(request, self._discovery.ListResourceTypes, message)
+
+    async def resource_type(self, request: Request) -> Response:
+        message = dpb.GetResourceTypeRequest(id=request.path_params["id"])
+        return await self._document(request, self._discovery.GetResourceType, message)
+
+    async def schemas(self, request: Request) -> Response:
+        message = dpb.ListSchemasRequest()
+        return await self._document(request, self._discovery.ListSchemas, message)
+
+    async def schema(self, request: Request) -> Response:
+        message = dpb.GetSchemaRequest(id=request.path_params["id"])
+        return await self._document(request, self._discovery.GetSchema, message)
+
+
+async def read_only(request: Request) -> Response:
+    """A write to a discovery endpoint, refused there rather than routed as a resource's."""
+    raise HttpScimError(405, f"{request.url.path} is read-only")
+
+
+async def no_such_endpoint(request: Request) -> Response:
+    raise HttpScimError(404, "no such endpoint")
+
+
+def _scim_body(json: bytes) -> Response:
+    return Response(json, media_type=SCIM_MEDIA_TYPE)
+
+
+def _target(request: Request) -> tuple[str, str]:
+    """The endpoint and id a resource URL names."""
+    return request.path_params["endpoint"], request.path_params["id"]
 
 
 def _idempotency_key(request: Request) -> str:
@@ -300,23 +346,3 @@ def _integer(name: str, text: str) -> int:
     except ValueError:
         raise HttpScimError(400, f"{name} must be an integer", "invalidValue") from None
     return max(min(value, 2**62), -(2**62))
-
-
-def _list_body(reply: pb.ListResourcesResponse | pb.SearchResourcesResponse) -> bytes:
-    """The ListResponse (RFC 7644 §3.4.2, RFC 9865 §2.2), assembled around the resources'
-    JSON bytes."""
-    paging = b'"startIndex":%d,' % reply.start_index
-    if reply.cursor_paging:
-        paging = b"".join(
-            b'"%s":%s,' % (name, orjson.dumps(value))
-            for name, value in (
-                (b"nextCursor", reply.next_cursor),
-                (b"previousCursor", reply.previous_cursor),
-            )
-            if value
-        )
-    head = (
-        b'{"schemas":["' + _LIST_RESPONSE + b'"],"totalResults":%d,%s'
-        b'"itemsPerPage":%d,"Resources":[' % (reply.total_results, paging, len(reply.resources))
-    )
-    return head + b",".join(r.json for r in reply.resources) + b"]}"

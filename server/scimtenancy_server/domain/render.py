@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA
 from scimtenancy_server.domain.clock import format_datetime
 from scimtenancy_server.domain.projection import Projection, project
 from scimtenancy_server.domain.resource import StoredResource
@@ -106,3 +107,25 @@ def render(
 ) -> bytes:
     body = to_scim(rt, resource, base_url)
     return orjson.dumps(project(rt, body, projection) if projection else body)
+
+
+def list_response_json(
+    total: int,
+    resources: Sequence[bytes],
+    start_index: int = 1,
+    cursors: tuple[str, str] | None = None,
+) -> bytes:
+    """The ListResponse message (RFC 7644 §3.4.2) around resources already rendered as JSON.
+    With cursor paging, `cursors` (next, previous) replace `startIndex`, each present only
+    when there is a page that way (RFC 9865 §2.2)."""
+    paging = b'"startIndex":%d,' % start_index
+    if cursors is not None:
+        named = zip((b"nextCursor", b"previousCursor"), cursors, strict=True)
+        paging = b"".join(b'"%s":%s,' % (n, orjson.dumps(c)) for n, c in named if c)
+    head = b'{"schemas":["%s"],"totalResults":%d,%s"itemsPerPage":%d,"Resources":[' % (
+        LIST_RESPONSE_SCHEMA.encode(),
+        total,
+        paging,
+        len(resources),
+    )
+    return head + b",".join(resources) + b"]}"

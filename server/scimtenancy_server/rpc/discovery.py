@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import orjson
 
@@ -10,12 +12,12 @@ from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy_server.domain.discovery import (
     find_resource_type,
     find_schema,
-    list_response,
     resource_type_document,
     schema_document,
     served_schemas,
     service_provider_config,
 )
+from scimtenancy_server.domain.render import list_response_json
 from scimtenancy_server.domain.schema import ResourceTypeRegistry
 from scimtenancy_server.rpc.context import current_request
 from scimtenancy_server.services.bulk import BulkService
@@ -24,6 +26,11 @@ from scimtenancy_server.services.bulk import BulkService
 def _owner() -> str:
     """The display name of the tenant whose discovery documents are asked for."""
     return current_request().tenant.tenant.display_name
+
+
+def _list_response(documents: list[dict[str, Any]]) -> bytes:
+    """Every document, one page: discovery lists are short and not paged (RFC 7644 §4)."""
+    return list_response_json(len(documents), [orjson.dumps(d) for d in documents])
 
 
 class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
@@ -61,7 +68,7 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
     ) -> pb.ListResourceTypesResponse:
         base, owner = current_request().base_url, _owner()
         documents = [resource_type_document(rt, base, owner) for rt in self._types().all()]
-        return pb.ListResourceTypesResponse(json=orjson.dumps(list_response(documents)))
+        return pb.ListResourceTypesResponse(json=_list_response(documents))
 
     async def GetResourceType(
         self, request: pb.GetResourceTypeRequest, context: grpc.aio.ServicerContext
@@ -75,7 +82,7 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
     ) -> pb.ListSchemasResponse:
         base = current_request().base_url
         documents = [schema_document(s, base) for s in served_schemas(self._types())]
-        return pb.ListSchemasResponse(json=orjson.dumps(list_response(documents)))
+        return pb.ListSchemasResponse(json=_list_response(documents))
 
     async def GetSchema(
         self, request: pb.GetSchemaRequest, context: grpc.aio.ServicerContext

@@ -33,6 +33,7 @@ from scimtenancy_server.domain.search import ListRequest
 from scimtenancy_server.domain.tenant import Tenant
 from scimtenancy_server.pacing import paced_chunks
 from scimtenancy_server.rpc.context import current_request
+from scimtenancy_server.rpc.list_response import page_fields
 from scimtenancy_server.services.bulk import BulkService
 from scimtenancy_server.services.idempotency import Attempt, IdempotencyService
 from scimtenancy_server.services.resources import ListResult, ResourceService
@@ -78,16 +79,10 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
                     rendered.append(self._message(resource, projection))
         return rendered
 
-    async def _page(self, result: ListResult, projection: Projection) -> dict[str, Any]:
+    async def _page(self, result: ListResult, projection: Projection, view: int) -> dict[str, Any]:
         """The fields ListResourcesResponse and SearchResourcesResponse share."""
-        return {
-            "total_results": result.page.total,
-            "start_index": result.start_index,
-            "resources": await self._rendered(result.page.resources, projection),
-            "next_cursor": result.next_cursor,
-            "previous_cursor": result.previous_cursor,
-            "cursor_paging": result.cursor_paging,
-        }
+        resources = await self._rendered(result.page.resources, projection)
+        return page_fields(result, resources, view)
 
     async def _one(self, resource: StoredResource, projection: Projection) -> pb.Resource:
         return (await self._rendered([resource], projection))[0]
@@ -247,7 +242,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         result = await self._service.list_resources(
             current_request().tenant, request.resource_type, query
         )
-        return pb.ListResourcesResponse(**await self._page(result, projection))
+        return pb.ListResourcesResponse(**await self._page(result, projection, request.view))
 
     async def SearchResources(
         self, request: pb.SearchResourcesRequest, context: grpc.aio.ServicerContext
@@ -255,7 +250,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         found = await self._service.search(
             current_request().tenant, request.resource_type, request.json
         )
-        return pb.SearchResourcesResponse(**await self._page(found.result, found.projection))
+        page = await self._page(found.result, found.projection, request.view)
+        return pb.SearchResourcesResponse(**page)
 
     async def ResolveMe(
         self, request: pb.ResolveMeRequest, context: grpc.aio.ServicerContext

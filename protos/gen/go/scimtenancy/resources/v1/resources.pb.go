@@ -75,6 +75,56 @@ func (ReturnPreference) EnumDescriptor() ([]byte, []int) {
 	return file_scimtenancy_resources_v1_resources_proto_rawDescGZIP(), []int{0}
 }
 
+// ListView is the form a page of resources takes in a list or search reply.
+type ListView int32
+
+const (
+	// `resources`, each with its envelope, and the paging fields.
+	ListView_LIST_VIEW_UNSPECIFIED ListView = 0
+	// `list_response_json`, the whole ListResponse message, and the paging fields;
+	// `resources` stays empty.
+	ListView_LIST_VIEW_LIST_RESPONSE ListView = 1
+)
+
+// Enum value maps for ListView.
+var (
+	ListView_name = map[int32]string{
+		0: "LIST_VIEW_UNSPECIFIED",
+		1: "LIST_VIEW_LIST_RESPONSE",
+	}
+	ListView_value = map[string]int32{
+		"LIST_VIEW_UNSPECIFIED":   0,
+		"LIST_VIEW_LIST_RESPONSE": 1,
+	}
+)
+
+func (x ListView) Enum() *ListView {
+	p := new(ListView)
+	*p = x
+	return p
+}
+
+func (x ListView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ListView) Descriptor() protoreflect.EnumDescriptor {
+	return file_scimtenancy_resources_v1_resources_proto_enumTypes[1].Descriptor()
+}
+
+func (ListView) Type() protoreflect.EnumType {
+	return &file_scimtenancy_resources_v1_resources_proto_enumTypes[1]
+}
+
+func (x ListView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ListView.Descriptor instead.
+func (ListView) EnumDescriptor() ([]byte, []int) {
+	return file_scimtenancy_resources_v1_resources_proto_rawDescGZIP(), []int{1}
+}
+
 // CheckHealthRequest has no fields: the credential names the tenant.
 type CheckHealthRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1187,7 +1237,9 @@ type ListResourcesRequest struct {
 	SortOrder string `protobuf:"bytes,7,opt,name=sort_order,json=sortOrder,proto3" json:"sort_order,omitempty"`
 	// Cursor paging (RFC 9865): empty for the first page, else a previous `next_cursor` or
 	// `previous_cursor`. Unset for index paging.
-	Cursor        *string `protobuf:"bytes,8,opt,name=cursor,proto3,oneof" json:"cursor,omitempty"`
+	Cursor *string `protobuf:"bytes,8,opt,name=cursor,proto3,oneof" json:"cursor,omitempty"`
+	// The form the page takes in the reply.
+	View          ListView `protobuf:"varint,9,opt,name=view,proto3,enum=scimtenancy.resources.v1.ListView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1278,6 +1330,13 @@ func (x *ListResourcesRequest) GetCursor() string {
 	return ""
 }
 
+func (x *ListResourcesRequest) GetView() ListView {
+	if x != nil {
+		return x.View
+	}
+	return ListView_LIST_VIEW_UNSPECIFIED
+}
+
 // ListResourcesResponse carries one page of resources.
 type ListResourcesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1292,9 +1351,12 @@ type ListResourcesResponse struct {
 	// With cursor paging: the cursor of the previous page; empty on the first page.
 	PreviousCursor string `protobuf:"bytes,5,opt,name=previous_cursor,json=previousCursor,proto3" json:"previous_cursor,omitempty"`
 	// Whether the request used cursor paging (then `start_index` is not meaningful).
-	CursorPaging  bool `protobuf:"varint,6,opt,name=cursor_paging,json=cursorPaging,proto3" json:"cursor_paging,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CursorPaging bool `protobuf:"varint,6,opt,name=cursor_paging,json=cursorPaging,proto3" json:"cursor_paging,omitempty"`
+	// With the `LIST_VIEW_LIST_RESPONSE` view: the page as a ListResponse message (RFC 7644
+	// §3.4.2, RFC 9865 §2.2) in UTF-8 JSON, as an HTTP body carries it.
+	ListResponseJson []byte `protobuf:"bytes,7,opt,name=list_response_json,json=listResponseJson,proto3" json:"list_response_json,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ListResourcesResponse) Reset() {
@@ -1369,13 +1431,22 @@ func (x *ListResourcesResponse) GetCursorPaging() bool {
 	return false
 }
 
+func (x *ListResourcesResponse) GetListResponseJson() []byte {
+	if x != nil {
+		return x.ListResponseJson
+	}
+	return nil
+}
+
 // SearchResourcesRequest carries a SearchRequest message.
 type SearchResourcesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource type's name or endpoint; empty to search every resource type.
 	ResourceType string `protobuf:"bytes,1,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
 	// The SearchRequest message (RFC 7644 §3.4.3) as UTF-8 JSON.
-	Json          []byte `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
+	Json []byte `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
+	// The form the page takes in the reply.
+	View          ListView `protobuf:"varint,3,opt,name=view,proto3,enum=scimtenancy.resources.v1.ListView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1424,6 +1495,13 @@ func (x *SearchResourcesRequest) GetJson() []byte {
 	return nil
 }
 
+func (x *SearchResourcesRequest) GetView() ListView {
+	if x != nil {
+		return x.View
+	}
+	return ListView_LIST_VIEW_UNSPECIFIED
+}
+
 // SearchResourcesResponse carries one page of resources.
 type SearchResourcesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1438,9 +1516,12 @@ type SearchResourcesResponse struct {
 	// With cursor paging: the cursor of the previous page; empty on the first page.
 	PreviousCursor string `protobuf:"bytes,5,opt,name=previous_cursor,json=previousCursor,proto3" json:"previous_cursor,omitempty"`
 	// Whether the request used cursor paging (then `start_index` is not meaningful).
-	CursorPaging  bool `protobuf:"varint,6,opt,name=cursor_paging,json=cursorPaging,proto3" json:"cursor_paging,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CursorPaging bool `protobuf:"varint,6,opt,name=cursor_paging,json=cursorPaging,proto3" json:"cursor_paging,omitempty"`
+	// With the `LIST_VIEW_LIST_RESPONSE` view: the page as a ListResponse message (RFC 7644
+	// §3.4.2, RFC 9865 §2.2) in UTF-8 JSON, as an HTTP body carries it.
+	ListResponseJson []byte `protobuf:"bytes,7,opt,name=list_response_json,json=listResponseJson,proto3" json:"list_response_json,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SearchResourcesResponse) Reset() {
@@ -1513,6 +1594,13 @@ func (x *SearchResourcesResponse) GetCursorPaging() bool {
 		return x.CursorPaging
 	}
 	return false
+}
+
+func (x *SearchResourcesResponse) GetListResponseJson() []byte {
+	if x != nil {
+		return x.ListResponseJson
+	}
+	return nil
 }
 
 var File_scimtenancy_resources_v1_resources_proto protoreflect.FileDescriptor
@@ -1593,7 +1681,7 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x19\n" +
 	"\bif_match\x18\x03 \x01(\tR\aifMatch\"\x18\n" +
-	"\x16DeleteResourceResponse\"\xd4\x02\n" +
+	"\x16DeleteResourceResponse\"\x8c\x03\n" +
 	"\x14ListResourcesRequest\x12#\n" +
 	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12\x16\n" +
 	"\x06filter\x18\x02 \x01(\tR\x06filter\x12$\n" +
@@ -1606,10 +1694,11 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\asort_by\x18\x06 \x01(\tR\x06sortBy\x12\x1d\n" +
 	"\n" +
 	"sort_order\x18\a \x01(\tR\tsortOrder\x12\x1b\n" +
-	"\x06cursor\x18\b \x01(\tH\x02R\x06cursor\x88\x01\x01B\x0e\n" +
+	"\x06cursor\x18\b \x01(\tH\x02R\x06cursor\x88\x01\x01\x126\n" +
+	"\x04view\x18\t \x01(\x0e2\".scimtenancy.resources.v1.ListViewR\x04viewB\x0e\n" +
 	"\f_start_indexB\b\n" +
 	"\x06_countB\t\n" +
-	"\a_cursor\"\x8e\x02\n" +
+	"\a_cursor\"\xbc\x02\n" +
 	"\x15ListResourcesResponse\x12#\n" +
 	"\rtotal_results\x18\x01 \x01(\x03R\ftotalResults\x12\x1f\n" +
 	"\vstart_index\x18\x02 \x01(\x03R\n" +
@@ -1618,10 +1707,12 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\vnext_cursor\x18\x04 \x01(\tR\n" +
 	"nextCursor\x12'\n" +
 	"\x0fprevious_cursor\x18\x05 \x01(\tR\x0epreviousCursor\x12#\n" +
-	"\rcursor_paging\x18\x06 \x01(\bR\fcursorPaging\"Q\n" +
+	"\rcursor_paging\x18\x06 \x01(\bR\fcursorPaging\x12,\n" +
+	"\x12list_response_json\x18\a \x01(\fR\x10listResponseJson\"\x89\x01\n" +
 	"\x16SearchResourcesRequest\x12#\n" +
 	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12\x12\n" +
-	"\x04json\x18\x02 \x01(\fR\x04json\"\x90\x02\n" +
+	"\x04json\x18\x02 \x01(\fR\x04json\x126\n" +
+	"\x04view\x18\x03 \x01(\x0e2\".scimtenancy.resources.v1.ListViewR\x04view\"\xbe\x02\n" +
 	"\x17SearchResourcesResponse\x12#\n" +
 	"\rtotal_results\x18\x01 \x01(\x03R\ftotalResults\x12\x1f\n" +
 	"\vstart_index\x18\x02 \x01(\x03R\n" +
@@ -1630,11 +1721,15 @@ const file_scimtenancy_resources_v1_resources_proto_rawDesc = "" +
 	"\vnext_cursor\x18\x04 \x01(\tR\n" +
 	"nextCursor\x12'\n" +
 	"\x0fprevious_cursor\x18\x05 \x01(\tR\x0epreviousCursor\x12#\n" +
-	"\rcursor_paging\x18\x06 \x01(\bR\fcursorPaging*z\n" +
+	"\rcursor_paging\x18\x06 \x01(\bR\fcursorPaging\x12,\n" +
+	"\x12list_response_json\x18\a \x01(\fR\x10listResponseJson*z\n" +
 	"\x10ReturnPreference\x12!\n" +
 	"\x1dRETURN_PREFERENCE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19RETURN_PREFERENCE_MINIMAL\x10\x01\x12$\n" +
-	" RETURN_PREFERENCE_REPRESENTATION\x10\x022\xe4\b\n" +
+	" RETURN_PREFERENCE_REPRESENTATION\x10\x02*B\n" +
+	"\bListView\x12\x19\n" +
+	"\x15LIST_VIEW_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17LIST_VIEW_LIST_RESPONSE\x10\x012\xe4\b\n" +
 	"\x0fResourceService\x12s\n" +
 	"\x0eCreateResource\x12/.scimtenancy.resources.v1.CreateResourceRequest\x1a0.scimtenancy.resources.v1.CreateResourceResponse\x12j\n" +
 	"\vGetResource\x12,.scimtenancy.resources.v1.GetResourceRequest\x1a-.scimtenancy.resources.v1.GetResourceResponse\x12v\n" +
@@ -1660,75 +1755,78 @@ func file_scimtenancy_resources_v1_resources_proto_rawDescGZIP() []byte {
 	return file_scimtenancy_resources_v1_resources_proto_rawDescData
 }
 
-var file_scimtenancy_resources_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_scimtenancy_resources_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_scimtenancy_resources_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_scimtenancy_resources_v1_resources_proto_goTypes = []any{
 	(ReturnPreference)(0),           // 0: scimtenancy.resources.v1.ReturnPreference
-	(*CheckHealthRequest)(nil),      // 1: scimtenancy.resources.v1.CheckHealthRequest
-	(*ResourceUsage)(nil),           // 2: scimtenancy.resources.v1.ResourceUsage
-	(*CheckHealthResponse)(nil),     // 3: scimtenancy.resources.v1.CheckHealthResponse
-	(*BulkRequest)(nil),             // 4: scimtenancy.resources.v1.BulkRequest
-	(*BulkResponse)(nil),            // 5: scimtenancy.resources.v1.BulkResponse
-	(*ResolveMeRequest)(nil),        // 6: scimtenancy.resources.v1.ResolveMeRequest
-	(*ResolveMeResponse)(nil),       // 7: scimtenancy.resources.v1.ResolveMeResponse
-	(*Projection)(nil),              // 8: scimtenancy.resources.v1.Projection
-	(*Resource)(nil),                // 9: scimtenancy.resources.v1.Resource
-	(*CreateResourceRequest)(nil),   // 10: scimtenancy.resources.v1.CreateResourceRequest
-	(*CreateResourceResponse)(nil),  // 11: scimtenancy.resources.v1.CreateResourceResponse
-	(*GetResourceRequest)(nil),      // 12: scimtenancy.resources.v1.GetResourceRequest
-	(*GetResourceResponse)(nil),     // 13: scimtenancy.resources.v1.GetResourceResponse
-	(*ReplaceResourceRequest)(nil),  // 14: scimtenancy.resources.v1.ReplaceResourceRequest
-	(*ReplaceResourceResponse)(nil), // 15: scimtenancy.resources.v1.ReplaceResourceResponse
-	(*PatchResourceRequest)(nil),    // 16: scimtenancy.resources.v1.PatchResourceRequest
-	(*PatchResourceResponse)(nil),   // 17: scimtenancy.resources.v1.PatchResourceResponse
-	(*DeleteResourceRequest)(nil),   // 18: scimtenancy.resources.v1.DeleteResourceRequest
-	(*DeleteResourceResponse)(nil),  // 19: scimtenancy.resources.v1.DeleteResourceResponse
-	(*ListResourcesRequest)(nil),    // 20: scimtenancy.resources.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil),   // 21: scimtenancy.resources.v1.ListResourcesResponse
-	(*SearchResourcesRequest)(nil),  // 22: scimtenancy.resources.v1.SearchResourcesRequest
-	(*SearchResourcesResponse)(nil), // 23: scimtenancy.resources.v1.SearchResourcesResponse
-	(*durationpb.Duration)(nil),     // 24: google.protobuf.Duration
+	(ListView)(0),                   // 1: scimtenancy.resources.v1.ListView
+	(*CheckHealthRequest)(nil),      // 2: scimtenancy.resources.v1.CheckHealthRequest
+	(*ResourceUsage)(nil),           // 3: scimtenancy.resources.v1.ResourceUsage
+	(*CheckHealthResponse)(nil),     // 4: scimtenancy.resources.v1.CheckHealthResponse
+	(*BulkRequest)(nil),             // 5: scimtenancy.resources.v1.BulkRequest
+	(*BulkResponse)(nil),            // 6: scimtenancy.resources.v1.BulkResponse
+	(*ResolveMeRequest)(nil),        // 7: scimtenancy.resources.v1.ResolveMeRequest
+	(*ResolveMeResponse)(nil),       // 8: scimtenancy.resources.v1.ResolveMeResponse
+	(*Projection)(nil),              // 9: scimtenancy.resources.v1.Projection
+	(*Resource)(nil),                // 10: scimtenancy.resources.v1.Resource
+	(*CreateResourceRequest)(nil),   // 11: scimtenancy.resources.v1.CreateResourceRequest
+	(*CreateResourceResponse)(nil),  // 12: scimtenancy.resources.v1.CreateResourceResponse
+	(*GetResourceRequest)(nil),      // 13: scimtenancy.resources.v1.GetResourceRequest
+	(*GetResourceResponse)(nil),     // 14: scimtenancy.resources.v1.GetResourceResponse
+	(*ReplaceResourceRequest)(nil),  // 15: scimtenancy.resources.v1.ReplaceResourceRequest
+	(*ReplaceResourceResponse)(nil), // 16: scimtenancy.resources.v1.ReplaceResourceResponse
+	(*PatchResourceRequest)(nil),    // 17: scimtenancy.resources.v1.PatchResourceRequest
+	(*PatchResourceResponse)(nil),   // 18: scimtenancy.resources.v1.PatchResourceResponse
+	(*DeleteResourceRequest)(nil),   // 19: scimtenancy.resources.v1.DeleteResourceRequest
+	(*DeleteResourceResponse)(nil),  // 20: scimtenancy.resources.v1.DeleteResourceResponse
+	(*ListResourcesRequest)(nil),    // 21: scimtenancy.resources.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil),   // 22: scimtenancy.resources.v1.ListResourcesResponse
+	(*SearchResourcesRequest)(nil),  // 23: scimtenancy.resources.v1.SearchResourcesRequest
+	(*SearchResourcesResponse)(nil), // 24: scimtenancy.resources.v1.SearchResourcesResponse
+	(*durationpb.Duration)(nil),     // 25: google.protobuf.Duration
 }
 var file_scimtenancy_resources_v1_resources_proto_depIdxs = []int32{
-	24, // 0: scimtenancy.resources.v1.CheckHealthResponse.storage_round_trip:type_name -> google.protobuf.Duration
-	2,  // 1: scimtenancy.resources.v1.CheckHealthResponse.usage:type_name -> scimtenancy.resources.v1.ResourceUsage
-	8,  // 2: scimtenancy.resources.v1.CreateResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	9,  // 3: scimtenancy.resources.v1.CreateResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	8,  // 4: scimtenancy.resources.v1.GetResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	9,  // 5: scimtenancy.resources.v1.GetResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	8,  // 6: scimtenancy.resources.v1.ReplaceResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	9,  // 7: scimtenancy.resources.v1.ReplaceResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	8,  // 8: scimtenancy.resources.v1.PatchResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	25, // 0: scimtenancy.resources.v1.CheckHealthResponse.storage_round_trip:type_name -> google.protobuf.Duration
+	3,  // 1: scimtenancy.resources.v1.CheckHealthResponse.usage:type_name -> scimtenancy.resources.v1.ResourceUsage
+	9,  // 2: scimtenancy.resources.v1.CreateResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	10, // 3: scimtenancy.resources.v1.CreateResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	9,  // 4: scimtenancy.resources.v1.GetResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	10, // 5: scimtenancy.resources.v1.GetResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	9,  // 6: scimtenancy.resources.v1.ReplaceResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	10, // 7: scimtenancy.resources.v1.ReplaceResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	9,  // 8: scimtenancy.resources.v1.PatchResourceRequest.projection:type_name -> scimtenancy.resources.v1.Projection
 	0,  // 9: scimtenancy.resources.v1.PatchResourceRequest.return_preference:type_name -> scimtenancy.resources.v1.ReturnPreference
-	9,  // 10: scimtenancy.resources.v1.PatchResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
-	8,  // 11: scimtenancy.resources.v1.ListResourcesRequest.projection:type_name -> scimtenancy.resources.v1.Projection
-	9,  // 12: scimtenancy.resources.v1.ListResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
-	9,  // 13: scimtenancy.resources.v1.SearchResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
-	10, // 14: scimtenancy.resources.v1.ResourceService.CreateResource:input_type -> scimtenancy.resources.v1.CreateResourceRequest
-	12, // 15: scimtenancy.resources.v1.ResourceService.GetResource:input_type -> scimtenancy.resources.v1.GetResourceRequest
-	14, // 16: scimtenancy.resources.v1.ResourceService.ReplaceResource:input_type -> scimtenancy.resources.v1.ReplaceResourceRequest
-	16, // 17: scimtenancy.resources.v1.ResourceService.PatchResource:input_type -> scimtenancy.resources.v1.PatchResourceRequest
-	18, // 18: scimtenancy.resources.v1.ResourceService.DeleteResource:input_type -> scimtenancy.resources.v1.DeleteResourceRequest
-	20, // 19: scimtenancy.resources.v1.ResourceService.ListResources:input_type -> scimtenancy.resources.v1.ListResourcesRequest
-	22, // 20: scimtenancy.resources.v1.ResourceService.SearchResources:input_type -> scimtenancy.resources.v1.SearchResourcesRequest
-	6,  // 21: scimtenancy.resources.v1.ResourceService.ResolveMe:input_type -> scimtenancy.resources.v1.ResolveMeRequest
-	4,  // 22: scimtenancy.resources.v1.ResourceService.Bulk:input_type -> scimtenancy.resources.v1.BulkRequest
-	1,  // 23: scimtenancy.resources.v1.ResourceService.CheckHealth:input_type -> scimtenancy.resources.v1.CheckHealthRequest
-	11, // 24: scimtenancy.resources.v1.ResourceService.CreateResource:output_type -> scimtenancy.resources.v1.CreateResourceResponse
-	13, // 25: scimtenancy.resources.v1.ResourceService.GetResource:output_type -> scimtenancy.resources.v1.GetResourceResponse
-	15, // 26: scimtenancy.resources.v1.ResourceService.ReplaceResource:output_type -> scimtenancy.resources.v1.ReplaceResourceResponse
-	17, // 27: scimtenancy.resources.v1.ResourceService.PatchResource:output_type -> scimtenancy.resources.v1.PatchResourceResponse
-	19, // 28: scimtenancy.resources.v1.ResourceService.DeleteResource:output_type -> scimtenancy.resources.v1.DeleteResourceResponse
-	21, // 29: scimtenancy.resources.v1.ResourceService.ListResources:output_type -> scimtenancy.resources.v1.ListResourcesResponse
-	23, // 30: scimtenancy.resources.v1.ResourceService.SearchResources:output_type -> scimtenancy.resources.v1.SearchResourcesResponse
-	7,  // 31: scimtenancy.resources.v1.ResourceService.ResolveMe:output_type -> scimtenancy.resources.v1.ResolveMeResponse
-	5,  // 32: scimtenancy.resources.v1.ResourceService.Bulk:output_type -> scimtenancy.resources.v1.BulkResponse
-	3,  // 33: scimtenancy.resources.v1.ResourceService.CheckHealth:output_type -> scimtenancy.resources.v1.CheckHealthResponse
-	24, // [24:34] is the sub-list for method output_type
-	14, // [14:24] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	10, // 10: scimtenancy.resources.v1.PatchResourceResponse.resource:type_name -> scimtenancy.resources.v1.Resource
+	9,  // 11: scimtenancy.resources.v1.ListResourcesRequest.projection:type_name -> scimtenancy.resources.v1.Projection
+	1,  // 12: scimtenancy.resources.v1.ListResourcesRequest.view:type_name -> scimtenancy.resources.v1.ListView
+	10, // 13: scimtenancy.resources.v1.ListResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
+	1,  // 14: scimtenancy.resources.v1.SearchResourcesRequest.view:type_name -> scimtenancy.resources.v1.ListView
+	10, // 15: scimtenancy.resources.v1.SearchResourcesResponse.resources:type_name -> scimtenancy.resources.v1.Resource
+	11, // 16: scimtenancy.resources.v1.ResourceService.CreateResource:input_type -> scimtenancy.resources.v1.CreateResourceRequest
+	13, // 17: scimtenancy.resources.v1.ResourceService.GetResource:input_type -> scimtenancy.resources.v1.GetResourceRequest
+	15, // 18: scimtenancy.resources.v1.ResourceService.ReplaceResource:input_type -> scimtenancy.resources.v1.ReplaceResourceRequest
+	17, // 19: scimtenancy.resources.v1.ResourceService.PatchResource:input_type -> scimtenancy.resources.v1.PatchResourceRequest
+	19, // 20: scimtenancy.resources.v1.ResourceService.DeleteResource:input_type -> scimtenancy.resources.v1.DeleteResourceRequest
+	21, // 21: scimtenancy.resources.v1.ResourceService.ListResources:input_type -> scimtenancy.resources.v1.ListResourcesRequest
+	23, // 22: scimtenancy.resources.v1.ResourceService.SearchResources:input_type -> scimtenancy.resources.v1.SearchResourcesRequest
+	7,  // 23: scimtenancy.resources.v1.ResourceService.ResolveMe:input_type -> scimtenancy.resources.v1.ResolveMeRequest
+	5,  // 24: scimtenancy.resources.v1.ResourceService.Bulk:input_type -> scimtenancy.resources.v1.BulkRequest
+	2,  // 25: scimtenancy.resources.v1.ResourceService.CheckHealth:input_type -> scimtenancy.resources.v1.CheckHealthRequest
+	12, // 26: scimtenancy.resources.v1.ResourceService.CreateResource:output_type -> scimtenancy.resources.v1.CreateResourceResponse
+	14, // 27: scimtenancy.resources.v1.ResourceService.GetResource:output_type -> scimtenancy.resources.v1.GetResourceResponse
+	16, // 28: scimtenancy.resources.v1.ResourceService.ReplaceResource:output_type -> scimtenancy.resources.v1.ReplaceResourceResponse
+	18, // 29: scimtenancy.resources.v1.ResourceService.PatchResource:output_type -> scimtenancy.resources.v1.PatchResourceResponse
+	20, // 30: scimtenancy.resources.v1.ResourceService.DeleteResource:output_type -> scimtenancy.resources.v1.DeleteResourceResponse
+	22, // 31: scimtenancy.resources.v1.ResourceService.ListResources:output_type -> scimtenancy.resources.v1.ListResourcesResponse
+	24, // 32: scimtenancy.resources.v1.ResourceService.SearchResources:output_type -> scimtenancy.resources.v1.SearchResourcesResponse
+	8,  // 33: scimtenancy.resources.v1.ResourceService.ResolveMe:output_type -> scimtenancy.resources.v1.ResolveMeResponse
+	6,  // 34: scimtenancy.resources.v1.ResourceService.Bulk:output_type -> scimtenancy.resources.v1.BulkResponse
+	4,  // 35: scimtenancy.resources.v1.ResourceService.CheckHealth:output_type -> scimtenancy.resources.v1.CheckHealthResponse
+	26, // [26:36] is the sub-list for method output_type
+	16, // [16:26] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_scimtenancy_resources_v1_resources_proto_init() }
@@ -1743,7 +1841,7 @@ func file_scimtenancy_resources_v1_resources_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scimtenancy_resources_v1_resources_proto_rawDesc), len(file_scimtenancy_resources_v1_resources_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -15,9 +15,16 @@ class ReturnPreference(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RETURN_PREFERENCE_UNSPECIFIED: _ClassVar[ReturnPreference]
     RETURN_PREFERENCE_MINIMAL: _ClassVar[ReturnPreference]
     RETURN_PREFERENCE_REPRESENTATION: _ClassVar[ReturnPreference]
+
+class ListView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIST_VIEW_UNSPECIFIED: _ClassVar[ListView]
+    LIST_VIEW_LIST_RESPONSE: _ClassVar[ListView]
 RETURN_PREFERENCE_UNSPECIFIED: ReturnPreference
 RETURN_PREFERENCE_MINIMAL: ReturnPreference
 RETURN_PREFERENCE_REPRESENTATION: ReturnPreference
+LIST_VIEW_UNSPECIFIED: ListView
+LIST_VIEW_LIST_RESPONSE: ListView
 
 class CheckHealthRequest(_message.Message):
     __slots__ = ()
@@ -182,7 +189,7 @@ class DeleteResourceResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListResourcesRequest(_message.Message):
-    __slots__ = ("resource_type", "filter", "start_index", "count", "projection", "sort_by", "sort_order", "cursor")
+    __slots__ = ("resource_type", "filter", "start_index", "count", "projection", "sort_by", "sort_order", "cursor", "view")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +198,7 @@ class ListResourcesRequest(_message.Message):
     SORT_BY_FIELD_NUMBER: _ClassVar[int]
     SORT_ORDER_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     filter: str
     start_index: int
@@ -199,44 +207,51 @@ class ListResourcesRequest(_message.Message):
     sort_by: str
     sort_order: str
     cursor: str
-    def __init__(self, resource_type: _Optional[str] = ..., filter: _Optional[str] = ..., start_index: _Optional[int] = ..., count: _Optional[int] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., sort_by: _Optional[str] = ..., sort_order: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
+    view: ListView
+    def __init__(self, resource_type: _Optional[str] = ..., filter: _Optional[str] = ..., start_index: _Optional[int] = ..., count: _Optional[int] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., sort_by: _Optional[str] = ..., sort_order: _Optional[str] = ..., cursor: _Optional[str] = ..., view: _Optional[_Union[ListView, str]] = ...) -> None: ...
 
 class ListResourcesResponse(_message.Message):
-    __slots__ = ("total_results", "start_index", "resources", "next_cursor", "previous_cursor", "cursor_paging")
+    __slots__ = ("total_results", "start_index", "resources", "next_cursor", "previous_cursor", "cursor_paging", "list_response_json")
     TOTAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_CURSOR_FIELD_NUMBER: _ClassVar[int]
     CURSOR_PAGING_FIELD_NUMBER: _ClassVar[int]
+    LIST_RESPONSE_JSON_FIELD_NUMBER: _ClassVar[int]
     total_results: int
     start_index: int
     resources: _containers.RepeatedCompositeFieldContainer[Resource]
     next_cursor: str
     previous_cursor: str
     cursor_paging: bool
-    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., previous_cursor: _Optional[str] = ..., cursor_paging: _Optional[bool] = ...) -> None: ...
+    list_response_json: bytes
+    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., previous_cursor: _Optional[str] = ..., cursor_paging: _Optional[bool] = ..., list_response_json: _Optional[bytes] = ...) -> None: ...
 
 class SearchResourcesRequest(_message.Message):
-    __slots__ = ("resource_type", "json")
+    __slots__ = ("resource_type", "json", "view")
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     JSON_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     resource_type: str
     json: bytes
-    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ...) -> None: ...
+    view: ListView
+    def __init__(self, resource_type: _Optional[str] = ..., json: _Optional[bytes] = ..., view: _Optional[_Union[ListView, str]] = ...) -> None: ...
 
 class SearchResourcesResponse(_message.Message):
-    __slots__ = ("total_results", "start_index", "resources", "next_cursor", "previous_cursor", "cursor_paging")
+    __slots__ = ("total_results", "start_index", "resources", "next_cursor", "previous_cursor", "cursor_paging", "list_response_json")
     TOTAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     START_INDEX_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_CURSOR_FIELD_NUMBER: _ClassVar[int]
     CURSOR_PAGING_FIELD_NUMBER: _ClassVar[int]
+    LIST_RESPONSE_JSON_FIELD_NUMBER: _ClassVar[int]
     total_results: int
     start_index: int
     resources: _containers.RepeatedCompositeFieldContainer[Resource]
     next_cursor: str
     previous_cursor: str
     cursor_paging: bool
-    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., previous_cursor: _Optional[str] = ..., cursor_paging: _Optional[bool] = ...) -> None: ...
+    list_response_json: bytes
+    def __init__(self, total_results: _Optional[int] = ..., start_index: _Optional[int] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., previous_cursor: _Optional[str] = ..., cursor_paging: _Optional[bool] = ..., list_response_json: _Optional[bytes] = ...) -> None: ...
