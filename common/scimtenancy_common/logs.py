@@ -39,9 +39,17 @@ tenant_var: ContextVar[str] = ContextVar("scimtenancy_log_tenant", default="")
 # a 60 KB request line cost 3 s, twice per access line).
 _JWT = re.compile(r"(?i)\beyJ[\w-]++(?P<rest>\.[\w-]++\.[\w-]*+)?")
 # Bearer/Basic credentials, and `key=value` pairs naming secrets. A failed attempt reads at
-# most the whitespace run after its own name or scheme, which no other attempt can start in.
+# most the whitespace run after its own name or scheme, which no other attempt can start in,
+# and the few characters of the look-ahead after it.
+#
+# What follows a scheme is a credential unless it is one capitalised word (`OAuth Bearer
+# Token`, a doubled `Bearer Bearer` whose second scheme is followed by the token): no issued
+# token (an API key, a JWT, an opaque access token) is one capital and up to 19 lowercase
+# letters and nothing else, while such words are what prose and names put after "Bearer".
+# Lowercase words are still redacted: a hand-chosen secret is more often one of those.
+_WORD = r"(?-i:[A-Z][a-z]{1,19})(?:[\s'\",;]|\Z)"
 _SECRETS = re.compile(
-    r"(?i)(?P<scheme>\b(?:bearer|basic)\s++)[^\s'\",;]++"
+    rf"(?i)(?P<scheme>\b(?:bearer|basic)\s++)(?!{_WORD})[^\s'\",;]++"
     r"|(?P<name>\b(?:api[_-]?key|token|secret|password|authorization)\b[\"']?\s*+[:=]\s*+[\"']?)"
     r"(?:(?:bearer|basic)\s++)?[^\s'\",;}]++"
 )

@@ -121,6 +121,32 @@ async def test_a_changed_limit_is_an_update_and_is_enforced(
     assert (await scim.post("/Users", user_body("three"))).status_code == 403
 
 
+async def test_tenants_the_server_refuses_are_all_printed_and_the_others_applied(
+    quick_stack: Stack, tmp_path: Path
+) -> None:
+    tenants = [{"id": "full-a"}, {"id": "spare"}, {"id": "full-b"}]
+    path = write_file(tmp_path, *tenants)
+    assert (await apply(quick_stack, path))[0] == 0
+    for tenant_id in ("full-a", "full-b"):
+        scim = await client_of(quick_stack, tenant_id)
+        for name in ("one", "two"):
+            assert (await scim.post("/Users", user_body(name))).status_code == 201
+    lowered = [{**t, "limits": {"users": 1 if t["id"] != "spare" else 9}} for t in tenants]
+    write_file(tmp_path, *lowered)
+    code, out = await apply(quick_stack, path)
+    assert code == 1, out
+    assert "~ update spare\n    limits: no limit -> users=9" in out
+    for tenant_id in ("full-a", "full-b"):
+        assert (
+            f"! update {tenant_id} failed: INVALID_ARGUMENT: the tenant holds 2 Users, "
+            "more than the limit 1" in out
+        ), out
+    assert "failed: 2 tenants; every other tenant was applied" in out
+    code, again = await apply(quick_stack, path)  # spare is done; the two still fail
+    assert code == 1, again
+    assert "= unchanged spare" in again
+
+
 async def test_an_isolation_change_moves_the_tenant_with_its_data(
     quick_stack: Stack, tmp_path: Path
 ) -> None:

@@ -46,6 +46,53 @@ def test_ordinary_text_is_left_alone() -> None:
     assert scrub(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    responses.authentication_schemes: the server's -> OAuth Bearer Token",
+        "authentication_schemes: OAuth Bearer Token, HTTP Basic Authentication",
+        "schemes: Bearer Tokens; Basic Credentials",
+        'scheme "Bearer Token" offered',
+    ],
+)
+def test_a_capitalised_word_after_a_scheme_is_not_a_credential(text: str) -> None:
+    assert scrub(text) == text
+
+
+API_KEY = "sk_3f9a1c2b7d4e_" + "Qx8_vR2mZk-L0pWtY5nB7cD9eF1gH3iJ4kL6mN8oP0q"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"Authorization: Bearer {API_KEY}", API_KEY),
+        (f"refused Bearer {API_KEY}", API_KEY),
+        (f"refused Bearer {JWT}", JWT),
+        ("Bearer 00Oa1bcdEfGh2IjK3lMn", "00Oa1bcdEfGh2IjK3lMn"),  # an opaque access token
+        ("Bearer Abcdefghijklmnopqrstu", "Abcdefghijklmnopqrstu"),  # longer than a word
+        ("Bearer TokenX", "TokenX"),  # a second capital
+        ("Bearer Token2", "Token2"),
+        ("Bearer Token.", "Token."),  # token characters after the word
+        ("Bearer T", "T"),
+        ("bearer swordfish", "swordfish"),  # lowercase: hand-chosen secrets look like that
+        ("Bearer TOKEN", "TOKEN"),
+        ("basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+        (f"Bearer Bearer {API_KEY}", API_KEY),  # a doubled scheme: the token after it
+        (f"Bearer Basic {API_KEY}", API_KEY),
+        (f"token=Token and Bearer Token {JWT}", JWT),
+    ],
+)
+def test_real_credentials_after_a_scheme_are_still_redacted(text: str, secret: str) -> None:
+    cleaned = scrub(text)
+    assert secret not in cleaned, cleaned
+    assert REDACTED in cleaned
+
+
+def test_only_the_word_is_spared_and_the_credential_after_it_is_not() -> None:
+    assert scrub(f"OAuth Bearer Token Bearer {API_KEY}") == f"OAuth Bearer Token Bearer {REDACTED}"
+    assert scrub("token=Token") == f"token={REDACTED}"  # after a secret's name, anything is
+
+
 def _record(message: str, *args: object, **fields: object) -> logging.LogRecord:
     record = logging.LogRecord(
         "scimtenancy.test", logging.WARNING, __file__, 1, message, args, None
@@ -93,7 +140,9 @@ UNITS = [
     (".eyJ", ".eyJ"),
     ("eyJa.b;", "eyJa.b;"),
     ("eyJa.eyJb.c ", f"{REDACTED} "),
-    ("Bearer Bearer ", f"Bearer {REDACTED} "),
+    ("Bearer Bearer x ", f"Bearer Bearer {REDACTED} "),
+    ("Bearer Token ", "Bearer Token "),
+    ("Bearer Tokenx1 ", f"Bearer {REDACTED} "),
     ("basic\tbasic\t", f"basic\t{REDACTED}\t"),
     ("token ", "token "),
     ("token : token : ", f"token : {REDACTED} : "),
@@ -132,17 +181,24 @@ def test_long_whitespace_after_a_scheme_or_name(size: int) -> None:
     assert scrub(text) == f"Bearer{gap};token{gap}={gap};password{gap}:{gap}{REDACTED}"
 
 
-# The expression as written before issue 10: the meaning to keep. It is quadratic on long
-# lines, so it only judges short ones.
+@pytest.mark.parametrize("size", SIZES)
+def test_a_run_of_schemes_redacts_what_follows_the_last(size: int) -> None:
+    run = "Bearer " * (size // 7)
+    assert scrub(HEAD + run + TAIL) == HEAD_SCRUBBED + run + f" {REDACTED} 401"
+
+
+# The expression as written before issue 10: the meaning to keep (since then, a capitalised
+# word after a scheme is not a credential). It is quadratic on long lines, so it only
+# judges short ones.
 REFERENCE = re.compile(
-    r"(?i)(?P<scheme>\b(?:bearer|basic)\s+)[^\s'\",;]+"
+    r"(?i)(?P<scheme>\b(?:bearer|basic)\s+)(?!(?-i:[A-Z][a-z]{1,19})(?:[\s'\",;]|\Z))[^\s'\",;]+"
     r"|\beyJ[\w-]+\.[\w-]+\.[\w-]*"
     r"|(?P<name>\b(?:api[_-]?key|token|secret|password|authorization)\b[\"']?\s*[:=]\s*[\"']?)"
     r"(?:(?:bearer|basic)\s+)?[^\s'\",;}]+"
 )
 FRAGMENTS = [
     "eyJ", "eYj", "a", "Z9", "_", "-", ".", " ", "\t", "=", ":", '"', "'", ",", ";", "}", "é",
-    "token", "Bearer", "BASIC", "api_key", "api-key", "apikey", "password", "secret",
+    "token", "Token", "Bearer", "BASIC", "api_key", "api-key", "apikey", "password", "secret",
     "authorization", "[redacted]",
 ]  # fmt: skip
 

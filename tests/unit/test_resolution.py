@@ -9,7 +9,7 @@ from helpers import make_tenant
 
 from scimtenancy_server.domain.credentials import ApiKey, api_key_from_secret, hash_secret
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.tenant import TenantStatus
+from scimtenancy_server.domain.tenant import TenantContext, TenantStatus
 from scimtenancy_server.services.resolution import ApiKeyResolver, TenantResolver
 from scimtenancy_server.storage.tenants import InMemoryTenantStore
 
@@ -108,3 +108,60 @@ async def test_revoked_keys_are_refused(setup: Setup) -> None:
     with pytest.raises(ScimError) as raised:
         await resolver.resolve("Bearer secret-1")
     assert raised.value.status == 401
+
+
+async def test_forgetting_unknown_credentials_keeps_the_known_ones(setup: Setup) -> None:
+    store, resolver, tenant_id = setup.store, setup.resolver, setup.tenant_id
+    await resolver.resolve("Bearer secret-1")
+    with pytest.raises(ScimError):
+        await resolver.resolve("Bearer secret-2")  # unknown, and remembered so
+    await store.save_key(api_key_from_secret("secret-2", tenant_id, make_tenant().created))
+    with pytest.raises(ScimError):
+        await resolver.resolve("Bearer secret-2")
+    reads = store.key_reads
+    resolver.forget_unknown()  # the trusted issuers changed
+    assert (await resolver.resolve("Bearer secret-2")).tenant_id == tenant_id
+    assert (await resolver.resolve("Bearer secret-1")).tenant_id == tenant_id
+    assert store.key_reads == reads + 1  # secret-1 still came from the cache
+
+
+class GatedResolver:
+    """Unknown credentials until `known`; a resolution begun before then waits at `gate`."""
+
+    def __init__(self, context: TenantContext) -> None:
+        self.context = context
+        self.known = False
+        self.gate = asyncio.Event()
+        self.loads = 0
+
+    def accepts(self, token: str) -> bool:
+        return True
+
+    async def load(self, token: str) -> tuple[TenantContext, float | None] | None:
+        self.loads += 1
+        if self.known:
+            return self.context, None
+        await self.gate.wait()
+        return None
+
+
+async def test_a_resolution_begun_under_the_old_issuers_is_neither_shared_nor_kept() -> None:
+    tenant = make_tenant()
+    gated = GatedResolver(TenantContext(tenant, "jwt:alice", tenant.permissions))
+    resolver = TenantResolver([gated], ttl=30, negative_ttl=5)
+    old = asyncio.create_task(resolver.resolve("Bearer token"))
+    for _ in range(100):
+        if gated.loads:
+            break
+        await asyncio.sleep(0)
+    assert gated.loads == 1
+    gated.known = True
+    resolver.forget_unknown()
+    # Not joined to the pending resolution, which would wait for the gate.
+    fresh = await asyncio.wait_for(resolver.resolve("Bearer token"), timeout=10)
+    assert fresh.tenant_id == tenant.tenant_id
+    gated.gate.set()
+    with pytest.raises(ScimError):
+        await old  # answered as it was resolved, under the old issuers
+    assert (await resolver.resolve("Bearer token")).tenant_id == tenant.tenant_id
+    assert gated.loads == 2  # the new answer was cached; the old one was not

@@ -4,19 +4,24 @@ applies, keeps and reports, and how requests for reloads are coalesced."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jwt
+import orjson
 import pytest
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy_common.settings import JwtIssuer, Settings
 from scimtenancy_server.bootstrap import Application, build_application
 from scimtenancy_server.domain.errors import ScimError
+from scimtenancy_server.domain.schema import USER_SCHEMA
+from scimtenancy_server.domain.tenant import TenantContext
 from scimtenancy_server.services.jwt_tokens import DuplicateIssuers, IssuerTable
+from scimtenancy_server.services.tenant_config import reloader as reloader_module
 from scimtenancy_server.services.tenant_config.metrics import Outcome
 from scimtenancy_server.services.tenant_config.reading import TenantsFileSource, read_at_start
 from scimtenancy_server.services.tenant_config.reloader import Targets, TenantConfigReloader
@@ -160,7 +165,8 @@ async def test_a_failed_apply_says_what_it_applied_and_is_retried(
     assert await reloading.limit("acme") == 4  # applied before the error, and said so
     assert await reloading.limit("globex") == 3
     assert "applied before the error: updated acme" in caplog.text
-    assert "the database is unavailable" in caplog.text
+    assert "1 tenant failed, and the apply stopped there" in caplog.text
+    assert "! update globex failed: UNAVAILABLE: the database is unavailable" in caplog.text
     assert reports[-1] is False
     applied.clear()
     failing.refused = ""  # the database is back: the retry, due after a failure, applies it
@@ -171,6 +177,37 @@ async def test_a_failed_apply_says_what_it_applied_and_is_retried(
     await worker
     assert await reloading.limit("globex") == 2
     assert reports[-1] is True
+
+
+async def test_a_refused_tenant_fails_alone_and_the_log_names_it(
+    reloading: Reloading, caplog: pytest.LogCaptureFixture
+) -> None:
+    acme = TenantContext(await reloading.app.administration.get_tenant("acme"), "test")
+    for name in ("ann", "bob"):
+        body = orjson.dumps({"schemas": [USER_SCHEMA], "userName": name})
+        await reloading.app.resources.create(acme, "Users", body)
+    # A limit below what acme holds is refused; globex's change still applies.
+    reloading.write(tenants_yaml(tenant("acme", 1), tenant("globex", 2), tenant("initech", 4)))
+    assert await reloading.reloader.reload() is Outcome.FAILED
+    assert await reloading.limit("acme") == 5
+    assert await reloading.limit("globex") == 2
+    assert await reloading.limit("initech") == 4
+    assert reloading.reports[-1] is False
+    assert "1 tenant failed; every other change was applied" in caplog.text
+    assert "! update acme failed: INVALID_ARGUMENT: the tenant holds 2 Users" in caplog.text
+    assert "applied: updated globex, created initech" in caplog.text
+
+
+async def test_the_log_names_the_setting_that_prunes(
+    reloading: Reloading, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=reloader_module.__name__)
+    reloading.write(tenants_yaml(tenant("acme", 4)))
+    assert await reloading.reloader.reload() is Outcome.APPLIED
+    hint = "? would delete globex: not in the file (SCIMTENANCY_TENANTS_PRUNE=true deletes it)"
+    assert hint in caplog.text
+    assert "--prune" not in caplog.text
+    assert await reloading.limit("globex") == 3  # kept
 
 
 async def test_an_issuer_also_in_the_settings_is_refused_with_its_field(
@@ -223,6 +260,36 @@ async def test_file_issuers_apply_to_the_next_request_and_go_with_the_file(
     with pytest.raises(ScimError) as after:  # its cache entry went with it
         await reloading.app.resolver.resolve(token)
     assert after.value.status == 401
+
+
+async def test_a_token_refused_just_before_its_issuer_was_bound_is_accepted_at_once(
+    reloading: Reloading,
+) -> None:
+    token = f"Bearer {_token('alice')}"
+    with pytest.raises(ScimError) as before:  # and remembered as unknown for a few seconds
+        await reloading.app.resolver.resolve(token)
+    assert before.value.status == 401
+    with pytest.raises(ScimError):  # from the cache: nothing changed yet
+        await reloading.app.resolver.resolve(token)
+    reloading.write(tenants_yaml(tenant("acme", 5, issuer_binding()), tenant("globex", 3)))
+    assert await reloading.reloader.reload() is Outcome.APPLIED
+    context = await reloading.app.resolver.resolve(token)
+    assert context.tenant_id == "acme"
+    assert context.actor == "jwt:alice"
+
+
+async def test_a_reload_that_binds_no_new_issuer_keeps_unknown_credentials_cached(
+    reloading: Reloading,
+) -> None:
+    resolver = reloading.app.resolver
+    with pytest.raises(ScimError):
+        await resolver.resolve("Bearer not-a-key")
+    misses = resolver.misses
+    reloading.write(tenants_yaml(tenant("acme", 4), tenant("globex", 3)))
+    assert await reloading.reloader.reload() is Outcome.APPLIED
+    with pytest.raises(ScimError):
+        await resolver.resolve("Bearer not-a-key")
+    assert resolver.misses == misses  # answered from the cache
 
 
 async def test_a_limit_another_replica_applied_first_reaches_this_ones_cache(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 import pytest
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
+from scimtenancy_server import pacing
 from scimtenancy_server.tenants_file.model import TenantsConfig
-from scimtenancy_server.tenants_file.plan import Plan, plan_changes
+from scimtenancy_server.tenants_file.plan import Plan, plan_changes, plan_changes_paced
 
 ALL = ["scim:create", "scim:delete", "scim:list", "scim:read", "scim:update"]
 EXTENSION: dict[str, Any] = {
@@ -237,3 +239,61 @@ def test_the_rendered_plan_is_stable_and_counted() -> None:
             " 1 not in the file.",
         ]
     )
+
+
+def test_the_prune_hint_is_the_callers() -> None:
+    plan = plan_changes(
+        config({"id": "c"}), [server_tenant("c"), server_tenant("gone")], prune=False
+    )
+    hint = "SCIMTENANCY_TENANTS_PRUNE=true"
+    assert f"? would delete gone: not in the file ({hint} deletes it)" in plan.render(hint)
+    assert plan.entries[1].render(hint) == [
+        f"? would delete gone: not in the file ({hint} deletes it)"
+    ]
+    assert "--prune" not in plan.render(hint)
+
+
+class SteppingClock:
+    """A clock a second later at every look, so that paced work yields at every check."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def _many() -> tuple[TenantsConfig, list[pb.Tenant]]:
+    held = pb.SchemaExtension(schema_urn="urn:example:kept", resource_type="User")
+    tenants = [{"id": f"t-{n:03d}", "limits": {"users": n}} for n in range(100)]
+    current = [server_tenant(f"t-{n:03d}") for n in range(0, 100, 3)]
+    current += [server_tenant("t-050", extensions=[held]), server_tenant("zz-gone")]
+    return config(*tenants), current
+
+
+async def test_the_paced_plan_is_the_plan() -> None:
+    file, current = _many()
+    paced = await plan_changes_paced(file, current, prune=True)
+    assert paced == plan_changes(file, current, prune=True)
+    assert paced.notes
+    assert paced.entries[-1].action == "delete"
+
+
+async def test_the_paced_plan_gives_the_event_loop_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pacing, "time", SteppingClock())
+    file, current = _many()
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    counter = asyncio.create_task(count_turns())
+    await asyncio.sleep(0)
+    await plan_changes_paced(file, current, prune=False)
+    seen = turns
+    counter.cancel()
+    assert seen >= 100 // pacing.CHUNK  # one turn per chunk of tenants at least

@@ -1,18 +1,23 @@
 """Reconciling a tenants file through the admin servicer in process, on embedded storage:
-applied once, then nothing to do; a create raced by another applier; a failure mid-way."""
+applied once, then nothing to do; a create raced by another applier; refused tenants reported
+while the others are applied; an outage stops the apply; listing gives the loop turns."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy_common.settings import Settings
 from scimtenancy_server.bootstrap import Application, build_application
-from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.tenants_file.admin_port import ServicerAdmin
+from scimtenancy_server.domain.schema import USER_SCHEMA
+from scimtenancy_server.domain.tenant import IsolationLevel, TenantContext
+from scimtenancy_server.tenants_file import admin_port
+from scimtenancy_server.tenants_file.admin_port import AdminCallFailed, ServicerAdmin
 from scimtenancy_server.tenants_file.apply import ReconcileFailed, reconcile
 from scimtenancy_server.tenants_file.model import TenantsConfig
 
@@ -81,15 +86,108 @@ async def test_a_create_raced_by_another_applier_becomes_an_update(app: Applicat
     assert (await app.administration.get_tenant("acme")).limits == {"User": 2}
 
 
-async def test_a_failure_names_the_tenant_and_keeps_what_was_applied(app: Application) -> None:
+class UnavailableFor(ServicerAdmin):
+    """The admin API failing for one tenant as it would for every call once the database
+    went away."""
+
+    def __init__(self, app: Application, tenant_id: str) -> None:
+        super().__init__(app.admin)
+        self.tenant_id = tenant_id
+        self.created: list[str] = []
+
+    async def create_tenant(self, request: pb.CreateTenantRequest) -> pb.Tenant:
+        if request.tenant_id == self.tenant_id:
+            raise AdminCallFailed("UNAVAILABLE", "the database is unavailable; retry later")
+        self.created.append(request.tenant_id)
+        return await super().create_tenant(request)
+
+
+async def _names(app: Application) -> list[str]:
+    return [t.tenant_id for t in (await app.administration.list_tenants(0, ""))[0]]
+
+
+async def test_a_refused_tenant_fails_alone_and_every_other_is_applied(app: Application) -> None:
     tenants = [{"id": "first"}, {"id": "second", "isolation": "shared"}, {"id": "third"}]
     with pytest.raises(ReconcileFailed) as raised:
         await reconcile(config(*tenants), ServicerAdmin(app.admin))
-    assert raised.value.tenant_id == "second"
-    assert raised.value.cause.code == "INVALID_ARGUMENT"
-    assert "shared namespace" in raised.value.cause.detail
-    names = [t.tenant_id for t in (await app.administration.list_tenants(0, ""))[0]]
-    assert names == ["first"]
+    [failure] = raised.value.failures
+    assert failure.tenant_id == "second"
+    assert failure.entry.action == "create"
+    assert failure.cause.code == "INVALID_ARGUMENT"
+    assert "shared namespace" in failure.cause.detail
+    assert raised.value.skipped == ()
+    assert [(e.action, e.tenant_id) for e in raised.value.plan.entries] == [
+        ("create", "first"),
+        ("create", "third"),
+    ]
+    assert await _names(app) == ["first", "third"]
+    assert raised.value.render() == [f"! create second failed: {failure.cause}"]
+
+
+async def test_every_refused_tenant_is_reported_with_its_cause(app: Application) -> None:
+    admin = ServicerAdmin(app.admin)
+    await reconcile(config({"id": "acme"}, {"id": "globex"}, {"id": "initech"}), admin)
+    users = orjson.dumps({"schemas": [USER_SCHEMA], "userName": "ann"})
+    for tenant_id in ("acme", "initech"):
+        context = TenantContext(await app.administration.get_tenant(tenant_id), "test")
+        for name in ("ann", "bob"):
+            await app.resources.create(context, "Users", users.replace(b"ann", name.encode()))
+    lowered = config(
+        {"id": "acme", "limits": {"users": 1}},
+        {"id": "globex", "limits": {"users": 7}},
+        {"id": "initech", "limits": {"users": 1}},
+    )
+    with pytest.raises(ReconcileFailed) as raised:
+        await reconcile(lowered, admin)
+    failures = raised.value.failures
+    assert [(f.tenant_id, f.cause.code) for f in failures] == [
+        ("acme", "INVALID_ARGUMENT"),
+        ("initech", "INVALID_ARGUMENT"),
+    ]
+    assert all("holds 2 Users, more than the limit 1" in f.cause.detail for f in failures)
+    assert [(e.action, e.tenant_id) for e in raised.value.plan.entries] == [("update", "globex")]
+    assert (await app.administration.get_tenant("globex")).limits == {"User": 7}
+    assert (await app.administration.get_tenant("acme")).limits == {}
+    assert "tenant acme" in str(raised.value)
+    assert "tenant initech" in str(raised.value)
+
+
+async def test_a_failure_every_call_would_meet_stops_the_apply(app: Application) -> None:
+    admin = UnavailableFor(app, "second")
+    tenants = [{"id": "first"}, {"id": "second"}, {"id": "third"}, {"id": "fourth"}]
+    with pytest.raises(ReconcileFailed) as raised:
+        await reconcile(config(*tenants), admin)
+    assert [(f.tenant_id, f.cause.code) for f in raised.value.failures] == [
+        ("second", "UNAVAILABLE")
+    ]
+    assert [e.tenant_id for e in raised.value.skipped] == ["third", "fourth"]
+    assert admin.created == ["first"]  # nothing was tried after the outage
+    assert await _names(app) == ["first"]
+    assert raised.value.render()[-1] == (
+        "not attempted after that failure: 2 changes (third, fourth)"
+    )
+
+
+async def test_listing_gives_the_event_loop_a_turn_between_pages(
+    app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await reconcile(config(*({"id": f"t-{n}"} for n in range(7))), ServicerAdmin(app.admin))
+    monkeypatch.setattr(admin_port, "_PAGE_SIZE", 2)
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    counter = asyncio.create_task(count_turns())
+    await asyncio.sleep(0)  # the counter is waiting for its first turn
+    listed = await ServicerAdmin(app.admin).list_tenants()  # in process: no I/O to wait for
+    seen = turns
+    counter.cancel()
+    assert [t.tenant_id for t in listed] == [f"t-{n}" for n in range(7)]
+    assert seen >= 3  # four pages: a turn after each of the first three
 
 
 async def test_prune_deletes_and_a_tenant_deleted_meanwhile_is_not_an_error(

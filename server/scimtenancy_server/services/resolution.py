@@ -4,7 +4,9 @@ TTL cache.
 Positive answers live `ttl` seconds (never past a token's own expiry), unknown credentials
 `negative_ttl` seconds; concurrent misses for one credential share one resolution. A change
 made through this process (suspend, activate) invalidates its entries at once; other replicas
-see it within the TTL.
+see it within the TTL. When the trusted issuers change, unknown credentials are forgotten
+(`forget_unknown`), so that a token refused just before its issuer was bound is accepted at
+once.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class TenantResolver:
         self._wall_clock = wall_clock
         self._cache: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[TenantContext | None]] = {}
+        # Counts `forget_unknown` calls: a resolution that began before one is not remembered.
+        self._generation = 0
         self.hits = 0
         self.misses = 0
 
@@ -121,7 +125,8 @@ class TenantResolver:
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[TenantContext | None] = asyncio.get_running_loop().create_future()
-        self._inflight[cache_key] = future
+        inflight, generation = self._inflight, self._generation
+        inflight[cache_key] = future
         try:
             resolution = await self._load(token)
         except BaseException as error:
@@ -131,10 +136,11 @@ class TenantResolver:
         else:
             context = resolution[0] if resolution else None
             future.set_result(context)
-            self._remember(cache_key, resolution)
+            if generation == self._generation:
+                self._remember(cache_key, resolution)
             return context
         finally:
-            del self._inflight[cache_key]
+            del inflight[cache_key]
 
     async def _load(self, token: str) -> Resolution | None:
         resolver = next((r for r in self._resolvers if r.accepts(token)), None)
@@ -150,6 +156,15 @@ class TenantResolver:
         if expiry is not None:
             lifetime = min(lifetime, expiry - self._wall_clock())
         self._cache[cache_key] = _Entry(context, now + lifetime)
+
+    def forget_unknown(self) -> None:
+        """Forgets every credential cached as unknown, and lets no resolution that began
+        before (under the old issuers) be shared with new requests or cached."""
+        self._generation += 1
+        self._inflight = {}
+        for key_hash, entry in list(self._cache.items()):
+            if entry.context is None:
+                del self._cache[key_hash]
 
     def invalidate_tenant(self, tenant_id: str) -> None:
         for key_hash, entry in list(self._cache.items()):

@@ -4,6 +4,7 @@ raise AdminCallFailed, so the applier sees one kind of failure."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
@@ -18,6 +19,21 @@ _PAGE_SIZE = 500
 # A listing stops here: far more tenants than a tenants file may hold (MAX_TENANTS).
 _MAX_PAGES = 1000
 _Reply = TypeVar("_Reply")
+# Codes of a refusal of one request: the request, or its tenant's state, is at fault, and
+# the next tenant's request may well succeed. Any other code (UNAVAILABLE, DEADLINE_EXCEEDED,
+# UNKNOWN, INTERNAL, UNAUTHENTICATED, ...) may hold for every call that follows.
+_REFUSALS = frozenset(
+    {
+        "INVALID_ARGUMENT",
+        "FAILED_PRECONDITION",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "ABORTED",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "OUT_OF_RANGE",
+    }
+)
 
 
 class AdminCallFailed(Exception):
@@ -32,6 +48,12 @@ class AdminCallFailed(Exception):
     def already_exists(self) -> bool:
         # A second CreateTenant of one id is a 409 conflict: ABORTED over gRPC (rpc/errors.py).
         return self.code in ("ALREADY_EXISTS", "ABORTED") and "already exists" in self.detail
+
+    @property
+    def refusal(self) -> bool:
+        """Whether the server refused this request only (a limit below what the tenant holds)
+        rather than failing in a way the next calls would meet too (the database is away)."""
+        return self.code in _REFUSALS
 
 
 class TenantAdminPort(Protocol):
@@ -60,6 +82,9 @@ async def _all_pages(
         token = reply.next_page_token
         if not token:
             return tenants
+        # A page called in process never waits for I/O: without this turn, listing 10,000
+        # tenants holds the event loop for the whole listing (about 0.4 s).
+        await asyncio.sleep(0)
     raise AdminCallFailed("OUT_OF_RANGE", f"more than {_MAX_PAGES} pages of tenants")
 
 

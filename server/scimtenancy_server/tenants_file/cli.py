@@ -1,7 +1,8 @@
 """`scimtenancy-admin validate` and `apply`: what they print and the exit codes they end with.
 
 Exit codes: 0 valid, applied, or nothing to do; 1 an invalid file or a failed call (every
-problem, or the error, is printed); 3 a dry run that found changes to make."""
+problem, or every tenant that failed with its cause, is printed); 3 a dry run that found
+changes to make."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def validate(files: Sequence[Path], environment: str | None) -> int:
     return EXIT_OK
 
 
+def _after(failed: ReconcileFailed) -> str:
+    if failed.stopped:
+        return "the changes before the failure were applied; apply again once its cause is fixed"
+    return "every other tenant was applied; apply again once the causes are fixed"
+
+
 async def apply(
     config: TenantsConfig, admin: TenantAdminPort, *, dry_run: bool, prune: bool
 ) -> int:
@@ -50,8 +57,8 @@ async def apply(
         plan = await reconcile(config, admin, prune=prune, dry_run=dry_run)
     except ReconcileFailed as failed:
         print(failed.plan.render())
-        print(f"failed at tenant {failed.tenant_id}: {failed.cause}")
-        print("the tenants before it were applied; apply again once the cause is fixed")
+        print(*failed.render(), sep="\n")
+        print(f"failed: {_plural(len(failed.failures), 'tenant')}; {_after(failed)}")
         return EXIT_FAILED
     except AdminCallFailed as error:
         print(f"cannot read the server's tenants: {error}")

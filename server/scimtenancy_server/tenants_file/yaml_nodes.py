@@ -23,6 +23,10 @@ _SCALAR_TAGS = frozenset(
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
+# libyaml's loader where it is installed: the same nodes and marks, 4-5x faster, so a reload
+# holds the interpreter (and the event loop beside it) for less time.
+_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:
@@ -61,7 +65,7 @@ def read_text(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
 def _check_events(text: str, name: str) -> None:
     """One pass over the events before anything is built: bounds, no aliases, one document."""
     depth = nodes = documents = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _refuse(name, event.start_mark, "anchors and aliases (& and *) are not supported")
         if isinstance(event, yaml.DocumentStartEvent):
@@ -120,7 +124,7 @@ def read_document(path: Path, name: str) -> Document:
     text = read_text(path, name)
     try:
         _check_events(text, name)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
         raise _refuse(name, error.problem_mark, f"is not valid YAML: {error.problem}") from None
     except yaml.YAMLError as error:

@@ -26,13 +26,22 @@ def _collections_paused() -> Iterator[None]:
     """Reading allocates millions of short-lived objects (YAML events and nodes), which
     trigger full garbage collections that stop every thread, the event loop's included
     (up to a second each at 10,000 tenants). None of them is in a reference cycle, so
-    reference counting frees them all; collections resume after the read."""
+    reference counting frees them all; collections resume after the read.
+
+    What is alive then (the new configuration, the server's long-lived state) is frozen
+    first (`gc.freeze`), so that later collections skip it: otherwise the next full one,
+    which applying 10,000 changes soon triggers, traverses the whole heap with the event
+    loop stopped (0.2-0.35 s at 10,000 tenants). The young generation is collected before,
+    so that the cycles that requests left while collections were paused are not frozen.
+    Reference counting still frees frozen objects, the previous configuration included."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.collect(0)
+            gc.freeze()
             gc.enable()
 
 

@@ -5,7 +5,9 @@ made while one runs cause exactly one more after it (`ReloadRequests`).
 Outcomes: `applied`; `rejected` (the version is invalid: nothing is applied and the previous
 one keeps running); `failed` (valid, but applying it stopped part way, e.g. the database went
 away: the log lists what was applied before the error, and the whole version is applied again
-after `RETRY_SECONDS`, or sooner on the next change). Each outcome is logged, counted
+after `RETRY_SECONDS`, or sooner on the next change). A tenant the admin API refuses (a limit
+below what it holds) fails alone: every other tenant is applied, and the log names each
+failed tenant with its cause. Each outcome is logged, counted
 (`scim.tenant_config.reloads`) and reported in health (`scimtenancy.tenant_config`)."""
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import jwt
 
+from scimtenancy_common.settings import ENV_PREFIX
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.pacing import Pacer
 from scimtenancy_server.services.jwt_tokens import DuplicateIssuers, IssuerTable, JwtResolver
@@ -37,6 +40,8 @@ logger = logging.getLogger(__name__)
 # A version whose apply failed is applied again this late: the database may be back, or the
 # usage that refused a lower limit may have gone down.
 RETRY_SECONDS = 30.0
+# What deletes a tenant the file no longer names, as the server's log says it.
+PRUNE_HINT = f"{ENV_PREFIX}TENANTS_PRUNE=true"
 Report = Callable[[bool], Awaitable[None]]
 
 
@@ -133,6 +138,10 @@ class TenantConfigReloader:
         tenants that changed too (another replica applied them first, or an issuer was
         bound or unbound) are cleared here."""
         self._targets.jwt.use(table)
+        before = self._running.jwt_issuers() if self._running is not None else []
+        if config.jwt_issuers() != before:
+            # A token refused just before its issuer was bound is accepted at once.
+            self._targets.credentials.forget_unknown()
         cleared = {e.tenant_id for e in plan.entries if e.action in CHANGING}
         pacer = Pacer()
         for tenant_id in await _changed_tenants(self._running, config) - cleared:
@@ -145,7 +154,10 @@ class TenantConfigReloader:
         return await self._outcome(Outcome.REJECTED)
 
     async def _failed(self, error: Exception, journal: JournalledAdmin) -> Outcome:
-        known = isinstance(error, ReconcileFailed | AdminCallFailed | ScimError)
+        if isinstance(error, ReconcileFailed):
+            logger.error("%s", _failure_report(error, journal))
+            return await self._outcome(Outcome.FAILED)
+        known = isinstance(error, AdminCallFailed | ScimError)
         logger.error(
             "tenants file not fully applied: %s; applied before the error: %s",
             error if known else repr(error),
@@ -195,9 +207,24 @@ def applied_summary(plan: Plan) -> str:
     return ", ".join(parts)
 
 
+def _failure_report(failed: ReconcileFailed, journal: JournalledAdmin) -> str:
+    """Every tenant that failed with its cause, then what was applied."""
+    count = len(failed.failures)
+    tenants = f"{count} tenant{'s' if count != 1 else ''} failed"
+    if failed.stopped:
+        head = f"tenants file not fully applied: {tenants}, and the apply stopped there"
+        done = f"applied before the error: {journal.describe()}"
+    else:
+        head = f"tenants file not fully applied: {tenants}; every other change was applied"
+        done = f"applied: {journal.describe()}"
+    return "\n".join([head, *failed.render(), done])
+
+
 def _log_plan(plan: Plan) -> None:
     if plan.has_changes:
-        changed = [line for e in plan.entries if e.action != "unchanged" for line in e.render()]
+        changed = [
+            line for e in plan.entries if e.action != "unchanged" for line in e.render(PRUNE_HINT)
+        ]
         logger.info("tenant config applied: %s\n%s", applied_summary(plan), "\n".join(changed))
     else:
         logger.info("tenant config applied: %s", applied_summary(plan))
