@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 import httpx
+from e2e.idp_tenant import IdpTenant
 from e2e.stack import ADMIN_TOKEN, http_transcoder
 from e2e.two_servers import SERVER, ServerProcess, _listening
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from helpers import free_port, user_body
+from helpers import free_port
 
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimtenancy_common.settings import Settings
@@ -65,21 +65,7 @@ def launch_memory_server(env: Mapping[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([str(SERVER)], env=every, stderr=subprocess.PIPE, text=True)
 
 
-@dataclass
-class Tenant:
-    """One tenant's identity provider, through one replica's transcoder."""
-
-    tenant_id: str
-    api_key: str
-    base: str
-    http: httpx.AsyncClient
-
-    async def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        return await self.http.request(method, self.base + path, json=body, headers=headers)
-
-    async def create_user(self, user_name: str) -> httpx.Response:
-        return await self.request("POST", "/Users", user_body(user_name))
+Tenant = IdpTenant
 
 
 @dataclass

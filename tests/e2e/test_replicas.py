@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from e2e.idp_tenant import IdpTenant
 from e2e.stack import ADMIN_TOKEN, http_transcoder
 from e2e.test_bad_input import assert_scim_error
 from e2e.two_servers import ServerProcess, server_processes
@@ -40,31 +41,7 @@ OK = {"create": 201, "patch": 200, "get": 200}
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
 
 
-@dataclass
-class Tenant:
-    """Requests as one tenant's identity provider sends them, through the transcoder."""
-
-    tenant_id: str
-    api_key: str
-    base: str
-    http: httpx.AsyncClient
-
-    async def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        return await self.http.request(method, self.base + path, json=body, headers=headers)
-
-    async def user_names(self) -> list[str]:
-        listed = await self.request("GET", "/Users?count=1000&attributes=userName")
-        assert listed.status_code == 200, listed.text
-        page = listed.json()
-        assert page["totalResults"] == len(page.get("Resources", []))
-        return [user["userName"] for user in page.get("Resources", [])]
-
-    async def find(self, user_name: str) -> list[dict[str, Any]]:
-        found = await self.request("GET", f'/Users?filter=userName eq "{user_name}"')
-        assert found.status_code == 200, found.text
-        users: list[dict[str, Any]] = found.json().get("Resources", [])
-        return users
+Tenant = IdpTenant
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
 import pytest
+from helpers import LoopTurns
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy_server import pacing
@@ -283,17 +283,6 @@ async def test_the_paced_plan_is_the_plan() -> None:
 async def test_the_paced_plan_gives_the_event_loop_turns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pacing, "time", SteppingClock())
     file, current = _many()
-    turns = 0
-
-    async def count_turns() -> None:
-        nonlocal turns
-        while True:
-            await asyncio.sleep(0)
-            turns += 1
-
-    counter = asyncio.create_task(count_turns())
-    await asyncio.sleep(0)
-    await plan_changes_paced(file, current, prune=False)
-    seen = turns
-    counter.cancel()
-    assert seen >= 100 // pacing.CHUNK  # one turn per chunk of tenants at least
+    async with LoopTurns() as turns:
+        await plan_changes_paced(file, current, prune=False)
+    assert turns.count >= 100 // pacing.CHUNK  # one turn per chunk of tenants at least

@@ -4,12 +4,12 @@ while the others are applied; an outage stops the apply; listing gives the loop 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
+from helpers import LoopTurns
 
 from scimtenancy.admin.v1 import admin_pb2 as pb
 from scimtenancy_common.settings import Settings
@@ -173,21 +173,10 @@ async def test_listing_gives_the_event_loop_a_turn_between_pages(
 ) -> None:
     await reconcile(config(*({"id": f"t-{n}"} for n in range(7))), ServicerAdmin(app.admin))
     monkeypatch.setattr(admin_port, "_PAGE_SIZE", 2)
-    turns = 0
-
-    async def count_turns() -> None:
-        nonlocal turns
-        while True:
-            await asyncio.sleep(0)
-            turns += 1
-
-    counter = asyncio.create_task(count_turns())
-    await asyncio.sleep(0)  # the counter is waiting for its first turn
-    listed = await ServicerAdmin(app.admin).list_tenants()  # in process: no I/O to wait for
-    seen = turns
-    counter.cancel()
+    async with LoopTurns() as turns:
+        listed = await ServicerAdmin(app.admin).list_tenants()  # in process: no I/O to wait
     assert [t.tenant_id for t in listed] == [f"t-{n}" for n in range(7)]
-    assert seen >= 3  # four pages: a turn after each of the first three
+    assert turns.count >= 3  # four pages: a turn after each of the first three
 
 
 async def test_prune_deletes_and_a_tenant_deleted_meanwhile_is_not_an_error(
