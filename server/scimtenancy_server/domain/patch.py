@@ -1,4 +1,5 @@
-"""PATCH (RFC 7644 §3.5.2): parsing a PatchOp message and applying it to attributes.
+"""PATCH (RFC 7644 §3.5.2): applying a PatchOp message's operations to attributes. Parsing
+and path resolution live in domain/patch_paths.py; this module is the one to import from.
 
 Operations apply to a copy of the stored attributes; the result is validated as a whole
 (`canonical_attributes`), so a failing operation writes nothing. Operations on a Group's
@@ -8,19 +9,31 @@ group's attributes, and a change costs what it names, not what the group holds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from scimtenancy_server.domain.errors import ScimError
-from scimtenancy_server.domain.filter import And, AttrPath, Compare, Filter, parse_filter
+from scimtenancy_server.domain.filter import AttrPath
 from scimtenancy_server.domain.filter_compile import compile_value_filter
-from scimtenancy_server.domain.filter_eval import get_case_insensitive
 from scimtenancy_server.domain.limits import DEFAULT_LIMITS, InputLimits
 from scimtenancy_server.domain.membership import MembershipChange
-from scimtenancy_server.domain.resource import message_operations
-from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType, Schema
+from scimtenancy_server.domain.patch_paths import (
+    PATCH_OP_SCHEMA,
+    Operation,
+    Target,
+    UnknownPath,
+    parse_patch,
+    resolve_target,
+)
+from scimtenancy_server.domain.patch_values import (
+    not_held,
+    not_primary,
+    remove_attribute,
+    set_or_drop,
+    value_from_filter,
+    without,
+)
+from scimtenancy_server.domain.schema import Attribute, Mutability, ResourceType
 from scimtenancy_server.domain.tenant import Compatibility
 from scimtenancy_server.domain.validation import (
     JsonObject,
@@ -29,110 +42,20 @@ from scimtenancy_server.domain.validation import (
     value_limits,
 )
 
-PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-_OPS = frozenset({"add", "replace", "remove"})
-_PATH = re.compile(r"(?P<attr>[^.\[\]]+)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[^.\[\]]+))?")
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    op: str
-    path: str | None
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where an operation lands (RFC 7644 §3.5.2 PATH grammar)."""
-
-    schema: Schema
-    extension: str | None  # the extension's URN; None for core attributes
-    attribute: Attribute | None  # None: the whole extension object
-    value_filter: Filter | None = None
-    sub: Attribute | None = None
-
-
-class UnknownPath(ScimError):
-    """A path naming no schema, attribute or sub-attribute: as a key of a PATCH value, the
-    lenient profile ignores it like an unknown attribute of a body."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(400, detail, "invalidPath")
-
-
-def parse_patch(document: JsonObject, limits: InputLimits = DEFAULT_LIMITS) -> list[Operation]:
-    operations = message_operations(document, PATCH_OP_SCHEMA, "PATCH")
-    if len(operations) > limits.max_patch_operations:
-        raise ScimError.invalid_value(
-            f"a PATCH may hold at most {limits.max_patch_operations} operations"
-        )
-    return [_parse_operation(item, limits) for item in operations]
-
-
-def _parse_operation(item: object, limits: InputLimits) -> Operation:
-    if not isinstance(item, dict):
-        raise ScimError.invalid_syntax("each PATCH operation must be a JSON object")
-    op = get_case_insensitive(item, "op")
-    if not isinstance(op, str) or op.lower() not in _OPS:
-        raise ScimError.invalid_syntax("'op' must be one of add, replace, remove")
-    path = get_case_insensitive(item, "path")
-    if path is not None and not isinstance(path, str):
-        raise ScimError.invalid_path("'path' must be a string")
-    if path is not None and len(path) > limits.max_path_length:
-        raise ScimError.invalid_path(
-            f"'path' has {len(path)} characters; at most {limits.max_path_length} are "
-            "accepted (max_path_length)"
-        )
-    has_value = any(k.lower() == "value" for k in item)
-    if op.lower() != "remove" and not has_value:
-        raise ScimError.invalid_syntax(f"a PATCH {op.lower()} operation needs a 'value'")
-    return Operation(op.lower(), path or None, get_case_insensitive(item, "value"))
-
-
-def resolve_target(rt: ResourceType, path: str, limits: InputLimits = DEFAULT_LIMITS) -> Target:
-    schema, rest = rt.schema, path
-    for candidate in (rt.schema, *(s for s, _ in rt.extensions)):
-        if path.lower() == candidate.id.lower() and candidate is not rt.schema:
-            return Target(candidate, candidate.id, None)
-        if path.lower().startswith(candidate.id.lower() + ":"):
-            schema, rest = candidate, path[len(candidate.id) + 1 :]
-            break
-    else:
-        if path.lower().startswith("urn:"):
-            raise UnknownPath(f"path {path!r} names an unknown schema")
-    match = _PATH.fullmatch(rest)
-    if match is None:
-        raise ScimError.invalid_path(f"invalid path {path!r}")
-    extension = None if schema is rt.schema else schema.id
-    attribute = (
-        rt.attribute(match["attr"]) if extension is None else schema.attribute(match["attr"])
-    )
-    if attribute is None:
-        raise UnknownPath(f"unknown attribute {match['attr']!r} in path {path!r}")
-    if attribute.mutability is Mutability.READ_ONLY:
-        raise ScimError.mutability(f"attribute {attribute.name!r} is read-only")
-    value_filter = _value_filter(attribute, match["filter"], path, limits)
-    sub = None
-    if match["sub"] is not None:
-        sub = attribute.sub(match["sub"])
-        if sub is None:
-            raise UnknownPath(f"unknown sub-attribute {match['sub']!r} in {path!r}")
-    return Target(schema, extension, attribute, value_filter, sub)
-
-
-def _value_filter(
-    attribute: Attribute, text: str | None, path: str, limits: InputLimits
-) -> Filter | None:
-    if text is None:
-        return None
-    if not (attribute.multi_valued and attribute.complex):
-        raise ScimError.invalid_path(
-            f"only multi-valued complex attributes take a filter: {path!r}"
-        )
-    try:
-        return parse_filter(text, limits)
-    except ScimError as error:
-        raise ScimError.invalid_path(f"invalid value filter in {path!r}: {error.detail}") from None
+__all__ = [
+    "PATCH_OP_SCHEMA",
+    "Operation",
+    "PatchPlan",
+    "PatchRun",
+    "Target",
+    "UnknownPath",
+    "apply_patch",
+    "check_patch",
+    "is_membership",
+    "member_values",
+    "parse_patch",
+    "resolve_target",
+]
 
 
 class PatchPlan:
@@ -322,21 +245,21 @@ def _apply(
     elif target.sub is not None:
         _apply_sub(plan, container, attribute, target.sub, op)
     elif op.op == "remove":
-        _remove(container, attribute, op.value)
+        remove_attribute(container, attribute, op.value)
     elif attribute.multi_valued:
         values = plan.canonical(attribute, op.value, attribute.name) or []
         current = container.get(attribute.name) if op.op == "add" else None
         kept = list(current) if isinstance(current, list) else []
         if any(isinstance(v, dict) and v.get("primary") is True for v in values):
-            kept = [_not_primary(v) for v in kept]
-        container[attribute.name] = kept + _not_held(attribute, kept, values)
+            kept = [not_primary(v) for v in kept]
+        container[attribute.name] = kept + not_held(attribute, kept, values)
     elif attribute.complex:
         current = container.get(attribute.name)
         merged = dict(current) if isinstance(current, dict) else {}
         merged.update(plan.canonical(attribute, op.value, attribute.name) or {})
         container[attribute.name] = merged
     else:
-        _set(container, attribute.name, plan.canonical(attribute, op.value, attribute.name))
+        set_or_drop(container, attribute.name, plan.canonical(attribute, op.value, attribute.name))
 
 
 def _apply_extension(
@@ -393,41 +316,6 @@ def _apply_members(
         change.replace_all(member_values(plan, attribute, op.value))
 
 
-def _not_held(attribute: Attribute, kept: list[Any], values: list[Any]) -> list[Any]:
-    """The values not already among `kept`, in one pass over each. References (members) are
-    the same value when they name the same resource, whatever else they carry."""
-    if attribute.sub("$ref") is not None:
-        seen = {v.get("value") for v in kept if isinstance(v, dict)}
-        fresh = []
-        for value in values:
-            key = value.get("value") if isinstance(value, dict) else None
-            if key is None or key not in seen:
-                fresh.append(value)
-                seen.add(key)
-        return fresh
-    return [v for v in values if v not in kept]
-
-
-def _not_primary(value: Any) -> Any:
-    if isinstance(value, dict) and value.get("primary") is True:
-        return {**value, "primary": False}
-    return value
-
-
-def _without(value: Any, key: str) -> Any:
-    """A value with one sub-attribute removed, as a new object (see `PatchPlan`)."""
-    if isinstance(value, dict) and key in value:
-        return {k: v for k, v in value.items() if k != key}
-    return value
-
-
-def _set(container: JsonObject, key: str, value: Any) -> None:
-    if value is None:
-        container.pop(key, None)
-    else:
-        container[key] = value
-
-
 def _apply_sub(
     plan: PatchPlan, container: JsonObject, attribute: Attribute, sub: Attribute, op: Operation
 ) -> None:
@@ -439,26 +327,15 @@ def _apply_sub(
                 "attribute; name one with a value filter"
             )
         if isinstance(current, list):
-            container[attribute.name] = [_without(item, sub.name) for item in current]
+            container[attribute.name] = [without(item, sub.name) for item in current]
         return
     if op.op == "remove":
         if isinstance(current, dict):
-            container[attribute.name] = _without(current, sub.name)
+            container[attribute.name] = without(current, sub.name)
         return
     parent: JsonObject = dict(current) if isinstance(current, dict) else {}
-    _set(parent, sub.name, plan.canonical(sub, op.value, f"{attribute.name}.{sub.name}"))
+    set_or_drop(parent, sub.name, plan.canonical(sub, op.value, f"{attribute.name}.{sub.name}"))
     container[attribute.name] = parent
-
-
-def _remove(container: JsonObject, attribute: Attribute, value: Any) -> None:
-    current = container.get(attribute.name)
-    if attribute.multi_valued and isinstance(value, list) and isinstance(current, list):
-        # Entra ID removes chosen members as {"op":"Remove","path":"members","value":[...]}.
-        doomed = {v.get("value") for v in value if isinstance(v, dict)}
-        current = [v for v in current if not (isinstance(v, dict) and v.get("value") in doomed)]
-        _set(container, attribute.name, current or None)
-        return
-    container.pop(attribute.name, None)
 
 
 def _apply_filtered(plan: PatchPlan, container: JsonObject, target: Target, op: Operation) -> None:
@@ -474,14 +351,14 @@ def _apply_filtered(plan: PatchPlan, container: JsonObject, target: Target, op: 
             values = [v for i, v in enumerate(values) if i not in hits]
         else:
             for i in hits:
-                values[i] = _without(values[i], sub.name)
-        _set(container, attribute.name, values or None)
+                values[i] = without(values[i], sub.name)
+        set_or_drop(container, attribute.name, values or None)
         return
     merge = op.op == "add"
     if not hits:
         # Nothing matches: build the value the filter describes (Entra ID adds
         # `emails[type eq "work"].value` to users without emails this way).
-        values.append(_value_from_filter(value_filter, target))
+        values.append(value_from_filter(value_filter, target))
         hits, merge = [len(values) - 1], True
     for i in hits:
         if sub is not None:
@@ -491,20 +368,3 @@ def _apply_filtered(plan: PatchPlan, container: JsonObject, target: Target, op: 
             raise ScimError.invalid_value(f"{attribute.name}[...] needs an object value")
         values[i] = {**values[i], **op.value} if merge else op.value
     container[attribute.name] = values
-
-
-def _value_from_filter(value_filter: Filter, target: Target) -> JsonObject:
-    value: JsonObject = {}
-    pending = [value_filter]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, And):
-            pending += [node.left, node.right]
-        elif isinstance(node, Compare) and node.op == "eq" and node.path.sub is None:
-            value[node.path.attribute] = node.value
-        else:
-            raise ScimError.no_target(
-                f"no value of {target.attribute.name if target.attribute else ''} matches the "
-                "filter, and it does not describe a value to add"
-            )
-    return value
