@@ -28,6 +28,10 @@ TLS_FILE_SETTINGS = (
 )
 
 
+# The name of an environment whose tenants-file overlays are read (`tenants.<name>.yaml`).
+ENVIRONMENT_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
+
+
 class JwtIssuer(BaseModel):
     """One trusted token issuer, e.g. an Entra ID tenant `https://sts.windows.net/<id>/`."""
 
@@ -150,7 +154,7 @@ class Settings(BaseSettings):
     )
     environment: str = Field(
         "",
-        pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{0,62})?$",
+        pattern=f"^({ENVIRONMENT_NAME})?$",
         description="environment whose overlay is read over each tenants file (e.g. 'prod' "
         "reads tenants.prod.yaml after tenants.yaml; empty: none)",
     )

@@ -41,6 +41,14 @@ _BAD_OPTIONS: dict[str, tuple[admin_pb2.ResponseOptions, str]] = {
         admin_pb2.ResponseOptions(authentication_schemes=[_scheme(spec_uri="javascript:x")]),
         "authentication_schemes[0].spec_uri must be an http(s) URL",
     ),
+    "unclosed IPv6 host": (
+        admin_pb2.ResponseOptions(documentation_uri="https://["),
+        "documentation_uri must be an http(s) URL",
+    ),
+    "spaces": (
+        admin_pb2.ResponseOptions(documentation_uri="https://a b/c d"),
+        "documentation_uri must be an http(s) URL",
+    ),
     "scheme type not served": (
         admin_pb2.ResponseOptions(authentication_schemes=[_scheme(type="httpbasic")]),
         "authentication_schemes[0].type must be one of",
@@ -77,10 +85,14 @@ _BAD_OPTIONS: dict[str, tuple[admin_pb2.ResponseOptions, str]] = {
     ),
 }
 _BAD_RATES: dict[str, tuple[admin_pb2.RateLimit, str]] = {
-    "negative rate": (admin_pb2.RateLimit(requests_per_second=-1, burst=5), "more than 0"),
+    "negative rate": (admin_pb2.RateLimit(requests_per_second=-1, burst=5), "from 0.001"),
     "infinite rate": (
         admin_pb2.RateLimit(requests_per_second=float("inf"), burst=5),
-        "more than 0",
+        "from 0.001",
+    ),
+    "denormal rate": (  # its Retry-After would be infinite
+        admin_pb2.RateLimit(requests_per_second=5e-324, burst=1),
+        "from 0.001",
     ),
     "no burst": (admin_pb2.RateLimit(requests_per_second=5), "rate_limit.burst must be from 1"),
     "huge burst": (

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -121,3 +123,23 @@ def test_tenants_file_settings() -> None:
         Settings(tenants_prune=True)
     with pytest.raises(ValueError, match="environment"):
         Settings(environment="../prod")
+
+
+def test_the_fingerprint_neither_blocks_on_a_fifo_nor_reads_a_device(tmp_path: Path) -> None:
+    """Run in a child process, so that a regression fails on its timeout instead of hanging."""
+    (tmp_path / "tenants.yaml").write_text("version: 1\ntenants: []\n")
+    os.mkfifo(tmp_path / "notes")
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    code = (
+        "import sys; from pathlib import Path; "
+        "from scimtenancy_server.services.tenant_config.watch import fingerprint; "
+        "print(fingerprint([Path(sys.argv[1])]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert len(done.stdout.strip()) == 64, done.stderr

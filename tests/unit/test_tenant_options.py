@@ -53,7 +53,17 @@ def test_documentation_uris_taken(uri: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["https://", "mailto:a@example.com", "https://ex ample.com/\n", "example.com/docs"]
+    "uri",
+    [
+        "https://",
+        "mailto:a@example.com",
+        "https://ex ample.com/\n",
+        "example.com/docs",
+        "https://a b/c d",  # spaces are not in URIs (RFC 3986)
+        "https://[",  # an unclosed IPv6 host, which urlsplit itself refuses
+        "http://[::1",
+        "https://a]b",
+    ],
 )
 def test_documentation_uris_refused(uri: str) -> None:
     with pytest.raises(ScimError) as refused:
@@ -80,9 +90,14 @@ def test_display_names_and_rate_limits() -> None:
     with pytest.raises(ScimError):
         validate_display_name("line\nbreak")
     assert validate_rate_limit(RateLimit(0.001, 1)) == RateLimit(0.001, 1)
+    too_slow = (RateLimit(5e-324, 1), RateLimit(1e-300, 1), RateLimit(0.0009, 1))
     for bad in (RateLimit(0, 1), RateLimit(float("nan"), 1), RateLimit(1e7, 1), RateLimit(1, 0)):
         with pytest.raises(ScimError):
             validate_rate_limit(bad)
+    for bad in too_slow:
+        with pytest.raises(ScimError) as refused:
+            validate_rate_limit(bad)
+        assert "from 0.001" in refused.value.detail
 
 
 def test_the_service_provider_config_follows_the_options() -> None:

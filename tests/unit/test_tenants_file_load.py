@@ -4,6 +4,7 @@ field; overlays, directories and the bounds; the examples and the published JSON
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 from typing import get_args
@@ -25,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "config" / "examples"
 SECRET = "s" * 32
 EXAMPLE_ENV = {"INITECH_JWT_SECRET": SECRET}
+EXTENSION_SCHEMA_FOR_TESTS = {
+    "id": "urn:example:params:scim:schemas:extension:outside:2.0:User",
+    "name": "Outside",
+    "attributes": [{"name": "badge", "type": "string", "multiValued": False}],
+}
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -172,7 +178,7 @@ def test_a_bad_url(tmp_path: Path) -> None:
     path = one_tenant(tmp_path, "responses:\n  documentation_uri: ftp://docs.example/scim")
     found = only_problem(path)
     assert (found.line, found.field) == (5, "tenants[0].responses.documentation_uri")
-    assert "http:// or https://" in found.message
+    assert "must be an http(s) URL" in found.message  # the admin API's own words
 
 
 def test_a_bad_rate_limit(tmp_path: Path) -> None:
@@ -441,4 +447,72 @@ def test_the_model_alone_refuses_duplicate_ids() -> None:
 def test_an_environment_name_cannot_reach_other_files(tmp_path: Path) -> None:
     path = write(tmp_path, "t.yaml", "version: 1\ntenants: []\n")
     found = only_problem(path, environment="../x")
-    assert str(found) == "environment: '../x' must be 1 to 64 letters, digits, '-' or '_'"
+    assert str(found) == (
+        "environment: '../x' must be 1 to 63 letters, digits, '-' or '_', starting with a "
+        "letter or digit"
+    )
+    assert only_problem(path, environment="-x").file == "environment"  # as the server's
+
+
+# -- what an attacker's read found: each refused as the admin API or the reader would
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('display_name: "a\\x01b"', "display_name"),
+        ('responses: {documentation_uri: "https://a\\x01b"}', "responses.documentation_uri"),
+        ('responses: {documentation_uri: "https://["}', "responses.documentation_uri"),
+        (
+            "responses:\n  authentication_schemes:\n"
+            '    - {type: oauth2, name: " ", description: a token}',
+            "responses.authentication_schemes[0].name",
+        ),
+        ("rate_limit: {requests_per_second: 5.0e-324, burst: 1}", "rate_limit.requests_per_second"),
+    ],
+)
+def test_what_the_admin_api_refuses_the_file_refuses(tmp_path: Path, body: str, field: str) -> None:
+    found = only_problem(one_tenant(tmp_path, body))
+    assert found.field == f"tenants[0].{field}"
+
+
+def test_a_directory_without_a_tenants_file_is_refused_not_read_as_no_tenants(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "tenants.yaml.bak").write_text("version: 1\ntenants: []\n")
+    found = only_problem(tmp_path)
+    assert (found.file, found.message) == (str(tmp_path), "holds no *.yaml or *.yml file")
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "schema.json")
+    path = one_tenant(
+        tmp_path, "schema_extensions:\n  - {resource_type: User, schema_file: schema.json}"
+    )
+    found = only_problem(path)
+    assert found.field == "tenants[0].schema_extensions[0].schema_file"
+    assert "is not a regular file" in found.message
+
+
+@pytest.mark.parametrize("name", ["../outside.json", "/etc/passwd"])
+def test_a_schema_file_outside_the_directory_is_refused(tmp_path: Path, name: str) -> None:
+    inner = tmp_path / "tenants"
+    inner.mkdir()
+    (tmp_path / "outside.json").write_text(json.dumps(EXTENSION_SCHEMA_FOR_TESTS))
+    body = f"schema_extensions:\n  - {{resource_type: User, schema_file: '{name}'}}"
+    found = only_problem(one_tenant(inner, body))
+    assert "the tenants file's directory" in found.message
+    assert "root" not in found.message  # nothing of the file's content
+
+
+@pytest.mark.parametrize("name", ["PATH", "SCIMTENANCY_ADMIN_TOKEN", "scimtenancy_admin_token"])
+def test_a_secret_cannot_come_from_a_variable_that_holds_something_else(
+    tmp_path: Path, name: str
+) -> None:
+    body = (
+        "jwt_issuers:\n  - {issuer: 'https://idp.example/', algorithms: [HS256], "
+        f"secret_env: {name}}}"
+    )
+    found = only_problem(one_tenant(tmp_path, body), env={name: "s" * 64})
+    assert found.field == "tenants[0].jwt_issuers[0].secret_env"
+    assert "s" * 64 not in found.message

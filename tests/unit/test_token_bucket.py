@@ -57,3 +57,13 @@ def test_a_lower_burst_takes_effect_at_once() -> None:
     limiter.admit("a", RateLimit(requests_per_second=1.0, burst=1))
     with pytest.raises(RateLimited):
         limiter.admit("a", RateLimit(requests_per_second=1.0, burst=1))
+
+
+def test_the_retry_after_stays_within_an_hour_at_the_slowest_rate() -> None:
+    now = [0.0]
+    limiter = TenantRateLimiter(0, 1, clock=lambda: now[0])
+    slowest = RateLimit(0.0001, 1)  # below what the admin API takes, as stored data might be
+    limiter.admit("acme", slowest)
+    with pytest.raises(RateLimited) as refused:
+        limiter.admit("acme", slowest)
+    assert refused.value.retry_after == 3600

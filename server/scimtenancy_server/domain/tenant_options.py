@@ -4,7 +4,7 @@ a tenant's discovery documents stay small and say only what the service can serv
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.tenant import AuthenticationScheme, RateLimit, ResponseOptions
@@ -22,6 +22,9 @@ MAX_SCHEME_DESCRIPTION = 1024
 # issuers), so these are the RFC 7643 §5 scheme types a tenant's discovery may name.
 SERVED_SCHEME_TYPES = frozenset({"oauthbearertoken", "oauth2"})
 MAX_REQUESTS_PER_SECOND = 1_000_000.0
+# One request every 1,000 s at the slowest: a slower bucket would ask clients to wait longer
+# than any retries for, and its arithmetic would leave the floats.
+MIN_REQUESTS_PER_SECOND = 0.001
 MAX_BURST = 1_000_000
 
 
@@ -36,18 +39,27 @@ def validate_display_name(display_name: str) -> str:
     return display_name
 
 
-def _check_uri(value: str, name: str) -> None:
-    """An absolute http(s) URL, or empty for none."""
+def _split(value: str) -> SplitResult | None:
+    if len(value) > MAX_URI_LENGTH or not value.isprintable() or any(c.isspace() for c in value):
+        return None
+    try:
+        return urlsplit(value)
+    except ValueError:  # e.g. an unclosed `[` of an IPv6 host
+        return None
+
+
+def check_uri(value: str, name: str) -> None:
+    """An absolute http(s) URL without spaces, or empty for none."""
     if not value:
         return
-    parts = urlsplit(value) if len(value) <= MAX_URI_LENGTH and value.isprintable() else None
+    parts = _split(value)
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ScimError.invalid_value(
             f"{name} must be an http(s) URL of at most {MAX_URI_LENGTH} characters"
         )
 
 
-def _check_text(value: str, name: str, longest: int, *, required: bool = True) -> None:
+def check_text(value: str, name: str, longest: int, *, required: bool = True) -> None:
     if required and not value.strip():
         raise ScimError.invalid_value(f"{name} is required")
     if len(value) > longest or not value.isprintable():
@@ -58,20 +70,20 @@ def _check_text(value: str, name: str, longest: int, *, required: bool = True) -
 
 def _check_scheme(scheme: AuthenticationScheme, index: int) -> None:
     where = f"authentication_schemes[{index}]"
-    _check_text(scheme.type, f"{where}.type", MAX_SCHEME_TYPE)
+    check_text(scheme.type, f"{where}.type", MAX_SCHEME_TYPE)
     if scheme.type not in SERVED_SCHEME_TYPES:
         raise ScimError.invalid_value(
             f"{where}.type must be one of {sorted(SERVED_SCHEME_TYPES)}: every credential "
             "is a bearer token"
         )
-    _check_text(scheme.name, f"{where}.name", MAX_SCHEME_NAME)
-    _check_text(scheme.description, f"{where}.description", MAX_SCHEME_DESCRIPTION)
-    _check_uri(scheme.spec_uri, f"{where}.spec_uri")
-    _check_uri(scheme.documentation_uri, f"{where}.documentation_uri")
+    check_text(scheme.name, f"{where}.name", MAX_SCHEME_NAME)
+    check_text(scheme.description, f"{where}.description", MAX_SCHEME_DESCRIPTION)
+    check_uri(scheme.spec_uri, f"{where}.spec_uri")
+    check_uri(scheme.documentation_uri, f"{where}.documentation_uri")
 
 
 def validate_response_options(options: ResponseOptions) -> ResponseOptions:
-    _check_uri(options.documentation_uri, "documentation_uri")
+    check_uri(options.documentation_uri, "documentation_uri")
     schemes = options.authentication_schemes
     if len(schemes) > MAX_SCHEMES:
         raise ScimError.invalid_value(f"at most {MAX_SCHEMES} authentication_schemes")
@@ -88,9 +100,9 @@ def validate_response_options(options: ResponseOptions) -> ResponseOptions:
 
 def validate_rate_limit(limit: RateLimit) -> RateLimit:
     rate = limit.requests_per_second
-    if not (math.isfinite(rate) and 0 < rate <= MAX_REQUESTS_PER_SECOND):
+    if not (math.isfinite(rate) and MIN_REQUESTS_PER_SECOND <= rate <= MAX_REQUESTS_PER_SECOND):
         raise ScimError.invalid_value(
-            f"rate_limit.requests_per_second must be more than 0 and at most "
+            f"rate_limit.requests_per_second must be from {MIN_REQUESTS_PER_SECOND} to "
             f"{MAX_REQUESTS_PER_SECOND:.0f}"
         )
     if not 1 <= limit.burst <= MAX_BURST:

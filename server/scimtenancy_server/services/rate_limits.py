@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.tenant import RateLimit
 
+# A Retry-After past this says nothing a client can use (rates are at least 0.001 per second).
+MAX_RETRY_AFTER = 3600
+
 
 class RateLimited(ScimError):
     def __init__(self, retry_after: int) -> None:
@@ -57,5 +60,6 @@ class TenantRateLimiter:
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
         bucket.updated = now
         if bucket.tokens < 1:
-            raise RateLimited(max(1, math.ceil((1 - bucket.tokens) / rate)))
+            wait = min((1 - bucket.tokens) / rate, MAX_RETRY_AFTER)
+            raise RateLimited(max(1, math.ceil(wait)))
         bucket.tokens -= 1

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from scimtenancy_common.settings import ENVIRONMENT_NAME
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.resource import parse_json_object
 from scimtenancy_server.tenants_file import merge
@@ -39,7 +40,7 @@ from scimtenancy_server.tenants_file.yaml_nodes import MAX_DEPTH, read_document,
 
 MAX_FILES = 64
 _SUFFIXES = (".yaml", ".yml")
-_ENVIRONMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ENVIRONMENT = re.compile(ENVIRONMENT_NAME)
 
 
 def load_tenants_file(
@@ -47,7 +48,10 @@ def load_tenants_file(
 ) -> TenantsConfig:
     """The validated configuration; raises TenantsFileInvalid listing every problem."""
     if environment is not None and not _ENVIRONMENT.fullmatch(environment):
-        message = f"{environment!r} must be 1 to 64 letters, digits, '-' or '_'"
+        message = (
+            f"{environment!r} must be 1 to 63 letters, digits, '-' or '_', starting with a "
+            "letter or digit"
+        )
         problem = Problem("environment", None, "", message)
         raise TenantsFileInvalid([problem])
     bases, overlays = _files(sources, environment)
@@ -70,7 +74,10 @@ def _files(sources: Sequence[Path], environment: str | None) -> tuple[list[Path]
     problems: list[Problem] = []
     for source in sources:
         if source.is_dir():
-            bases.extend(_base_files(source))
+            found = _base_files(source)
+            if not found:  # e.g. mid-way through a swap: never read as "no tenants"
+                problems.append(Problem(str(source), None, "", "holds no *.yaml or *.yml file"))
+            bases.extend(found)
         elif source.is_file():
             bases.append(source)
         else:
@@ -114,13 +121,23 @@ def _resolve_schema_files(merged: Merged) -> None:
             where = ("tenants", index, "schema_extensions", number, "schema_file")
             origin = merged.origin(where)
             try:
-                extension["schema"] = _schema_document(Path(origin.file).parent / name)
+                extension["schema"] = _schema_document(_beside(Path(origin.file), name))
             except (ScimError, TenantsFileInvalid) as error:
                 detail = error.detail if isinstance(error, ScimError) else error.problems[0].message
                 merged.problems.append(merged.problem(where, f"{name}: {detail}"))
                 continue
             del extension["schema_file"]
             merged.rename(index, ("schema_extensions", number, "schema_file"), "schema")
+
+
+def _beside(file: Path, name: str) -> Path:
+    """`name` relative to the directory of `file`, which it may not leave: a tenants file
+    names schemas that come with it, never other files of the machine."""
+    directory = file.parent.resolve()
+    path = (directory / name).resolve()
+    if not path.is_relative_to(directory):
+        raise ScimError.invalid_value("must name a file in the tenants file's directory")
+    return path
 
 
 def _schema_document(path: Path) -> dict[str, Any]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -41,6 +40,10 @@ from scimtenancy_server.domain.tenant_options import (
     MAX_SCHEME_DESCRIPTION,
     MAX_SCHEME_NAME,
     MAX_SCHEMES,
+    MIN_REQUESTS_PER_SECOND,
+    check_text,
+    check_uri,
+    validate_display_name,
 )
 from scimtenancy_server.tenants_file.extensions import check_extension_schema
 
@@ -58,11 +61,21 @@ Algorithm = Literal[
 ]
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise ValueError("must be an http:// or https:// URL")
-    return value
+def _as_value_error(check: Callable[[str], object]) -> Callable[[str], str]:
+    """A domain check (the admin API's) as a pydantic validator."""
+
+    def validated(value: str) -> str:
+        try:
+            check(value)
+        except ScimError as error:
+            raise ValueError(error.detail) from None
+        return value
+
+    return validated
+
+
+_http_url = _as_value_error(lambda value: check_uri(value, "the URL"))
+_display_name = _as_value_error(validate_display_name)
 
 
 def _tenant_id(value: str) -> str:
@@ -90,7 +103,23 @@ Profile = Annotated[Compatibility, Strict(False)]
 Answer = Literal["representation", "no_content"]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 SchemeType = Literal["oauthbearertoken", "oauth2"]  # as domain.tenant_options.SERVED_SCHEME_TYPES
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=256)]
+# Variables that hold something else: the service's own settings (its admin token among them)
+# and the shell's, whose values anyone can guess and would make a forgeable HS key.
+_NOT_SECRETS = frozenset({"PATH", "HOME", "PWD", "OLDPWD", "USER", "LOGNAME", "SHELL", "HOSTNAME",
+                          "LANG", "TERM", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV"})  # fmt: skip
+
+
+def _secret_name(name: str) -> str:
+    if name.upper().startswith("SCIMTENANCY_") or name in _NOT_SECRETS:
+        raise ValueError(f"{name} is not a variable for a secret: name one of its own")
+    return name
+
+
+EnvName = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=256),
+    AfterValidator(_secret_name),
+]
 
 
 class _Spec(BaseModel):
@@ -108,7 +137,9 @@ class RateLimitSpec(_Spec):
     """The tenant's own token bucket, per server process."""
 
     requests_per_second: float = Field(
-        gt=0, le=MAX_REQUESTS_PER_SECOND, description="average requests per second"
+        ge=MIN_REQUESTS_PER_SECOND,
+        le=MAX_REQUESTS_PER_SECOND,
+        description="average requests per second",
     )
     burst: int = Field(gt=0, le=MAX_BURST, description="requests the tenant may send at once")
 
@@ -183,8 +214,18 @@ class AuthenticationSchemeSpec(_Spec):
     """One ServiceProviderConfig `authenticationSchemes` entry (RFC 7643 §5)."""
 
     type: SchemeType = Field(description="every credential is a bearer token")
-    name: str = Field(min_length=1, max_length=MAX_SCHEME_NAME)
-    description: str = Field(min_length=1, max_length=MAX_SCHEME_DESCRIPTION)
+    name: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_SCHEME_NAME),
+        AfterValidator(_as_value_error(lambda v: check_text(v, "name", MAX_SCHEME_NAME))),
+    ]
+    description: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_SCHEME_DESCRIPTION),
+        AfterValidator(
+            _as_value_error(lambda v: check_text(v, "description", MAX_SCHEME_DESCRIPTION))
+        ),
+    ]
     spec_uri: HttpUrl | None = None
     documentation_uri: HttpUrl | None = None
     primary: bool = False
@@ -220,7 +261,11 @@ class TenantSpec(_Spec):
     """One tenant."""
 
     id: TenantId
-    display_name: str = Field("", max_length=MAX_DISPLAY_NAME, description="default: the id")
+    display_name: Annotated[
+        str,
+        Field(max_length=MAX_DISPLAY_NAME, description="default: the id"),
+        AfterValidator(_display_name),
+    ] = ""
     isolation: Isolation | None = Field(
         None, description="default: the server's DEFAULT_ISOLATION when created; never moved"
     )

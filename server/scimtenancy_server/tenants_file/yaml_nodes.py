@@ -4,6 +4,7 @@ scalars only (strings, numbers, booleans, null)."""
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def _refuse(name: str, mark: Any, message: str) -> TenantsFileInvalid:
 
 def read_text(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would block or not end
+            raise _refuse(name, None, "is not a regular file")
         with path.open("rb") as file:
             raw = file.read(limit + 1)
     except OSError as error:

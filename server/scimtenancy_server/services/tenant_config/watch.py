@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -27,7 +28,10 @@ DEBOUNCE_MS = 1000
 # After the watch itself fails (a watched directory removed), it is set up again this late.
 REWATCH_SECONDS = 5.0
 # Bytes of one file the fingerprint reads; a tenants file of 10,000 tenants is a few MB.
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# As much as the reader takes (and one byte more, which makes it refuse), of at most twice as
+# many files as it reads: the fingerprint never costs more than a read.
+MAX_FILE_BYTES = (1 << 20) + 1
+MAX_FINGERPRINTED = 128
 
 
 def watched_directories(sources: Sequence[Path]) -> list[Path]:
@@ -54,16 +58,23 @@ def fingerprint(sources: Sequence[Path]) -> str:
     """A digest of every file the sources may be read from (name and content), so that any
     change to what a reload would read changes it. Blocking I/O: call it off the loop."""
     digest = hashlib.sha256()
-    for source in sources:
-        for path in _candidates(source):
-            digest.update(str(path).encode() + b"\0")
-            try:
-                with path.open("rb") as file:
-                    digest.update(file.read(MAX_FILE_BYTES))
-            except OSError as error:  # missing, a directory, unreadable: part of the state
-                digest.update(type(error).__name__.encode())
-            digest.update(b"\0")
+    paths = [path for source in sources for path in _candidates(source)]
+    for path in paths[:MAX_FINGERPRINTED]:
+        digest.update(str(path).encode() + b"\0" + _content(path) + b"\0")
+    digest.update(str(len(paths)).encode())
     return digest.hexdigest()
+
+
+def _content(path: Path) -> bytes:
+    """What of the file a reload would read; a missing, unreadable or not regular file (a FIFO
+    would block, a device not end) as the kind of state it is in."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return b"not a regular file"
+        with path.open("rb") as file:
+            return file.read(MAX_FILE_BYTES)
+    except OSError as error:
+        return type(error).__name__.encode()
 
 
 async def watch_sources(
