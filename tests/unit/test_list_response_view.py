@@ -9,7 +9,6 @@ import orjson
 
 from scimtenancy.resources.v1 import resources_pb2 as pb
 from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA
-from scimtenancy_server.domain.discovery import list_response
 from scimtenancy_server.domain.render import list_response_json
 from scimtenancy_server.rpc.list_response import page_fields
 from scimtenancy_server.services.resources import ListResult
@@ -40,7 +39,15 @@ def test_cursor_paging_names_only_the_cursors_there_are() -> None:
 def test_a_discovery_list_renders_as_its_documents_did() -> None:
     documents: list[dict[str, Any]] = [{"id": "User", "name": "Üser"}, {"id": "Group"}]
     rendered = list_response_json(2, [orjson.dumps(d) for d in documents])
-    assert rendered == orjson.dumps(list_response(documents))
+    assert rendered == orjson.dumps(
+        {
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": 2,
+            "startIndex": 1,
+            "itemsPerPage": 2,
+            "Resources": documents,
+        }
+    )
 
 
 def test_the_default_view_is_typed_resources_without_the_message() -> None:

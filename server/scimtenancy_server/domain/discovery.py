@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimtenancy_common.wire import LIST_RESPONSE_SCHEMA
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.domain.schema import ResourceType, ResourceTypeRegistry, Schema, load_schema
 from scimtenancy_server.domain.tenant import (
@@ -119,16 +118,6 @@ def schema_document(schema: Schema, base_url: str) -> dict[str, Any]:
         "schemas": [SCHEMA_SCHEMA],
         **schema.document,
         "meta": _meta("Schema", base_url, f"Schemas/{schema.id}"),
-    }
-
-
-def list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": len(resources),
-        "startIndex": 1,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
     }
 
 

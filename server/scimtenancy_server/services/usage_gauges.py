@@ -160,44 +160,31 @@ def _register(source: UsageGauges) -> None:
     _sources.add(source)
 
 
+# name, what observes it, unit, description; `scim.tenant_cache.lookups` only grows.
+_GAUGES: tuple[tuple[str, Callable[[UsageGauges], list[Observation]], str, str], ...] = (
+    ("scim.resources", UsageGauges.observe_counts, "{resource}",
+     "resources held, per resource type"),
+    ("scim.limit.utilization", UsageGauges.observe_utilisation, "1",
+     "share of a resource limit in use (0..1), where a limit is set"),
+    ("scim.storage.up", UsageGauges.observe_storage, "1",
+     "1 while the storage answered its last ping, else 0"),
+    ("scim.audit.backlog", UsageGauges.observe_audit_backlog, "{event}",
+     "audit outcomes waiting in memory to be stored"),
+    ("scim.audit.backlog.limit", UsageGauges.observe_audit_backlog_limit, "{event}",
+     "audit outcomes the backlog holds at most; when full, changes get 503"),
+)  # fmt: skip
+
+
 @cache
 def _create_instruments() -> None:
     meter = metrics.get_meter("scimtenancy_server")
-    meter.create_observable_gauge(
-        "scim.resources",
-        [_observer(UsageGauges.observe_counts)],
-        unit="{resource}",
-        description="resources held, per resource type",
-    )
-    meter.create_observable_gauge(
-        "scim.limit.utilization",
-        [_observer(UsageGauges.observe_utilisation)],
-        unit="1",
-        description="share of a resource limit in use (0..1), where a limit is set",
-    )
+    for name, observe, unit, about in _GAUGES:
+        meter.create_observable_gauge(name, [_observer(observe)], unit=unit, description=about)
     meter.create_observable_counter(
         "scim.tenant_cache.lookups",
         [_observer(UsageGauges.observe_cache)],
         unit="{lookup}",
         description="credential resolutions answered from the cache (hit) or not (miss)",
-    )
-    meter.create_observable_gauge(
-        "scim.storage.up",
-        [_observer(UsageGauges.observe_storage)],
-        unit="1",
-        description="1 while the storage answered its last ping, else 0",
-    )
-    meter.create_observable_gauge(
-        "scim.audit.backlog",
-        [_observer(UsageGauges.observe_audit_backlog)],
-        unit="{event}",
-        description="audit outcomes waiting in memory to be stored",
-    )
-    meter.create_observable_gauge(
-        "scim.audit.backlog.limit",
-        [_observer(UsageGauges.observe_audit_backlog_limit)],
-        unit="{event}",
-        description="audit outcomes the backlog holds at most; when full, changes get 503",
     )
 
 

@@ -78,11 +78,7 @@ _http_url = _as_value_error(lambda value: check_uri(value, "the URL"))
 _display_name = _as_value_error(validate_display_name)
 
 
-def _tenant_id(value: str) -> str:
-    try:
-        return validate_tenant_id(value)
-    except ScimError as error:
-        raise ValueError(error.detail) from None
+_tenant_id = _as_value_error(validate_tenant_id)
 
 
 HttpUrl = Annotated[
