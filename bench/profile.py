@@ -4,6 +4,7 @@ transcoder while one operation runs at full load, and the hottest functions are 
 
 .bench-venv/bin/python -m bench.profile --storage embedded --op get
 .bench-venv/bin/python -m bench.profile --storage ferretdb-postgresql --op filter_eq
+.bench-venv/bin/python -m bench.profile --storage ceiling --native   # C frames too
 
 Raw py-spy stacks (collapsed format, for flame graph tools) are kept in
 bench/results/profile-<time>/.
@@ -28,6 +29,7 @@ from bench.procs import Supervisor
 from bench.services import Database, Services, Target, settings_env
 
 RESULTS = Path(__file__).resolve().parent / "results"
+CANNED_ID = "00000000-0000-4000-8000-000000000000"  # bench.echo_server answers any id
 
 
 def summarize(raw: Path, top: int) -> str:
@@ -55,23 +57,27 @@ def summarize(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
-def _spy(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
+def _spy(pid: int, seconds: float, output: Path, native: bool) -> subprocess.Popen[bytes]:
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
     return subprocess.Popen(  # noqa: S603 - the benchmark venv's py-spy
         [
             *(py_spy, "record", "-p", str(pid), "-d", str(round(seconds)), "-r", "200"),
-            *("-F", "--nonblocking", "-f", "raw", "-o", str(output)),
+            *("-F", "-f", "raw", "-o", str(output)),
+            # Native stacks need the process paused while sampled; Python ones do not.
+            *(("--native",) if native else ("--nonblocking",)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
 
 
-def profile(target: Target, op: str, seconds: float, out_dir: Path, top: int) -> None:
-    users = load(target, 2000)
+def profile(
+    target: Target, op: str, seconds: float, out_dir: Path, top: int, native: bool = False
+) -> None:
+    users = [(0, CANNED_ID)] if target.name == "ceiling" else load(target, 2000)
     raws = {name: out_dir / f"{name}.txt" for name in ("server", "transcoder")}
     spies = [
-        _spy(pid, seconds, raws[name])
+        _spy(pid, seconds, raws[name], native)
         for name, pid in zip(("server", "transcoder"), target.service_pids, strict=True)
     ]
     time.sleep(0.5)  # py-spy attaches
@@ -99,13 +105,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--storage",
-        choices=("embedded", "ferretdb-postgresql", "ferretdb-sqlite"),
+        choices=("embedded", "ferretdb-postgresql", "ferretdb-sqlite", "ceiling"),
         default="embedded",
     )
     parser.add_argument("--op", default="get", help="get (wrk) or an operation of bench.loadgen")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--native", action="store_true", help="C frames too (py-spy --native)")
     args = parser.parse_args()
     service_env = settings_env(args.set)
     out_dir = RESULTS / f"profile-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -120,8 +127,11 @@ def main() -> None:
             database, _ = services.ferretdb("postgresql", url)
         elif args.storage == "ferretdb-sqlite":
             database, _ = services.ferretdb("sqlite")
-        target = asyncio.run(open_tenant(services.ours(args.storage, database), "profiled"))
-        profile(target, args.op, min(args.seconds, 120.0), out_dir, args.top)
+        if args.storage == "ceiling":
+            target = services.ceiling()
+        else:
+            target = asyncio.run(open_tenant(services.ours(args.storage, database), "profiled"))
+        profile(target, args.op, min(args.seconds, 120.0), out_dir, args.top, args.native)
     finally:
         supervisor.stop_all()
         shutil.rmtree(work_dir, ignore_errors=True)

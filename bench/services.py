@@ -22,6 +22,7 @@ FERRETDB = ROOT / ".tools" / "bin" / "ferretdb"
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a loopback-only throw-away server
 PEER_TOKEN = "bench-peer-token"  # noqa: S105
+RUN_COMMAND_KEY = "bench-run-command-key"
 _VENV_BIN = Path(sys.executable).parent
 
 
@@ -205,6 +206,31 @@ class Services:
             mongodb_uri=database.uri if database else "",
             mongodb_database=(database_name or "bench") if database else "",
             processes=[server, transcoder],
+        )
+
+    def run_command(self, name: str) -> Target:
+        """The single-process run command (`scimtenancy-dev`, what `scripts/run` starts):
+        server and transcoder in one process on embedded storage, its development tenant."""
+        http_port, grpc_port = free_port(), free_port()
+        env = clean_env(
+            **self.service_env,
+            SCIMTENANCY_DEV_API_KEY=RUN_COMMAND_KEY,
+            SCIMTENANCY_RPC_TIMEOUT="120",
+        )
+        argv = [
+            str(_VENV_BIN / "scimtenancy-dev"),
+            *("--http-port", str(http_port), "--grpc-port", str(grpc_port)),
+        ]
+        managed = self.supervisor.start(name, argv, env)
+        self.supervisor.wait_port(managed, http_port)
+        return Target(
+            name=name,
+            base_url=f"http://127.0.0.1:{http_port}/tenants/dev/scim/v2",
+            token=RUN_COMMAND_KEY,
+            origin=f"http://127.0.0.1:{http_port}",
+            service_pids=(managed.pid,),
+            grpc_target=f"127.0.0.1:{grpc_port}",
+            processes=[managed],
         )
 
     def ceiling(self) -> Target:
