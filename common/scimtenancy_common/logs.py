@@ -3,12 +3,13 @@ and tenant of the request being served, and with credentials scrubbed from every
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
 import time
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import orjson
 from opentelemetry import trace
@@ -94,10 +95,20 @@ def bounded(text: str, limit: int = MAX_LOGGED_VALUE) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    _second = -1
+    _second_text = ""
+
+    def _time(self, record: logging.LogRecord) -> str:
+        """`2026-12-02T06:21:01.123Z`; the part up to the second is formatted once a second."""
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": self._time(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": scrub(record.getMessage()),
@@ -133,9 +144,70 @@ def _add_context(entry: dict[str, Any]) -> None:
         entry["span_id"] = format(span_context.span_id, "016x")
 
 
+class TurnBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the lines logged during one turn of the running event loop together, at the end
+    of the turn, rather than one write (a system call) per line: a loaded transcoder logs a
+    line per request, and writing it cost more than formatting it. Warnings and errors, and
+    lines logged outside an event loop's thread, are written at once, after any waiting before
+    them. What is waiting is written when logging shuts down, so a process that ends normally
+    loses nothing; one killed outright loses at most the lines of its last turn."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._waiting: list[str] = []
+        self._flush_scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._waiting.append(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING or not self._schedule_flush():
+            self._write_waiting()
+
+    def _schedule_flush(self) -> bool:
+        if self._flush_scheduled:
+            return True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a thread without a loop
+            return False
+        loop.call_soon(self._end_of_turn)
+        self._flush_scheduled = True
+        return True
+
+    def _end_of_turn(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._flush_scheduled = False
+            self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        if not self._waiting:
+            return
+        text = "".join(self._waiting)
+        self._waiting.clear()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": "log lines lost"}))
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write_waiting()
+            super().flush()
+
+
 def configure_logging(level: str, log_format: LogFormat) -> None:
-    """Root logging for a process: one handler on stderr in the chosen format."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Root logging for a process: one handler on stderr in the chosen format. Neither format
+    shows the caller's source line, thread or process, so records do not look them up (the
+    source line is a walk of the stack for every line)."""
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None  # the logging module's documented switch (its HOWTO, "Optimization")
+    handler = TurnBatchingHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

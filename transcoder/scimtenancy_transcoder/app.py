@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,8 +14,9 @@ from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimtenancy_common.logs import bounded
+from scimtenancy_transcoder.dispatch import ResourceDispatch
 from scimtenancy_transcoder.errors import HttpScimError, error_response
-from scimtenancy_transcoder.observability import middleware
+from scimtenancy_transcoder.observability import observed
 from scimtenancy_transcoder.openapi import OPENAPI_PATH, openapi_endpoint
 from scimtenancy_transcoder.openapi_components import DEFAULT_PUBLISHED_LIMITS, PublishedLimits
 from scimtenancy_transcoder.probes import healthz, readiness
@@ -27,6 +29,10 @@ SEARCH = ".search"
 # RFC 7644 §3.2's resource endpoints and the resource type each serves; the server also
 # resolves a type's name, so `/User` routes, and renders its URLs, as `/Users`.
 RESOURCE_ENDPOINTS = {"Users": "User", "Groups": "Group"}
+# Each resource endpoint, and each resource type's name → its endpoint.
+RESOURCE_SPELLINGS = {
+    key: endpoint for endpoint, name in RESOURCE_ENDPOINTS.items() for key in (endpoint, name)
+}
 NOT_READS = ["HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -60,9 +66,7 @@ class CanonicalEndpoints:
 def _spellings(routes: list[Route]) -> dict[str, str]:
     """Each endpoint named by a route, and each resource type's name → its endpoint."""
     named = {route.path.split("/")[1] for route in routes if "{" not in route.path}
-    return {name: name for name in named} | {
-        key: endpoint for endpoint, name in RESOURCE_ENDPOINTS.items() for key in (endpoint, name)
-    }
+    return {name: name for name in named} | RESOURCE_SPELLINGS
 
 
 async def _scim_error(request: Request, exc: Exception) -> Response:
@@ -110,12 +114,44 @@ def _discovery_routes(scim: ScimRoutes) -> list[Route]:
     return [*refused, *(Route(path, read, methods=["GET"]) for path, read in reads.items())]
 
 
+def _resource_dispatch(scim: ScimRoutes, mount: str, fallback: Starlette) -> ResourceDispatch:
+    """The resource routes of `create_app`, found without Starlette's router."""
+    return ResourceDispatch(
+        mount,
+        RESOURCE_SPELLINGS,
+        collection={"GET": scim.list, "POST": scim.create},
+        member={"GET": scim.get, "PUT": scim.replace, "PATCH": scim.patch, "DELETE": scim.delete},
+        unexpected=_unexpected,
+        fallback=fallback,
+    )
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The resource routes found directly, and the Starlette application for the rest."""
+
+    dispatch: ResourceDispatch
+    starlette: Starlette
+
+
 def create_app(
     client: ResourceClient,
     strategy: UrlStrategy,
     max_body_bytes: int,
     limits: PublishedLimits = DEFAULT_PUBLISHED_LIMITS,
-) -> Starlette:
+) -> ASGIApp:
+    """The transcoder's ASGI application: the resource routes dispatched directly, everything
+    else by Starlette; both observed (request id, access line, metrics, span)."""
+    found = routing(client, strategy, max_body_bytes, limits)
+    return observed(found.dispatch, found.starlette)
+
+
+def routing(
+    client: ResourceClient,
+    strategy: UrlStrategy,
+    max_body_bytes: int,
+    limits: PublishedLimits = DEFAULT_PUBLISHED_LIMITS,
+) -> Routing:
     scim = ScimRoutes(client, strategy, max_body_bytes)
     every_method = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     routes = [
@@ -147,7 +183,6 @@ def create_app(
             Mount(strategy.mount, app=endpoints),
             Route(other_version, _unsupported_version, methods=every_method),
         ],
-        middleware=middleware(),
         exception_handlers={
             HttpScimError: _scim_error,
             HTTPException: _http_error,
@@ -155,4 +190,4 @@ def create_app(
         },
     )
     application.router.redirect_slashes = False
-    return application
+    return Routing(_resource_dispatch(scim, strategy.mount, application), application)

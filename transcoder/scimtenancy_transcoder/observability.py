@@ -6,15 +6,16 @@ one access log line per request."""
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from opentelemetry.instrumentation.starlette import _get_default_span_details
-from starlette.middleware import Middleware
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimtenancy_common.logs import (
@@ -46,7 +47,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER and SAFE_REQUEST_ID.fullmatch(value.decode("latin-1")):
             return str(value.decode())
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 class RequestIdMiddleware:
@@ -114,18 +115,29 @@ def _access_fields(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
     }
 
 
-def middleware() -> list[Middleware]:
-    """Outermost first: the span (when tracing), then the request id and access line."""
-    request = Middleware(RequestIdMiddleware)
+def _span_details(routes: Starlette) -> Callable[[Scope], tuple[str, dict[str, Any]]]:
+    """The span's name and attributes as OpenTelemetry's Starlette instrumentation gives them,
+    from the application's routes (`GET /tenants/{tenant}/scim/v2` for every SCIM request of
+    the path strategy)."""
+
+    def details(scope: Scope) -> tuple[str, dict[str, Any]]:
+        return _get_default_span_details({**scope, "app": routes})
+
+    return details
+
+
+def observed(app: ASGIApp, routes: Starlette) -> ASGIApp:
+    """`app` with, outermost first, the span (when tracing), then the request id and access
+    line; `routes` is the application whose route templates name the spans."""
+    app = RequestIdMiddleware(app)
     if not tracing_enabled():
-        return [request]
-    span = Middleware(
-        OpenTelemetryMiddleware,
+        return app
+    return OpenTelemetryMiddleware(
+        app,
         excluded_urls=UNTRACED_PATHS,
-        default_span_details=_get_default_span_details,
+        default_span_details=_span_details(routes),
         exclude_spans=["receive", "send"],
     )
-    return [span, request]
 
 
 def client_interceptors() -> list[Any]:
