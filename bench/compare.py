@@ -1,6 +1,7 @@
 """The side-by-side scenarios: the same users and the same operations on the peer, on our
-service with embedded storage and on FerretDB (PostgreSQL and SQLite backends), plus the
-transport ceiling, FerretDB's own `find_one` and the memory soak."""
+service with embedded storage (two processes, and the single-process run command) and on
+FerretDB (PostgreSQL and SQLite backends), plus the transport ceiling, FerretDB's own
+`find_one` and the memory soak."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from bench.plan import Run
 from bench.services import Database, Target
 
 Users = list[tuple[int, str]]
+RUN_COMMAND = "run-command"  # the system name of `scimtenancy-dev` in the results
+# The one resource the echo server answers for, whatever the id.
+_CANNED = [(0, "00000000-0000-4000-8000-000000000000")]
 
 
 def load(target: Target, count: int, start: int = 0) -> Users:
@@ -73,33 +77,32 @@ def wrk_gets(run: Run, target: Target, users: Users) -> Result:
 
 
 def side_by_side(run: Run) -> None:
-    """The peer, the embedded storage and the transport ceiling, all running at once: GET by
-    id with wrk in alternating rounds (the best round of each counts), then the SCIM mix
-    alternating between the peer and the embedded storage operation by operation."""
+    """The peer, the embedded storage (two processes, and the single-process run command) and
+    the transport ceiling, all running at once: GET by id with wrk in alternating rounds (the
+    best round of each counts), then the SCIM mix alternating between the systems operation by
+    operation."""
     services, compare = run.services, run.results.setdefault("compare", {})
     ceiling = services.ceiling()
     embedded = asyncio.run(open_tenant(services.ours("embedded"), "cmp"))
+    single = services.run_command(RUN_COMMAND)
     peer = services.peer()
     try:
-        users = load(embedded, run.budget.compare_users)
-        peer_users = load(peer, run.budget.compare_users)
+        systems = [
+            (target, load(target, run.budget.compare_users)) for target in (embedded, single, peer)
+        ]
         best: dict[str, Result] = {}
         for _ in range(run.budget.wrk_rounds):
-            for target, on in (
-                (ceiling, [(0, "00000000-0000-4000-8000-000000000000")]),
-                (embedded, users),
-                (peer, peer_users),
-            ):
+            for target, on in [(ceiling, _CANNED), *systems]:
                 result = wrk_gets(run, target, on)
                 if result["rps"] > best.get(target.name, {"rps": -1.0})["rps"]:
                     best[target.name] = result
         run.results["ceiling"] = {"get_wrk": best["ceiling"]}
         services.stop(ceiling)
-        mix = scim_mix(run, [(embedded, users), (peer, peer_users)])
-        for target in (embedded, peer):
+        mix = scim_mix(run, systems)
+        for target, _ in systems:
             compare[target.name] = {"get_wrk": best[target.name], **mix[target.name]}
     finally:
-        for target in (ceiling, embedded, peer):
+        for target in (ceiling, embedded, single, peer):
             services.stop(target)
 
 

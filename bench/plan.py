@@ -80,7 +80,7 @@ class Budget:
     soak_seconds: float  # the steady load on FerretDB for memory growth
     user_steps: tuple[int, ...]  # users per tenant of the scaling scenario
     tenant_steps: tuple[int, ...]  # strict tenants of the scaling scenario
-    wrk_rounds: int  # alternating ceiling / embedded GET rounds (best one counts)
+    wrk_rounds: int  # GET rounds over the `embedded` section's systems in turn (best one counts)
     sqlite_mix: bool  # the whole SCIM mix on FerretDB-SQLite too (its scans take seconds)
     noisy: NoisyBudget
     groups: GroupBudget

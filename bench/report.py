@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import group_scale, soak_report
+from bench.compare import RUN_COMMAND
 from bench.noisy_report import P99_BOUND, noisy_tables
 from bench.report_format import number, ratio, table
 
-SYSTEMS = ("peer", "embedded", "ferretdb-postgresql", "ferretdb-sqlite")
+SYSTEMS = ("peer", "embedded", RUN_COMMAND, "ferretdb-postgresql", "ferretdb-sqlite")
 OPERATIONS = (
     ("get_wrk", "GET by id (wrk, 16 connections)"),
     ("get", "GET by id"),
@@ -186,18 +187,33 @@ class Target:
     measure: Callable[[dict[str, Any]], float | None]
 
 
+def _figure(results: dict[str, Any], system: str, op: str, key: str) -> Any:
+    return results.get("compare", {}).get(system, {}).get(op, {}).get(key)
+
+
 def _rps_ratio(op: str, system: str = "embedded") -> Callable[[dict[str, Any]], float | None]:
+    """The system's req/s over the peer's."""
+
     def measure(results: dict[str, Any]) -> float | None:
-        compare = results.get("compare", {})
-        ours = compare.get(system, {}).get(op, {}).get("rps")
-        peer = compare.get("peer", {}).get(op, {}).get("rps")
+        ours, peer = _figure(results, system, op, "rps"), _figure(results, "peer", op, "rps")
         return ours / peer if ours and peer else None
 
     return measure
 
 
+def _cpu_ratio(op: str, system: str = "embedded") -> Callable[[dict[str, Any]], float | None]:
+    """The peer's server CPU per request over the system's."""
+
+    def measure(results: dict[str, Any]) -> float | None:
+        ours = _figure(results, system, op, "server_cpu_ms")
+        peer = _figure(results, "peer", op, "server_cpu_ms")
+        return peer / ours if ours and peer else None
+
+    return measure
+
+
 def _ceiling_share(results: dict[str, Any]) -> float | None:
-    ours = results.get("compare", {}).get("embedded", {}).get("get_wrk", {}).get("rps")
+    ours = _figure(results, "embedded", "get_wrk", "rps")
     ceiling = results.get("ceiling", {}).get("get_wrk", {}).get("rps")
     return ours / ceiling if ours and ceiling else None
 
@@ -230,12 +246,25 @@ def _whole_curve(system: str, key: str) -> Callable[[dict[str, Any]], float | No
 _OURS = ("embedded", "ferretdb-sqlite", "ferretdb-postgresql")
 
 TARGETS = (
-    Target("GET by id, embedded: vs peer", 3.0, True, _rps_ratio("get_wrk")),
+    Target(
+        "GET by id, transport ceiling: CPU ms per request (both processes)",
+        0.65,
+        False,
+        _path("ceiling", "get_wrk", "server_cpu_ms"),
+    ),
+    Target("GET by id, embedded: vs peer", 4.0, True, _rps_ratio("get_wrk")),
     Target("GET by id, embedded: share of transport ceiling", 0.7, True, _ceiling_share),
+    Target("GET by id, embedded: CPU per request, peer's / ours", 3.0, True, _cpu_ratio("get_wrk")),
+    Target(
+        "GET by id, single-process run command: vs peer",
+        2.5,
+        True,
+        _rps_ratio("get_wrk", RUN_COMMAND),
+    ),
     Target("userName eq, 2,000 users: vs peer", 3.0, True, _rps_ratio("filter_eq")),
     Target("list page of 100, 2,000 users: vs peer", 20.0, True, _rps_ratio("list")),
-    Target("create: vs peer", 2.0, True, _rps_ratio("create")),
-    Target("PATCH: vs peer", 2.0, True, _rps_ratio("patch")),
+    Target("create: vs peer", 3.0, True, _rps_ratio("create")),
+    Target("PATCH: vs peer", 3.0, True, _rps_ratio("patch")),
     Target(
         "userName eq latency, most vs 1,000 users, embedded",
         1.5,
