@@ -28,6 +28,10 @@ ME_ENDPOINT = "Users"
 MAX_AUTHORIZATION_BYTES = 16_384
 # A tenant id has at most 63 characters (domain.tenant); a longer hint names no tenant.
 MAX_TENANT_HINT = 63
+# Base URLs kept rendered, by the request's scheme, Host and tenant hint; clients choose the
+# last two, so the cache is emptied when it is full.
+MAX_RENDERED_BASE_URLS = 1024
+URL_SAFE = ":/@!$&'()*+,;=%-._~[]"
 
 
 def _metadata_safe(value: str) -> bool:
@@ -40,6 +44,7 @@ class ScimRoutes:
         self._discovery = client.discovery
         self._strategy = strategy
         self._max_body = max_body
+        self._base_urls: dict[tuple[str, str, str | None], str] = {}
 
     def _options(self, request: Request) -> CallOptions:
         authorization = request.headers.get("authorization", "")
@@ -54,8 +59,19 @@ class ScimRoutes:
             raise HttpScimError(403, "the credential does not belong to the tenant in the URL")
         if hint:
             tenant_var.set(hint)  # for the access line; a 2xx means the credential's tenant
-        base_url = quote(self._strategy.base_url(request, hint), safe=":/@!$&'()*+,;=%-._~[]")
-        return CallOptions(authorization, hint, base_url)
+        return CallOptions(authorization, hint, self._base_url(request, hint))
+
+    def _base_url(self, request: Request, hint: str | None) -> str:
+        """The strategy's base URL for the request, rendered once per scheme, Host and hint
+        (all it depends on); a refused Host is refused every time."""
+        key = (request.scope.get("scheme", "http"), request.headers.get("host", ""), hint)
+        rendered = self._base_urls.get(key)
+        if rendered is None:
+            rendered = quote(self._strategy.base_url(request, hint), safe=URL_SAFE)
+            if len(self._base_urls) >= MAX_RENDERED_BASE_URLS:
+                self._base_urls.clear()
+            self._base_urls[key] = rendered
+        return rendered
 
     async def _call(
         self,
@@ -298,7 +314,12 @@ def _idempotency_key(request: Request) -> str:
     return ",".join(request.headers.getlist("idempotency-key"))
 
 
+_WHOLE = pb.Projection()  # copied into each request message it is given to
+
+
 def _projection(request: Request) -> pb.Projection:
+    if not request.scope.get("query_string"):
+        return _WHOLE
     params = request.query_params
     attributes = [a for a in params.get("attributes", "").split(",") if a.strip()]
     excluded = [a for a in params.get("excludedAttributes", "").split(",") if a.strip()]
