@@ -16,6 +16,7 @@ from scimtenancy_common.grpc_tls import channel_security
 from scimtenancy_common.process import run_process
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_transcoder.app import create_app
+from scimtenancy_transcoder.http_protocol import TurnWritesProtocol
 from scimtenancy_transcoder.openapi_components import PublishedLimits
 from scimtenancy_transcoder.rpc_client import ResourceClient, target_problems
 from scimtenancy_transcoder.strategies import UrlSettingsError, strategy_for
@@ -58,6 +59,8 @@ def build_server(settings: Settings, client: ResourceClient) -> uvicorn.Server:
         app,
         host=settings.http_host,
         port=settings.http_port,
+        http=TurnWritesProtocol,  # uvicorn's httptools protocol, one write per response
+        ws="none",  # no route takes a WebSocket
         log_config=None,  # the process's own logging (JSON or text) takes uvicorn's lines too
         access_log=False,  # one access line per request comes from RequestIdMiddleware
         server_header=False,
