@@ -21,8 +21,8 @@ from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.errors import grpc_code
 from scimtenancy_server.rpc.health import StorageAwareHealth, add_health_and_reflection
-from scimtenancy_server.rpc.interceptors import AdminInterceptor, TenantInterceptor
-from scimtenancy_server.rpc.observability import (
+from scimtenancy_server.rpc.interceptors import AdminGuard, TenantGuard
+from scimtenancy_server.rpc.operation_metrics import (
     OperationLabels,
     OperationMetrics,
     resource_type_name,
@@ -212,27 +212,28 @@ async def build_grpc_server(app: Application, settings: Settings) -> tuple[grpc.
     metrics = OperationMetrics(
         OperationLabels(settings.metrics_tenant_labels, resource_type_name(DEFAULT_REGISTRY))
     )
-    server = grpc.aio.server(
-        options=GRPC_SERVER_OPTIONS,
-        interceptors=[
-            *span_interceptors(),  # outermost
-            TenantInterceptor(
-                app.resolver,
-                TenantRateLimiter(settings.rate_limit, settings.rate_burst),
-                metrics,
-                TenantFairShare(settings.tenant_concurrency),
-            ),
-            AdminInterceptor(settings.admin_token.get_secret_value(), metrics),
-        ],
+    # The guards wrap each method once, here; only tracing's span interceptor runs per call.
+    server = grpc.aio.server(options=GRPC_SERVER_OPTIONS, interceptors=span_interceptors() or None)
+    tenant_guard = TenantGuard(
+        app.resolver,
+        TenantRateLimiter(settings.rate_limit, settings.rate_burst),
+        metrics,
+        TenantFairShare(settings.tenant_concurrency),
     )
-    resources_pb2_grpc.add_ResourceServiceServicer_to_server(
-        ResourceServicer(app.resources, app.bulk, app.idempotency), server
+    tenant_guard.register(
+        server,
+        resources_pb2_grpc.add_ResourceServiceServicer_to_server,
+        ResourceServicer(app.resources, app.bulk, app.idempotency),
     )
-    admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(app.admin, server)
+    AdminGuard(settings.admin_token.get_secret_value(), metrics).register(
+        server, admin_pb2_grpc.add_TenantAdminServiceServicer_to_server, app.admin
+    )
     discovery = DiscoveryServicer(
         app.bulk, DEFAULT_REGISTRY, app.resources.max_count, app.resources.default_count
     )
-    discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(discovery, server)
+    tenant_guard.register(
+        server, discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server, discovery
+    )
     app.health = await add_health_and_reflection(server, app.repository.ping)
     return server, add_port(server, settings)
 

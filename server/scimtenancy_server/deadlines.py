@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 
 from scimtenancy_common.wire import OUTCOME_UNKNOWN
@@ -27,7 +27,7 @@ _MAX_MARGIN = 1.0
 NOT_STARTED = "the request ran out of time before it changed anything; retry"
 
 
-@dataclass
+@dataclass(slots=True)
 class Budget:
     """One request's deadline (`time.monotonic()` seconds; None: no deadline) and whether it
     has begun to change stored data."""
@@ -59,13 +59,22 @@ def current_budget() -> Budget:
     return _current.get() or Budget()
 
 
+def enter_budget(budget: Budget) -> Token[Budget | None]:
+    """Makes `budget` the running request's (undone by `leave_budget`)."""
+    return _current.set(budget)
+
+
+def leave_budget(token: Token[Budget | None]) -> None:
+    _current.reset(token)
+
+
 @contextmanager
 def working_to(budget: Budget) -> Iterator[Budget]:
-    token = _current.set(budget)
+    token = enter_budget(budget)
     try:
         yield budget
     finally:
-        _current.reset(token)
+        leave_budget(token)
 
 
 def require_time() -> None:

@@ -40,6 +40,8 @@ from scimtenancy_server.services.resources import ListResult, ResourceService
 
 # Group members rendered between two turns of the event loop.
 _MEMBERS_PER_TURN = 500
+# What `bounded_projection` makes of a request naming no attributes, under every profile.
+_WHOLE = Projection()
 
 _PREFERENCES = {
     pb.RETURN_PREFERENCE_UNSPECIFIED: ReturnPreference.UNSPECIFIED,
@@ -57,6 +59,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         self._idempotency = idempotency
 
     def _projection(self, message: pb.Projection) -> Projection:
+        if not message.attributes and not message.excluded_attributes:
+            return _WHOLE
         return bounded_projection(
             tuple(message.attributes),
             tuple(message.excluded_attributes),
@@ -70,13 +74,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         rendered: list[pb.Resource] = []
         async for chunk in paced_chunks(resources):  # a page of 1,000 takes tens of ms
             for resource in chunk:
-                members = resource.attributes.get("members")
-                many = isinstance(members, list) and len(members) > _MEMBERS_PER_TURN
-                if many and projection.shows_whole("members"):
-                    json = await self._with_many_members(resource, projection)
-                    rendered.append(self._message(resource, projection, json))
-                else:
-                    rendered.append(self._message(resource, projection))
+                rendered.append(await self._one(resource, projection))
         return rendered
 
     async def _page(self, result: ListResult, projection: Projection, view: int) -> dict[str, Any]:
@@ -84,20 +82,35 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         resources = await self._rendered(result.page.resources, projection)
         return page_fields(result, resources, view)
 
-    async def _one(self, resource: StoredResource, projection: Projection) -> pb.Resource:
-        return (await self._rendered([resource], projection))[0]
+    async def _one(
+        self, resource: StoredResource, projection: Projection, into: pb.Resource | None = None
+    ) -> pb.Resource:
+        """The resource's message, written `into` a reply's field if given (no copy)."""
+        members = resource.attributes.get("members")
+        many = isinstance(members, list) and len(members) > _MEMBERS_PER_TURN
+        json = None
+        if many and projection.shows_whole("members"):
+            json = await self._with_many_members(resource, projection)
+        return self._message(resource, projection, json, into)
 
     def _message(
-        self, resource: StoredResource, projection: Projection, json: bytes | None = None
+        self,
+        resource: StoredResource,
+        projection: Projection,
+        json: bytes | None = None,
+        into: pb.Resource | None = None,
     ) -> pb.Resource:
-        tenant = current_request().tenant.tenant
+        current = current_request()
+        tenant = current.tenant.tenant
         rt = self._service.resource_type(resource.resource_type, tenant)
-        return pb.Resource(
-            id=resource.id,
-            resource_type=resource.resource_type,
-            version=_version(tenant, resource),
-            json=_json(tenant, rt, resource, projection) if json is None else json,
+        message = pb.Resource() if into is None else into
+        message.id = resource.id
+        message.resource_type = resource.resource_type
+        message.version = _version(tenant, resource)
+        message.json = (
+            _json(tenant, rt, resource, projection, current.base_url) if json is None else json
         )
+        return message
 
     async def _with_many_members(self, group: StoredResource, projection: Projection) -> bytes:
         """A group with more members than a page renders them a page at a time between turns
@@ -157,7 +170,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             resource_id=run.reserved_id if run else None,
             resumed=run is not None and run.resumed,
         )
-        return pb.CreateResourceResponse(resource=await self._one(created, projection))
+        reply = pb.CreateResourceResponse()
+        await self._one(created, projection, reply.resource)
+        return reply
 
     async def _created(self, type_key: str, resource_id: str, projection: Projection) -> bytes:
         """A keyed create's answer rebuilt from the resource (it was too large to keep)."""
@@ -168,7 +183,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
                 "the request with this Idempotency-Key created a resource that has since "
                 "been deleted"
             )
-        reply = pb.CreateResourceResponse(resource=await self._one(found, projection))
+        reply = pb.CreateResourceResponse()
+        await self._one(found, projection, reply.resource)
         serialized: bytes = reply.SerializeToString()
         return serialized
 
@@ -178,7 +194,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         tenant = current_request().tenant
         projection = self._projection(request.projection)
         found = await self._service.get(tenant, request.resource_type, request.id, projection)
-        return pb.GetResourceResponse(resource=await self._one(found, projection))
+        reply = pb.GetResourceResponse()
+        await self._one(found, projection, reply.resource)
+        return reply
 
     async def ReplaceResource(
         self, request: pb.ReplaceResourceRequest, context: grpc.aio.ServicerContext
@@ -192,7 +210,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             request.if_match,
             projection,
         )
-        return pb.ReplaceResourceResponse(resource=await self._one(replaced, projection))
+        reply = pb.ReplaceResourceResponse()
+        await self._one(replaced, projection, reply.resource)
+        return reply
 
     async def PatchResource(
         self, request: pb.PatchResourceRequest, context: grpc.aio.ServicerContext
@@ -216,7 +236,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
                 version=_version(tenant, resource),
             )
             return pb.PatchResourceResponse(resource=minimal, minimal=True)
-        return pb.PatchResourceResponse(resource=await self._one(resource, projection))
+        reply = pb.PatchResourceResponse()
+        await self._one(resource, projection, reply.resource)
+        return reply
 
     async def DeleteResource(
         self, request: pb.DeleteResourceRequest, context: grpc.aio.ServicerContext
@@ -315,11 +337,15 @@ def _version(tenant: Tenant, resource: StoredResource) -> str:
 
 
 def _json(
-    tenant: Tenant, rt: ResourceType, resource: StoredResource, projection: Projection
+    tenant: Tenant,
+    rt: ResourceType,
+    resource: StoredResource,
+    projection: Projection,
+    base_url: str,
 ) -> bytes:
     if tenant.responses.etag:
-        return render(rt, resource, current_request().base_url, projection)
-    body = to_scim(rt, resource, current_request().base_url)
+        return render(rt, resource, base_url, projection)
+    body = to_scim(rt, resource, base_url)
     del body["meta"]["version"]
     return orjson.dumps(project(rt, body, projection))
 

@@ -23,6 +23,27 @@ class _Turns:
         self.waiting: deque[asyncio.Future[None]] = deque()
 
 
+class Place:
+    """A place held by one request; `release` gives it back (once)."""
+
+    __slots__ = ("_share", "_tenant_id", "_turns")
+
+    def __init__(self, share: TenantFairShare | None, tenant_id: str, turns: _Turns | None) -> None:
+        self._share = share
+        self._tenant_id = tenant_id
+        self._turns = turns
+
+    def release(self) -> None:
+        share, turns = self._share, self._turns
+        if share is not None and turns is not None:
+            self._share = self._turns = None
+            share._release(self._tenant_id, turns)
+
+
+# What a request holds where there is no bound: nothing to give back.
+UNBOUNDED = Place(None, "", None)
+
+
 class TenantFairShare:
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -38,23 +59,38 @@ class TenantFairShare:
         turns = self._tenants.get(tenant_id)
         return len(turns.waiting) if turns else 0
 
+    def try_take(self, tenant_id: str) -> Place | None:
+        """One of the tenant's places at once, if one is free and no request waits for one;
+        None: the request has to wait its turn (`take`)."""
+        if self.limit <= 0:
+            return UNBOUNDED
+        turns = self._tenants.get(tenant_id)
+        if turns is None:
+            turns = self._tenants[tenant_id] = _Turns()
+        if turns.taken < self.limit and not turns.waiting:
+            turns.taken += 1
+            return Place(self, tenant_id, turns)
+        return None
+
+    async def take(self, tenant_id: str) -> Place:
+        """One of the tenant's places, once it is the request's turn."""
+        place = self.try_take(tenant_id)
+        if place is not None:
+            return place
+        turns = self._tenants[tenant_id]
+        await self._wait(turns)
+        return Place(self, tenant_id, turns)
+
     @asynccontextmanager
     async def turn(self, tenant_id: str) -> AsyncIterator[None]:
         """Holds one of the tenant's places while the request is worked on."""
-        if self.limit <= 0:
-            yield
-            return
-        turns = self._tenants.setdefault(tenant_id, _Turns())
-        await self._take(turns)
+        place = await self.take(tenant_id)
         try:
             yield
         finally:
-            self._release(tenant_id, turns)
+            place.release()
 
-    async def _take(self, turns: _Turns) -> None:
-        if turns.taken < self.limit and not turns.waiting:
-            turns.taken += 1
-            return
+    async def _wait(self, turns: _Turns) -> None:
         ticket = asyncio.get_running_loop().create_future()
         turns.waiting.append(ticket)
         try:
