@@ -20,8 +20,8 @@ from scimtenancy_server.domain.tenant import IsolationLevel, Tenant
 from scimtenancy_server.rpc.admin import TenantAdminServicer
 from scimtenancy_server.rpc.discovery import DiscoveryServicer
 from scimtenancy_server.rpc.errors import grpc_code
+from scimtenancy_server.rpc.guards import AdminGuard, TenantGuard
 from scimtenancy_server.rpc.health import StorageAwareHealth, add_health_and_reflection
-from scimtenancy_server.rpc.interceptors import AdminGuard, TenantGuard
 from scimtenancy_server.rpc.operation_metrics import (
     OperationLabels,
     OperationMetrics,

@@ -9,7 +9,7 @@ import signal
 from scimtenancy_common.process import run_process
 from scimtenancy_common.settings import Settings, load_settings
 from scimtenancy_server.bootstrap import build_application, build_grpc_server, build_tenant_config
-from scimtenancy_server.rpc.interceptors import finish_changes
+from scimtenancy_server.rpc.guards import finish_changes
 from scimtenancy_server.rpc.tls import transport_security
 from scimtenancy_server.services.tenant_config.reading import LoadedConfig
 from scimtenancy_server.services.tenant_config.running import TenantConfigWatch

@@ -20,7 +20,7 @@ from scimtenancy_common.wire import OUTCOME_UNKNOWN
 from scimtenancy_server.deadlines import NOT_STARTED
 from scimtenancy_server.domain.search import ListRequest
 from scimtenancy_server.domain.tenant import IsolationLevel
-from scimtenancy_server.rpc.interceptors import finish_changes
+from scimtenancy_server.rpc.guards import finish_changes
 
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"

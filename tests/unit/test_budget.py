@@ -23,7 +23,7 @@ from scimtenancy_server.deadlines import (
 )
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.rpc.errors import grpc_code
-from scimtenancy_server.rpc.interceptors import _run_to_end, _take_turn, finish_changes
+from scimtenancy_server.rpc.guards import _run_to_end, _take_turn, finish_changes
 from scimtenancy_transcoder.errors import from_rpc_error
 
 

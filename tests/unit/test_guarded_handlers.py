@@ -20,7 +20,7 @@ from scimtenancy.discovery.v1 import discovery_pb2_grpc
 from scimtenancy_server.deadlines import Budget
 from scimtenancy_server.domain.errors import ScimError
 from scimtenancy_server.rpc.context import RequestContext
-from scimtenancy_server.rpc.interceptors import Guard, _in_time
+from scimtenancy_server.rpc.guards import Guard, _in_time
 from scimtenancy_server.rpc.operation_metrics import (
     OperationLabels,
     OperationMetrics,
