@@ -3,6 +3,7 @@ FerretDB 1.24 has none, and there the adapter deletes them itself."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,3 +62,28 @@ async def test_the_memory_store_forgets_expired_events() -> None:
     await store.add(kept)
     store.forget_expired()
     assert await store.list(tenant_id, EPOCH, None, "", 10) == [kept]
+
+
+class CountedReads(dict[str, AuditEvent]):
+    """The store's events, counting how many a sweep reads."""
+
+    reads = 0
+
+    def items(self) -> Iterator[tuple[str, AuditEvent]]:  # type: ignore[override]
+        for pair in super().items():
+            self.reads += 1
+            yield pair
+
+
+async def test_the_memory_store_s_sweep_reads_the_expired_events_not_the_whole_log() -> None:
+    store = InMemoryAuditStore(RETENTION, clock=lambda: NOW)
+    tenant_id = unique_id()
+    expired = [event(tenant_id, RETENTION + timedelta(days=3 - n)) for n in range(3)]
+    kept = [event(tenant_id, RETENTION - timedelta(seconds=n)) for n in range(500)]
+    for one in [*expired, *kept]:
+        await store.add(one)
+    counted = CountedReads(store._documents)
+    store._documents = counted
+    store.forget_expired()
+    assert counted.reads == len(expired) + 1  # the expired ones and the first kept one
+    assert await store.list(tenant_id, EPOCH, None, "", 1000) == kept
