@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from scimtenancy_common.settings import Settings
 from scimtenancy_transcoder.errors import HttpScimError
-from scimtenancy_transcoder.routes import MAX_RENDERED_BASE_URLS, ScimRoutes
+from scimtenancy_transcoder.routes import MAX_KEPT_HOST, MAX_RENDERED_BASE_URLS, ScimRoutes
 from scimtenancy_transcoder.rpc_client import ResourceClient
 from scimtenancy_transcoder.strategies import strategy_for
 
@@ -55,3 +55,13 @@ def test_the_cache_is_bounded_whatever_the_clients_send() -> None:
         routes._options(_request(f"t{number}"))
     assert len(routes._base_urls) <= MAX_RENDERED_BASE_URLS
     assert routes._options(_request("t3")).base_url == "http://127.0.0.1:8080/tenants/t3/scim/v2"
+
+
+def test_a_host_longer_than_any_name_is_rendered_but_not_kept() -> None:
+    routes = _routes(trusted_hosts=["*.scim.example"])
+    long_host = "a." * 4000 + "scim.example"  # admitted by the wildcard
+    assert len(long_host) > MAX_KEPT_HOST
+    for _ in range(2):
+        options = routes._options(_request("a", long_host))
+        assert options.base_url == f"http://{long_host}/tenants/a/scim/v2"
+    assert routes._base_urls == {}

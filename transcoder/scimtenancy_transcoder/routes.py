@@ -29,8 +29,11 @@ MAX_AUTHORIZATION_BYTES = 16_384
 # A tenant id has at most 63 characters (domain.tenant); a longer hint names no tenant.
 MAX_TENANT_HINT = 63
 # Base URLs kept rendered, by the request's scheme, Host and tenant hint; clients choose the
-# last two, so the cache is emptied when it is full.
+# last two, so the cache is emptied when it is full, and a Host longer than any DNS name
+# with a port (which a wildcard trusted host could still admit) is rendered, not kept: the
+# cache holds at most about a megabyte.
 MAX_RENDERED_BASE_URLS = 1024
+MAX_KEPT_HOST = 262
 URL_SAFE = ":/@!$&'()*+,;=%-._~[]"
 
 
@@ -64,13 +67,15 @@ class ScimRoutes:
     def _base_url(self, request: Request, hint: str | None) -> str:
         """The strategy's base URL for the request, rendered once per scheme, Host and hint
         (all it depends on); a refused Host is refused every time."""
-        key = (request.scope.get("scheme", "http"), request.headers.get("host", ""), hint)
+        host = request.headers.get("host", "")
+        key = (request.scope.get("scheme", "http"), host, hint)
         rendered = self._base_urls.get(key)
         if rendered is None:
             rendered = quote(self._strategy.base_url(request, hint), safe=URL_SAFE)
-            if len(self._base_urls) >= MAX_RENDERED_BASE_URLS:
-                self._base_urls.clear()
-            self._base_urls[key] = rendered
+            if len(host) <= MAX_KEPT_HOST:
+                if len(self._base_urls) >= MAX_RENDERED_BASE_URLS:
+                    self._base_urls.clear()
+                self._base_urls[key] = rendered
         return rendered
 
     async def _call(
