@@ -11,12 +11,11 @@ import asyncio
 import hmac
 import inspect
 import logging
-import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import grpc
 
@@ -117,48 +116,14 @@ async def _take_turn(
         raise ScimError.unavailable(NOT_STARTED) from None
 
 
-@types.coroutine
-def _resumed(coroutine: Coroutine[Any, Any, _T], waiting_on: Any) -> Generator[Any, Any, _T]:
-    """Goes on with a coroutine that already ran up to its first wait (for `waiting_on`),
-    as awaiting it would have."""
-    while True:
-        try:
-            sent = yield waiting_on
-        except GeneratorExit:
-            coroutine.close()
-            raise
-        except BaseException as thrown:  # what the task throws in: its cancellation
-            try:
-                waiting_on = coroutine.throw(thrown)
-            except StopIteration as done:
-                return cast(_T, done.value)
-        else:
-            try:
-                waiting_on = coroutine.send(sent)
-            except StopIteration as done:
-                return cast(_T, done.value)
-
-
 _LATE = "the request did not finish in time; retry"
 
 
 async def _in_time(budget: Budget, work: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
-    """The work, refused once the budget ends. Its deadline is set when the work first waits:
-    until then nothing could interrupt it anyway, and work that never waits (embedded
-    storage) needs no timer."""
-    coroutine = work()
+    """The work, refused once the budget ends."""
     try:
-        waiting_on = coroutine.send(None)
-    except StopIteration as done:
-        return cast(_T, done.value)
-    except TimeoutError:
-        raise ScimError.unavailable(_LATE) from None
-    deadline = loop_deadline(budget)
-    if deadline is None:
-        return await _resumed(coroutine, waiting_on)
-    try:
-        async with asyncio.timeout_at(deadline):
-            return await _resumed(coroutine, waiting_on)
+        async with asyncio.timeout_at(loop_deadline(budget)):
+            return await work()
     except TimeoutError:
         raise ScimError.unavailable(_LATE) from None
 
@@ -226,7 +191,8 @@ class Guard:
 
 def _coroutine_function(behaviour: Callable[..., Any]) -> Behaviour:
     """The method as a coroutine function (the generated base class's are plain functions
-    that refuse), so its work can be started in `_in_time`."""
+    that refuse), so its work is a coroutine that `_in_time` awaits and `_run_to_end` runs in
+    a task of its own."""
     if inspect.iscoroutinefunction(behaviour):
         return behaviour
 
