@@ -1,5 +1,5 @@
 """The side-by-side scenarios: the same users and the same operations on the peer, on our
-service with embedded storage (two processes, and the single-process run command) and on
+service with embedded storage (two processes, and the run command) and on
 FerretDB (PostgreSQL and SQLite backends), plus the transport ceiling, FerretDB's own
 `find_one` and the memory soak."""
 
@@ -77,7 +77,7 @@ def wrk_gets(run: Run, target: Target, users: Users) -> Result:
 
 
 def side_by_side(run: Run) -> None:
-    """The peer, the embedded storage (two processes, and the single-process run command) and
+    """The peer, the embedded storage (two processes, and the run command) and
     the transport ceiling, all running at once: GET by id with wrk in alternating rounds (the
     best round of each counts), then the SCIM mix alternating between the systems operation by
     operation."""

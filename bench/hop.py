@@ -1,5 +1,5 @@
 """A/B runs of the HTTP → gRPC hop: several variants of the ceiling, the embedded service and
-the single-process run command started side by side, then GET by id with wrk on each in
+the run command started side by side, then GET by id with wrk on each in
 turn, round after round, so that every variant meets the same moments of machine load. It
 prints req/s and the CPU per request of each process (transcoder, server) and their sum.
 

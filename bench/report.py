@@ -256,7 +256,7 @@ TARGETS = (
     Target("GET by id, embedded: share of transport ceiling", 0.7, True, _ceiling_share),
     Target("GET by id, embedded: CPU per request, peer's / ours", 3.0, True, _cpu_ratio("get_wrk")),
     Target(
-        "GET by id, single-process run command: vs peer",
+        "GET by id, run command: vs peer",
         2.5,
         True,
         _rps_ratio("get_wrk", RUN_COMMAND),

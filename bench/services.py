@@ -209,8 +209,9 @@ class Services:
         )
 
     def run_command(self, name: str) -> Target:
-        """The single-process run command (`scimtenancy-dev`, what `scripts/run` starts):
-        server and transcoder in one process on embedded storage, its development tenant."""
+        """The run command (`scimtenancy-dev`, what `scripts/run` starts): the transcoder and
+        the server process it starts, on embedded storage, its development tenant. Its CPU is
+        the command's process tree."""
         http_port, grpc_port = free_port(), free_port()
         env = clean_env(
             **self.service_env,

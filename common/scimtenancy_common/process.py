@@ -10,17 +10,17 @@ import uvloop
 
 from scimtenancy_common.logs import LogFormat, configure_logging
 from scimtenancy_common.settings import Settings
-from scimtenancy_common.telemetry import TelemetryConfigError, start_telemetry
+from scimtenancy_common.telemetry import Telemetry, TelemetryConfigError, start_telemetry
 
 
 def run_process(
     service_name: str,
     settings: Settings,
-    entry: Callable[[], Coroutine[Any, Any, None]],
+    entry: Callable[[Telemetry], Coroutine[Any, Any, None]],
     log_level: str | None = None,
     log_format: LogFormat | None = None,
 ) -> None:
-    """Runs `entry()` until it returns; telemetry is flushed and stopped afterwards."""
+    """Runs `entry(telemetry)` until it returns; telemetry is flushed and stopped afterwards."""
     configure_logging(log_level or settings.log_level, log_format or settings.log_format)
     try:
         telemetry = start_telemetry(service_name, settings.metrics_host, settings.metrics_port)
@@ -28,6 +28,6 @@ def run_process(
         print(f"invalid settings:\n  {error}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
-        uvloop.run(entry())
+        uvloop.run(entry(telemetry))
     finally:
         telemetry.shutdown()

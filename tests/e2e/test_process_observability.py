@@ -7,15 +7,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from e2e.dev_command import DEV_COMMAND
+from e2e.ferretdb_process import require_tool
 from helpers import free_port, user_body
 
-DEV_COMMAND = Path(sys.executable).parent / "scimtenancy-dev"
 API_KEY = "observed-api-key-7f3a9c"
 WRONG_KEY = "wrong-api-key-51e0b2"
 JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLXZhbHVl"
@@ -93,6 +93,17 @@ def test_json_logs_metrics_and_no_secrets(tmp_path: Path) -> None:
         assert (
             _metric_value(page, "http_server_request_duration_seconds_bucket", **fine) is not None
         )
+        # Two processes, one page: each family once, as Prometheus requires.
+        checked = subprocess.run(
+            [str(require_tool("promtool")), "check", "metrics"],
+            input=page,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert page.count("# TYPE target_info ") == 1
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

@@ -1,41 +1,13 @@
-"""The README's run command: one process, embedded storage, a dev tenant, a first request."""
+"""The README's run command: embedded storage, a dev tenant, a first request."""
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import httpx
 import pytest
+from e2e.dev_command import start
 from helpers import user_body
-
-DEV_COMMAND = Path(sys.executable).parent / "scimtenancy-dev"
-START_TIMEOUT = 60
-
-
-def start(*flags: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    process = subprocess.Popen(
-        [str(DEV_COMMAND), "--http-port", "0", "--grpc-port", "0", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    watchdog = threading.Timer(START_TIMEOUT, process.kill)
-    watchdog.start()
-    banner: dict[str, str] = {}
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            key, _, value = line.strip().partition("  ")
-            banner[key.strip()] = value.strip()
-            if line.strip().startswith("-d "):  # the banner's last line
-                break
-    finally:
-        watchdog.cancel()
-    return process, banner
 
 
 @pytest.mark.parametrize("strategy", ["path", "subdomain", "header"])

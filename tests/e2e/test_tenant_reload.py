@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from e2e.dev_command import DEV_COMMAND
 from e2e.stack import ADMIN_TOKEN
 from e2e.tenants_file_servers import (
     ADMIN,
@@ -221,9 +221,6 @@ async def _until_refused(client: Tenant) -> None:
     while (await client.request("GET", "/Users?count=1")).status_code != 403:
         assert time.monotonic() - started < STEP_TIMEOUT, "the change never arrived"
         await asyncio.sleep(POLL_SECONDS)
-
-
-DEV_COMMAND = Path(sys.executable).parent / "scimtenancy-dev"
 
 
 def _dev_command(file: Path, *flags: str) -> subprocess.Popen[str]:

@@ -108,4 +108,4 @@ def main(argv: list[str] | None = None) -> None:
         settings.public_url or "the request's Host if trusted",
         settings.grpc_target,
     )
-    run_process("scimtenancy-transcoder", settings, lambda: serve(settings))
+    run_process("scimtenancy-transcoder", settings, lambda _telemetry: serve(settings))
