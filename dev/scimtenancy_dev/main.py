@@ -3,8 +3,8 @@ development tenant ready to use. For trying the service, not for production.
 
 The server runs in a process of its own that this command starts and stops
 (`scimtenancy_dev.server_process`), so that on two cores the two sides of the hop do not
-share one interpreter lock: the command serves about twice the requests per second it did as
-one process. One metrics page still shows both sides."""
+share one interpreter lock: the command serves about 1.5 times the requests per second it did
+as one process. One metrics page still shows both sides."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ async def _serve_http(
         await client.close()
         with contextlib.suppress(OSError):
             sock.close()
-    if ended.done() and not ended.cancelled():
+    if ended.done() and not ended.cancelled() and not stop.is_set():
         logger.error("the tenancy server process ended (status %s): stopping", ended.result())
         return False
     ended.cancel()
@@ -141,8 +141,11 @@ async def run(settings: Settings, argv: list[str], telemetry: Telemetry) -> None
             if ports.metrics:
                 telemetry.registry.register(ServerMetrics(ports.metrics))
             failed = not await _serve_http(settings, server, ports, stop)
-    except ServerEnded as ended:  # it said why on the shared standard error
-        raise SystemExit(ended.status or 1) from None
+    except ServerEnded as ended:
+        if ended.status > 0:  # it said why on the shared standard error
+            raise SystemExit(ended.status) from None
+        logger.error("%s", ended)
+        raise SystemExit(1) from None
     finally:
         status = await server.stop(settings.shutdown_grace)
     if status and not failed:

@@ -11,14 +11,17 @@ import sys
 from dataclasses import dataclass
 
 REPORT_FLAG = "--report-fd"
-STOP_MARGIN_SECONDS = 10.0  # beyond the grace period: closing storage and telemetry
+# Beyond the grace period: closing storage, and flushing telemetry (an OTLP exporter with no
+# collector retries for metrics and traces, about 7 s each).
+STOP_MARGIN_SECONDS = 30.0
 
 
 class ServerEnded(Exception):
     """The server process ended before it was asked to."""
 
     def __init__(self, status: int) -> None:
-        super().__init__(f"the tenancy server process ended (status {status})")
+        how = f"by signal {-status}" if status < 0 else f"with status {status}"
+        super().__init__(f"the tenancy server process ended {how} before it was ready")
         self.status = status
 
 
@@ -40,7 +43,7 @@ def _parsed(line: bytes) -> ServerPorts:
 class ServerChild:
     def __init__(self, process: asyncio.subprocess.Process, reports: int) -> None:
         self.process = process
-        self._reports = reports
+        self._reports: int | None = reports  # None once `ready` took it over
 
     @classmethod
     async def start(cls, argv: list[str]) -> ServerChild:
@@ -68,7 +71,9 @@ class ServerChild:
         e.g. a bad tenants file, is on the shared standard error)."""
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
+        assert self._reports is not None, "ready() is awaited once"
         pipe = os.fdopen(self._reports, "rb", buffering=0)
+        self._reports = None
         transport, _ = await loop.connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(reader), pipe
         )
@@ -86,6 +91,9 @@ class ServerChild:
     async def stop(self, grace: float) -> int:
         """Asks it to drain and stop (closing its input), and waits for its status; it is
         killed if it outlives the grace period by more than the margin."""
+        if self._reports is not None:  # never read: the stop came first
+            os.close(self._reports)
+            self._reports = None
         if self.process.stdin is not None:
             with contextlib.suppress(OSError):
                 self.process.stdin.close()

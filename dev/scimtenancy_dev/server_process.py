@@ -5,7 +5,8 @@ It is the same server as `scimtenancy-server`, with the development tenant made 
 first call. It tells the command on fd N, in one line, the gRPC port it bound and the loopback
 port of its metrics page (0 if the command serves none), and it stops when its standard input
 closes: the command closes it once its HTTP side has drained, and the system closes it if the
-command dies. Ctrl-C at a terminal reaches the command only, so that the order holds."""
+command dies. It ignores SIGINT and SIGTERM, which a terminal's Ctrl-C or a service manager
+sends to the whole process group, so that the order holds."""
 
 from __future__ import annotations
 
@@ -42,8 +43,13 @@ async def _input_closed() -> None:
 
 
 def _report(fd: int, ports: ServerPorts) -> None:
-    os.write(fd, report_line(ports))
-    os.close(fd)
+    """Tells the command; one that stopped meanwhile has closed our input, which stops us."""
+    try:
+        os.write(fd, report_line(ports))
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _dev_tenant_kept(settings: Settings, tenants: LoadedConfig | None) -> None:
@@ -71,7 +77,7 @@ async def _serve(
     hosting = Hosting(
         prepare=prepare,
         started=lambda grpc_port: _report(report_fd, ServerPorts(grpc_port, metrics_port)),
-        stop_signals=(signal.SIGTERM,),
+        stop_signals=(),
         until=_input_closed,
     )
     await serve(settings, tenants, hosting)
@@ -82,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) < 2 or args[0] != REPORT_FLAG or not args[1].isdigit():
         print(f"usage: python -m scimtenancy_dev.server_process {REPORT_FLAG} N ARGS...")
         raise SystemExit(2)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command stops us, after its HTTP side
+    for sig in (signal.SIGINT, signal.SIGTERM):  # the command stops us, after its HTTP side
+        signal.signal(sig, signal.SIG_IGN)
     report_fd, settings = int(args[1]), load_settings(args[2:])
     tenants = read_or_exit(settings)
     _dev_tenant_kept(settings, tenants)

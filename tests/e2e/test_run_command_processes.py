@@ -78,6 +78,25 @@ def test_ctrl_c_reaches_the_command_only_which_then_stops_both() -> None:
         assert ended_within(server, 0)
 
 
+def test_sigterm_to_the_whole_group_stops_both_as_asked() -> None:
+    """A service manager signals every process of the group; the server process waits for
+    the command to drain and close its input rather than stopping under it."""
+    with running("--dev-api-key", KEY, new_session=True) as (process, banner):
+        server = server_process_of(process)
+        try:
+            os.kill(server, signal.SIGTERM)  # alone: ignored, it keeps answering
+            for name in ("after.term", "after.term.again"):
+                assert _create(banner, name).status_code == 201
+            assert not ended_within(server, 0)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            assert process.wait(timeout=WAIT_SECONDS) == 0
+        assert process.stdout is not None
+        said = process.stdout.read()
+        assert "ERROR" not in said, said
+        assert ended_within(server, 0)
+
+
 def test_a_bad_tenants_file_stops_the_command_with_the_server_processs_message(
     tmp_path: Path,
 ) -> None:
