@@ -27,6 +27,10 @@ def run_process(
     except TelemetryConfigError as error:  # a bad standard OTel variable
         print(f"invalid settings:\n  {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as error:  # the metrics port is taken, or the host is not ours
+        where = f"{settings.metrics_host}:{settings.metrics_port}"
+        print(f"cannot listen for metrics on {where}: {error.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         uvloop.run(entry(telemetry))
     finally:

@@ -47,3 +47,23 @@ def test_the_server_names_the_port_it_cannot_listen_on(taken_port: int) -> None:
     assert ended.returncode == 2, ended.stderr
     assert f"cannot listen for gRPC on 127.0.0.1:{taken_port}" in ended.stderr
     assert "Traceback" not in ended.stderr
+
+
+TRANSCODER_COMMAND = Path(sys.executable).parent / "scimtenancy-transcoder"
+_OWN_PORTS = {
+    "server": (SERVER_COMMAND, ("--grpc-port", "0")),
+    "transcoder": (TRANSCODER_COMMAND, ("--http-port", "0")),
+    "run": (DEV_COMMAND, ("--http-port", "0", "--grpc-port", "0")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OWN_PORTS))
+def test_each_command_names_the_metrics_port_it_cannot_listen_on(
+    name: str, taken_port: int
+) -> None:
+    command, flags = _OWN_PORTS[name]
+    ended = _ended(command, *flags, "--metrics-port", str(taken_port))
+    assert ended.returncode == 2, ended.stderr
+    assert f"cannot listen for metrics on 127.0.0.1:{taken_port}" in ended.stderr
+    assert "Traceback" not in ended.stderr
+    assert "SCIM base URL" not in ended.stdout
