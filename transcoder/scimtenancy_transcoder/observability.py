@@ -14,6 +14,7 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
+from opentelemetry.instrumentation.grpc.filters import health_check, negate
 from opentelemetry.instrumentation.starlette import _get_default_span_details
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -141,8 +142,9 @@ def observed(app: ASGIApp, routes: Starlette) -> ASGIApp:
 
 
 def client_interceptors() -> list[Any]:
-    """When tracing: the gRPC client span of every RPC, carrying the trace context on."""
+    """When tracing: the gRPC client span of every RPC but health checks (the replica pool's
+    probes and `Watch` streams are no request's), carrying the trace context on."""
     if not tracing_enabled():
         return []
-    interceptors: list[Any] = aio_client_interceptors()  # type: ignore[no-untyped-call]
+    interceptors: list[Any] = aio_client_interceptors(filter_=negate(health_check()))  # type: ignore[no-untyped-call]
     return interceptors

@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor as _aio_server_interceptor
+from opentelemetry.instrumentation.grpc.filters import health_check, negate
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
 from scimtenancy_common.telemetry import tracing_enabled
 
+# Health checks are no request of anyone's: a probe every few seconds, and a replica pool's
+# `Watch` stream held open for the connection's life, whose span the instrumentation could
+# only end from another context at shutdown ("Failed to detach context" on every stop).
+NOT_HEALTH = negate(health_check())
+
 
 def span_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """When tracing: the server span of every RPC, continuing the caller's trace."""
+    """When tracing: the server span of every RPC but health checks, continuing the
+    caller's trace."""
     if not tracing_enabled():
         return []
-    interceptor: grpc.aio.ServerInterceptor = _aio_server_interceptor()  # type: ignore[no-untyped-call]
+    interceptor: grpc.aio.ServerInterceptor = _aio_server_interceptor(filter_=NOT_HEALTH)  # type: ignore[no-untyped-call]
     return [interceptor]
 
 
