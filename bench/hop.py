@@ -6,6 +6,11 @@ prints req/s and the CPU per request of each process (transcoder, server) and th
 .bench-venv/bin/python -m bench.hop --variant ceiling --variant embedded --variant run --peer
 .bench-venv/bin/python -m bench.hop --variant old=embedded,src=/tmp/old --variant embedded
 .bench-venv/bin/python -m bench.hop --variant embedded --variant quiet=embedded,LOG_LEVEL=warning
+.bench-venv/bin/python -m bench.hop --op create --variant old=run,src=/tmp/old --variant run
+
+`--op get` (the default) is wrk's GET by id at 16 connections; `create` and `patch` (replace
+`displayName` of a loaded user) are the SCIM mix's operations at 8 concurrent, as
+`scripts/bench` sends them (the ceiling answers only GET).
 
 A variant is `[NAME=]KIND[,src=TREE][,SETTING=VALUE...]`: KIND `ceiling`, `embedded` or
 `run`; `src` a source tree of the project (e.g. a `git worktree` of another commit) whose
@@ -28,7 +33,7 @@ from typing import Any
 from bench import wrk
 from bench.admin import open_tenant
 from bench.compare import load
-from bench.measure import drain, gets_for
+from bench.measure import drain, gets_for, loadgen, scim_job
 from bench.procs import CpuMeter, Supervisor
 from bench.report_format import number, table
 from bench.services import ROOT, Services, Target, settings_env
@@ -38,6 +43,9 @@ KINDS = ("ceiling", "embedded", "run")
 SOURCE_DIRS = ("server", "transcoder", "common", "dev", "protos/gen/python")
 MAX_ROUNDS = 20
 MAX_SECONDS = 60.0
+OPS = ("get", "create", "patch")
+MIX_CONCURRENCY = 8
+Users = list[tuple[int, str]]
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,7 @@ def start(supervisor: Supervisor, work_dir: Path, variant: Variant) -> Target:
     return asyncio.run(open_tenant(services.ours(variant.name), "hop"))
 
 
-def _users(target: Target, kinds: dict[str, str]) -> list[tuple[int, str]]:
+def _users(target: Target, kinds: dict[str, str]) -> Users:
     """200 users loaded through /Bulk; the echo server answers any id with its canned one."""
     if kinds[target.name] == "ceiling":
         return [(0, "00000000-0000-4000-8000-000000000000")]
@@ -98,10 +106,27 @@ def _process_cpu(pids: tuple[int, ...], work: Any) -> tuple[dict[str, Any], list
     return result, [meter.stop() for meter in meters]
 
 
-def measure(target: Target, gets: list[wrk.Get], seconds: float) -> dict[str, Any]:
-    result, cpu = _process_cpu(
-        target.service_pids, lambda: wrk.run(target.origin, gets, seconds, 16)
+def _load(target: Target, op: str, users: Users, seconds: float, turn: int) -> Any:
+    """The load of one round: wrk's GETs, else one operation of the SCIM mix (each round's
+    creates under new user numbers)."""
+    if op == "get":
+        gets = gets_for(target, users)
+        return lambda: wrk.run(target.origin, gets, seconds, 16)
+    job = scim_job(
+        target,
+        op,
+        users,
+        concurrency=MIX_CONCURRENCY,
+        seconds=seconds,
+        new_index=10_000_000 + 1_000_000 * turn,
     )
+    return lambda: loadgen(job)
+
+
+def measure(
+    target: Target, users: Users, seconds: float, op: str = "get", turn: int = 0
+) -> dict[str, Any]:
+    result, cpu = _process_cpu(target.service_pids, _load(target, op, users, seconds, turn))
     served = max(1, int(result["sent"]))
     return {
         "rps": result["rps"],
@@ -124,7 +149,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def report(results: dict[str, dict[str, Any]], kinds: dict[str, str]) -> str:
+def report(results: dict[str, dict[str, Any]], kinds: dict[str, str], op: str = "get") -> str:
     base = next(iter(results.values()))
     peer = results.get("peer")
     rows = []
@@ -160,13 +185,19 @@ def report(results: dict[str, dict[str, Any]], kinds: dict[str, str]) -> str:
         "CPU less than peer",
         "errors",
     ]
-    return table("## GET by id (wrk, 16 connections): median of the rounds", header, rows)
+    load = (
+        "GET by id (wrk, 16 connections)"
+        if op == "get"
+        else f"{op} (SCIM mix, {MIX_CONCURRENCY} concurrent)"
+    )
+    return table(f"## {load}: median of the rounds", header, rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--variant", action="append", default=[], type=Variant.parse)
     parser.add_argument("--peer", action="store_true", help="the peer too, as the last variant")
+    parser.add_argument("--op", choices=OPS, default="get", help="the load (default: get)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
@@ -176,17 +207,19 @@ def main() -> None:
     supervisor = Supervisor(work_dir)
     runs: dict[str, list[dict[str, Any]]] = {}
     kinds = {variant.name: variant.kind for variant in variants}
+    if args.op != "get" and "ceiling" in kinds.values():
+        parser.error("the ceiling answers only GET: --op create and patch need other variants")
     try:
         targets = [start(supervisor, work_dir, variant) for variant in variants]
         if args.peer:
             targets.append(Services(supervisor, work_dir).peer())
             kinds["peer"] = "peer"
-        gets = {target.name: gets_for(target, _users(target, kinds)) for target in targets}
+        users = {target.name: _users(target, kinds) for target in targets}
         for target in targets:  # warm-up: every connection and cache made
-            measure(target, gets[target.name], 1)
+            measure(target, users[target.name], 1, args.op, turn=0)
         for round_number in range(rounds):
             for target in targets:
-                figures = measure(target, gets[target.name], seconds)
+                figures = measure(target, users[target.name], seconds, args.op, round_number + 1)
                 runs.setdefault(target.name, []).append(figures)
                 print(f"round {round_number + 1} {target.name}: {json.dumps(figures)}", flush=True)
     finally:
@@ -195,9 +228,11 @@ def main() -> None:
     results = {name: summary(figures) for name, figures in runs.items()}
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"hop-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"variants": [str(v) for v in variants], "runs": runs}))
+    out.write_text(
+        json.dumps({"op": args.op, "variants": [str(v) for v in variants], "runs": runs})
+    )
     print()
-    print(report(results, kinds))
+    print(report(results, kinds, args.op))
     print(f"\nresults: {out}")
 
 
