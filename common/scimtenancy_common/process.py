@@ -10,7 +10,12 @@ import uvloop
 
 from scimtenancy_common.logs import LogFormat, configure_logging
 from scimtenancy_common.settings import Settings
-from scimtenancy_common.telemetry import Telemetry, TelemetryConfigError, start_telemetry
+from scimtenancy_common.telemetry import (
+    MetricsListenError,
+    Telemetry,
+    TelemetryConfigError,
+    start_telemetry,
+)
 
 
 def run_process(
@@ -27,9 +32,8 @@ def run_process(
     except TelemetryConfigError as error:  # a bad standard OTel variable
         print(f"invalid settings:\n  {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    except OSError as error:  # the metrics port is taken, or the host is not ours
-        where = f"{settings.metrics_host}:{settings.metrics_port}"
-        print(f"cannot listen for metrics on {where}: {error.strerror}", file=sys.stderr)
+    except MetricsListenError as error:  # the metrics port is taken, or the host is not ours
+        print(error, file=sys.stderr)
         raise SystemExit(2) from None
     try:
         uvloop.run(entry(telemetry))

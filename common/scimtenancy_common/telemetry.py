@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -33,8 +35,30 @@ TRACES_EXPORTER_VARIABLE = "OTEL_TRACES_EXPORTER"
 METRICS_EXPORTER_VARIABLE = "OTEL_METRICS_EXPORTER"
 
 
+_Exporter = TypeVar("_Exporter")
+
+
 class TelemetryConfigError(ValueError):
     """A standard OTel variable names an exporter we do not ship."""
+
+
+class MetricsListenError(OSError):
+    """The `/metrics` server could not bind its address (a port taken, a host not ours);
+    the message names the address and why."""
+
+
+def host_port(host: str, port: int) -> str:
+    """`host:port`, an IPv6 address in brackets (`[::1]:9464`)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _otlp_exporter(make: Callable[[], _Exporter]) -> _Exporter:
+    """An OTLP exporter; one whose certificate or key file cannot be read is a settings
+    error that names the file, not a traceback."""
+    try:
+        return make()
+    except OSError as error:
+        raise TelemetryConfigError(f"OTEL_EXPORTER_OTLP_*: {error}") from None
 
 
 def _span_exporters(names: str) -> list[SpanExporter]:
@@ -47,7 +71,7 @@ def _span_exporters(names: str) -> list[SpanExporter]:
         elif name == "otlp":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-            exporters.append(OTLPSpanExporter())
+            exporters.append(_otlp_exporter(OTLPSpanExporter))
         else:
             raise TelemetryConfigError(
                 f"{TRACES_EXPORTER_VARIABLE}={names!r}: use otlp, console or none"
@@ -66,7 +90,7 @@ def _otlp_metric_readers(names: str) -> list[MetricReader]:
             )
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
-        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+        readers.append(PeriodicExportingMetricReader(_otlp_exporter(OTLPMetricExporter)))
     return readers
 
 
@@ -152,7 +176,12 @@ def serve_metrics(telemetry: Telemetry, host: str, port: int) -> int:
     """Serves `/metrics` for Prometheus on a thread; returns the bound port."""
     from prometheus_client import start_http_server
 
-    server, _thread = start_http_server(port, addr=host, registry=telemetry.registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=telemetry.registry)
+    except OSError as error:
+        raise MetricsListenError(
+            f"cannot listen for metrics on {host_port(host, port)}: {error.strerror or error}"
+        ) from None
     telemetry._servers.append(server)
     bound: int = server.server_port
     return bound
@@ -176,6 +205,6 @@ def start_telemetry(service_name: str, metrics_host: str, metrics_port: int) -> 
     if metrics_port:
         bound = serve_metrics(telemetry, metrics_host, metrics_port)
         logging.getLogger(__name__).info(
-            "Prometheus metrics on http://%s:%d/metrics", metrics_host, bound
+            "Prometheus metrics on http://%s/metrics", host_port(metrics_host, bound)
         )
     return telemetry

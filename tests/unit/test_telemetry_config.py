@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scimtenancy_common.telemetry import TelemetryConfigError, build_telemetry
@@ -48,3 +50,14 @@ def test_console_tracing_builds_a_provider(monkeypatch: pytest.MonkeyPatch) -> N
 )
 def test_operations_are_named_for_people(method: str, name: str) -> None:
     assert operation_name(method) == name
+
+
+@pytest.mark.parametrize("variable", ["OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"])
+def test_an_unreadable_otlp_certificate_is_refused_naming_the_file(
+    variable: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(variable, "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:4317")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tmp_path))  # a directory
+    with pytest.raises(TelemetryConfigError, match=f"OTEL_EXPORTER_OTLP_.*{tmp_path}"):
+        build_telemetry("test")
