@@ -5,6 +5,7 @@ processes are the real commands, on FerretDB, under a burst of concurrent reques
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -24,7 +25,9 @@ from helpers import free_port, require_mongodb, user_body
 
 from scimtenancy.admin.v1 import admin_pb2, admin_pb2_grpc
 from scimtenancy.resources.v1 import resources_pb2, resources_pb2_grpc
+from scimtenancy_common.wire import OUTCOME_UNKNOWN
 from scimtenancy_server.storage.mongo import connect
+from scimtenancy_transcoder.stopping import NOT_SERVED
 
 BIN = Path(sys.executable).parent
 ADMIN_TOKEN = "shutdown-admin-token"
@@ -123,6 +126,19 @@ async def _until_ready(http: httpx.AsyncClient, origin: str) -> None:
 
 @pytest.fixture
 async def deployment() -> AsyncIterator[Deployment]:
+    async with _deployed() as stack:
+        yield stack
+
+
+@pytest.fixture
+async def graceless_deployment() -> AsyncIterator[Deployment]:
+    """A transcoder whose in-flight requests get no grace period at all."""
+    async with _deployed({"SCIMTENANCY_SHUTDOWN_GRACE": "0"}) as stack:
+        yield stack
+
+
+@contextlib.asynccontextmanager
+async def _deployed(settings: dict[str, str] | None = None) -> AsyncIterator[Deployment]:
     database = f"scimtenancy_shutdown_{uuid.uuid4().hex[:8]}"
     grpc_port, http_port = free_port(), free_port()
     env = {
@@ -135,6 +151,7 @@ async def deployment() -> AsyncIterator[Deployment]:
         "SCIMTENANCY_HTTP_PORT": str(http_port),
         "SCIMTENANCY_GRPC_TARGET": f"127.0.0.1:{grpc_port}",
         "SCIMTENANCY_LOG_FORMAT": "text",
+        **(settings or {}),
     }
     server = await Service.start("scimtenancy-server", env)
     transcoder = await Service.start("scimtenancy-transcoder", env)
@@ -372,3 +389,34 @@ async def test_sigterm_drains_the_transcoder(deployment: Deployment) -> None:
                 metadata=(("authorization", f"Bearer {d.api_key}"),),
             )
             assert orjson.loads(found.resource.json)["userName"] == user_name
+
+
+async def test_requests_past_the_grace_period_get_a_scim_503_saying_what_is_known(
+    graceless_deployment: Deployment,
+) -> None:
+    d = graceless_deployment
+    async with (
+        grpc.aio.insecure_channel(f"127.0.0.1:{d.grpc_port}") as channel,
+        httpx.AsyncClient(timeout=STEP_TIMEOUT) as http,
+    ):
+        held = await HeldCreate.send_headers(d)  # no change sent: its body never came
+        names = [f"cut-{i}" for i in range(1000)]  # seconds of creates on FerretDB
+        bulk = asyncio.create_task(
+            http.post(f"{d.base_url}/Bulk", json=bulk_body(names), headers=d.headers)
+        )
+        await until_stored(channel, d.api_key, "cut-", 1)  # the server is at work on it
+
+        d.transcoder.terminate()
+        await d.transcoder.logged("Cancel 2 running task(s)")  # uvicorn's: no grace left
+        status, headers, answer = await held.finish()
+        cut = await bulk
+        assert await d.transcoder.exit_status() == 0
+
+    assert (status, answer["schemas"], answer["status"]) == (503, [SCIM_ERROR], "503")
+    assert answer["detail"] == NOT_SERVED
+    assert headers.get("x-request-id")
+    assert (cut.status_code, cut.json()["detail"]) == (503, OUTCOME_UNKNOWN), cut.text
+    logged = "".join(d.transcoder.lines)
+    assert "Traceback" not in logged
+    assert "Exception in ASGI application" not in logged
+    assert logged.count("cut short by the end of the shutdown grace period") == 2

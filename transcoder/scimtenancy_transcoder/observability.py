@@ -5,6 +5,7 @@ one access log line per request."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -27,6 +28,7 @@ from scimtenancy_common.logs import (
     tenant_var,
 )
 from scimtenancy_common.telemetry import tracing_enabled
+from scimtenancy_transcoder.stopping import change_sent, stopped_answer
 
 REQUEST_ID_HEADER = REQUEST_ID_KEY.encode()
 # Probes and scrapes are not traced; they would drown the SCIM traffic.
@@ -62,13 +64,15 @@ class RequestIdMiddleware:
         request_id = _request_id(scope)
         token = request_id_var.set(request_id)
         tenant_token = tenant_var.set("")  # the routes set the tenant the URL names
+        sent_token = change_sent.set(False)
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 headers = list(message.get("headers", ()))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
@@ -76,6 +80,13 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            # uvicorn cancels what still runs when its shutdown grace ends: answer a SCIM
+            # 503 saying what is known (a response begun is cut: uvicorn closes it).
+            _current_task().uncancel()
+            access_log.warning("cut short by the end of the shutdown grace period")
+            if not responded:
+                await stopped_answer()(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             endpoint = getattr(scope.get("endpoint"), "__name__", "none")
@@ -98,6 +109,13 @@ class RequestIdMiddleware:
                 )
             request_id_var.reset(token)
             tenant_var.reset(tenant_token)
+            change_sent.reset(sent_token)
+
+
+def _current_task() -> asyncio.Task[Any]:
+    task = asyncio.current_task()
+    assert task is not None  # an ASGI application runs in the request's task
+    return task
 
 
 def _method_label(method: str) -> str:

@@ -18,6 +18,7 @@ from scimtenancy_common.wire import changes_data
 from scimtenancy_transcoder.body import read_body
 from scimtenancy_transcoder.errors import SCIM_MEDIA_TYPE, HttpScimError, from_rpc_error
 from scimtenancy_transcoder.rpc_client import CallOptions, ResourceClient
+from scimtenancy_transcoder.stopping import change_sent
 from scimtenancy_transcoder.strategies import UrlStrategy
 
 _Reply = TypeVar("_Reply")
@@ -35,6 +36,19 @@ MAX_TENANT_HINT = 63
 MAX_RENDERED_BASE_URLS = 1024
 MAX_KEPT_HOST = 262
 URL_SAFE = ":/@!$&'()*+,;=%-._~[]"
+
+
+# Whether each request message type's RPC may change data, found once per type.
+_CHANGES: dict[type, bool] = {}
+
+
+def _changes(message_type: type) -> bool:
+    try:
+        return _CHANGES[message_type]
+    except KeyError:
+        name = message_type.DESCRIPTOR.name.removesuffix("Request")  # type: ignore[attr-defined]
+        changes = _CHANGES[message_type] = changes_data(name)
+        return changes
 
 
 def _metadata_safe(value: str) -> bool:
@@ -85,13 +99,15 @@ class ScimRoutes:
         options: CallOptions,
         seconds: float | None = None,
     ) -> _Reply:
+        changes = _changes(type(message))
+        if changes:
+            change_sent.set(True)
         try:
             return await rpc(
                 message, metadata=options.metadata(), timeout=seconds or self._client.timeout
             )
         except grpc.aio.AioRpcError as error:
-            rpc_name = message.DESCRIPTOR.name.removesuffix("Request")
-            raise from_rpc_error(error, changes=changes_data(rpc_name)) from None
+            raise from_rpc_error(error, changes=changes) from None
 
     def _resource(
         self, resource: pb.Resource, options: CallOptions, endpoint: str, status: int = 200
