@@ -113,6 +113,16 @@ class Deployment:
         await self.server.logged("listening on")
 
 
+@contextlib.asynccontextmanager
+async def clients(d: Deployment) -> AsyncIterator[tuple[grpc.aio.Channel, httpx.AsyncClient]]:
+    """A gRPC channel to the server and an HTTP client, for one test's calls."""
+    async with (
+        grpc.aio.insecure_channel(f"127.0.0.1:{d.grpc_port}") as channel,
+        httpx.AsyncClient(timeout=STEP_TIMEOUT) as http,
+    ):
+        yield channel, http
+
+
 async def _until_ready(http: httpx.AsyncClient, origin: str) -> None:
     async with asyncio.timeout(STEP_TIMEOUT):
         while True:
@@ -295,10 +305,7 @@ async def test_sigterm_drains_the_server_and_loses_no_acknowledged_write(
     deployment: Deployment,
 ) -> None:
     d = deployment
-    async with (
-        grpc.aio.insecure_channel(f"127.0.0.1:{d.grpc_port}") as channel,
-        httpx.AsyncClient(timeout=STEP_TIMEOUT) as http,
-    ):
+    async with clients(d) as (channel, http):
         # A call in flight for as long as the test holds it: the server must wait for it.
         watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
         assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
@@ -344,10 +351,7 @@ async def test_sigterm_drains_the_server_and_loses_no_acknowledged_write(
 async def test_sigterm_drains_the_transcoder(deployment: Deployment) -> None:
     d = deployment
     bulks = 4
-    async with (
-        grpc.aio.insecure_channel(f"127.0.0.1:{d.grpc_port}") as channel,
-        httpx.AsyncClient(timeout=STEP_TIMEOUT) as http,
-    ):
+    async with clients(d) as (channel, http):
         held = await HeldCreate.send_headers(d)
         requests = [
             asyncio.create_task(
@@ -395,10 +399,7 @@ async def test_requests_past_the_grace_period_get_a_scim_503_saying_what_is_know
     graceless_deployment: Deployment,
 ) -> None:
     d = graceless_deployment
-    async with (
-        grpc.aio.insecure_channel(f"127.0.0.1:{d.grpc_port}") as channel,
-        httpx.AsyncClient(timeout=STEP_TIMEOUT) as http,
-    ):
+    async with clients(d) as (channel, http):
         held = await HeldCreate.send_headers(d)  # no change sent: its body never came
         names = [f"cut-{i}" for i in range(1000)]  # seconds of creates on FerretDB
         bulk = asyncio.create_task(
