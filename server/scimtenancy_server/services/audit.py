@@ -188,8 +188,9 @@ class AuditLog:
             operation,
             _named(resource_type),
             _named(resource_id),
+            bulk=bulk,
         )
-        return AuditEntry(self, replace(event, bulk=bulk), recorded=_valid_tenant(tenant_id))
+        return AuditEntry(self, event, recorded=_valid_tenant(tenant_id))
 
     def record(
         self,
