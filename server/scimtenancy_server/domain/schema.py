@@ -53,6 +53,9 @@ class Attribute:
     never_returned: bool = field(default=False, init=False, compare=False, repr=False)
     # Whether some sub-attribute is never returned (rendering must then look inside).
     hides_sub_attributes: bool = field(default=False, init=False, compare=False, repr=False)
+    # Whether it or a sub-attribute must be present in a full representation (only those are
+    # looked at when a create or replacement is checked for them).
+    checks_required: bool = field(default=False, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_lower.update({a.name.lower(): a for a in self.sub_attributes})
@@ -60,6 +63,9 @@ class Attribute:
         object.__setattr__(self, "never_returned", hidden)
         hides = any(s.never_returned for s in self.sub_attributes)
         object.__setattr__(self, "hides_sub_attributes", hides)
+        required = self.required and self.mutability is not Mutability.READ_ONLY
+        checks = required or any(s.checks_required for s in self.sub_attributes)
+        object.__setattr__(self, "checks_required", checks)
 
     @property
     def complex(self) -> bool:

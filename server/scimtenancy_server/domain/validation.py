@@ -259,7 +259,8 @@ def _schemas_in_use(rt: ResourceType, attributes: JsonObject) -> list[str]:
 
 def _require(rt: ResourceType, attributes: JsonObject) -> None:
     for attribute in rt.schema.attributes:
-        _require_one(attribute, attributes, attribute.name)
+        if attribute.checks_required:
+            _require_one(attribute, attributes, attribute.name)
     for extension in rt.required_extensions:
         if not attributes.get(extension.id):
             raise ScimError.invalid_value(f"extension {extension.id} is required")
@@ -267,7 +268,8 @@ def _require(rt: ResourceType, attributes: JsonObject) -> None:
         values = attributes.get(extension.id)
         if values:
             for attribute in extension.attributes:
-                _require_one(attribute, values, f"{extension.id}:{attribute.name}")
+                if attribute.checks_required:
+                    _require_one(attribute, values, f"{extension.id}:{attribute.name}")
 
 
 def _require_one(attribute: Attribute, container: JsonObject, where: str) -> None:
@@ -278,7 +280,7 @@ def _require_one(attribute: Attribute, container: JsonObject, where: str) -> Non
     if value is not None and attribute.complex:
         for item in value if isinstance(value, list) else [value]:
             for sub in attribute.sub_attributes:
-                if sub.name not in _DERIVED_SUBS:
+                if sub.checks_required and sub.name not in _DERIVED_SUBS:
                     _require_one(sub, item, f"{where}.{sub.name}")
 
 
