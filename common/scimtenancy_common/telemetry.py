@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.grpc.filters import health_check, negate
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
@@ -36,6 +37,12 @@ METRICS_EXPORTER_VARIABLE = "OTEL_METRICS_EXPORTER"
 
 
 _Exporter = TypeVar("_Exporter")
+
+# The RPCs the gRPC instrumentations make spans of, on either side: all but health checks.
+# Those are no one's request (a probe every few seconds), and a replica pool's `Watch` stream
+# is held open for its connection's life: its span could only be ended at shutdown, from
+# another context ("Failed to detach context" on every stop).
+TRACED_RPCS = negate(health_check())
 
 
 class TelemetryConfigError(ValueError):

@@ -15,7 +15,6 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
-from opentelemetry.instrumentation.grpc.filters import health_check, negate
 from opentelemetry.instrumentation.starlette import _get_default_span_details
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +26,7 @@ from scimtenancy_common.logs import (
     request_id_var,
     tenant_var,
 )
-from scimtenancy_common.telemetry import tracing_enabled
+from scimtenancy_common.telemetry import TRACED_RPCS, tracing_enabled
 from scimtenancy_transcoder.stopping import change_sent, stopped_answer
 
 REQUEST_ID_HEADER = REQUEST_ID_KEY.encode()
@@ -164,5 +163,5 @@ def client_interceptors() -> list[Any]:
     probes and `Watch` streams are no request's), carrying the trace context on."""
     if not tracing_enabled():
         return []
-    interceptors: list[Any] = aio_client_interceptors(filter_=negate(health_check()))  # type: ignore[no-untyped-call]
+    interceptors: list[Any] = aio_client_interceptors(filter_=TRACED_RPCS)  # type: ignore[no-untyped-call]
     return interceptors

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor as _aio_server_interceptor
-from opentelemetry.instrumentation.grpc.filters import health_check, negate
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
-from scimtenancy_common.telemetry import tracing_enabled
-
-# Health checks are no request of anyone's: a probe every few seconds, and a replica pool's
-# `Watch` stream held open for the connection's life, whose span the instrumentation could
-# only end from another context at shutdown ("Failed to detach context" on every stop).
-NOT_HEALTH = negate(health_check())
+from scimtenancy_common.telemetry import TRACED_RPCS, tracing_enabled
 
 
 def span_interceptors() -> list[grpc.aio.ServerInterceptor]:
@@ -22,7 +16,7 @@ def span_interceptors() -> list[grpc.aio.ServerInterceptor]:
     caller's trace."""
     if not tracing_enabled():
         return []
-    interceptor: grpc.aio.ServerInterceptor = _aio_server_interceptor(filter_=NOT_HEALTH)  # type: ignore[no-untyped-call]
+    interceptor: grpc.aio.ServerInterceptor = _aio_server_interceptor(filter_=TRACED_RPCS)  # type: ignore[no-untyped-call]
     return [interceptor]
 
 
